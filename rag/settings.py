@@ -1,0 +1,67 @@
+"""All configuration in one frozen dataclass; the only module that reads environment variables.
+
+Every field can be set with ``RAG_<NAME>`` (e.g. ``RAG_INDEX_DIR=/srv/index``). ``rag settings``
+prints this table; tests check that README documents every name.
+
+>>> Settings.from_env({"RAG_MAX_TOKENS": "128"}).max_tokens
+128
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = _setting(Path("corpus"), "folder of source texts (.txt, .md)")
+    index_dir: Path = _setting(Path("index"), "folder the built index lives in")
+    model_cache: Path = _setting(
+        Path(platformdirs.user_cache_dir("policyqa")),
+        "where the embedding model is converted to once, and tiktoken files are unpacked",
+    )
+    embedder: str = _setting("e5-small", "e5-small (real model) or hashing (fast, for tests)")
+    max_tokens: int = _setting(256, "chunk size limit in cl100k_base tokens")
+    merge_below: int = _setting(48, "sibling clauses under this many tokens are merged")
+    dense_index: str = _setting("flat", "flat (exact) or hnsw (approximate, large corpora)")
+    top_k: int = _setting(5, "passages retrieved per question")
+    llm_base_url: str = _setting("", "OpenAI-compatible endpoint for generative answers (optional)")
+    llm_model: str = _setting("", "model name sent to that endpoint")
+    llm_api_key: str = _setting("", "API key for that endpoint")
+    llm_timeout: float = _setting(30.0, "seconds to wait for the LLM before falling back")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults overridden by ``RAG_*`` variables, converted to each field's type."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(env_name(f.name))
+            if raw is None:
+                continue
+            kind = type(f.default)
+            values[f.name] = kind(raw) if kind is not bool else raw.lower() in {"1", "true", "yes"}
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some fields changed; None values are ignored (handy for CLI options)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def env_name(field_name: str) -> str:
+    return "RAG_" + field_name.upper()
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for every setting."""
+    return [(env_name(f.name), str(f.default), f.metadata["help"]) for f in fields(Settings)]

@@ -1,0 +1,134 @@
+"""The small frozen dataclasses every pipeline stage passes along.
+
+Offsets (``start``/``end``) always index ``Document.text``, the display text the user reads; the
+folded text used for matching has the same length (see ``rag.zh.fold``), so one span serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PATH_SEP = " › "
+
+
+@dataclass(frozen=True)
+class Document:
+    """One normalised source file: faithful display text (one paragraph per line) + metadata."""
+
+    doc_id: str
+    title: str
+    text: str
+    meta: dict[str, str] = field(default_factory=dict)  # 发布机构, 成文日期, 发布日期, 索引号, 来源…
+    source: str = ""  # file name inside the corpus folder
+    sha256: str = ""  # of the raw file bytes
+
+    @property
+    def issuer(self) -> str:
+        return self.meta.get("发布机构") or self.meta.get("来源", "")
+
+    @property
+    def date(self) -> str:
+        return self.meta.get("成文日期") or self.meta.get("发布日期", "")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A numbered or titled part of a document; ``path`` runs from the top level down to it."""
+
+    index: int
+    parent: int | None
+    kind: str  # which heading pattern matched: 附件, 章, 一、, (一), 1., (1), 一是, 标题
+    label: str  # as written: "16.", "(四)", "附件1"
+    title: str  # short title as written, may be ""
+    path: tuple[str, ...]
+    start: int
+    end: int
+
+    @property
+    def path_text(self) -> str:
+        return PATH_SEP.join(self.path)
+
+
+@dataclass(frozen=True)
+class Responsibility:
+    """Units named by one annotation, covering the text it closes (``start``..``end``)."""
+
+    lead: tuple[str, ...]  # 牵头单位 / 责任单位
+    participants: tuple[str, ...]  # 参与单位 / 配合单位
+    start: int
+    end: int
+    note_start: int  # the annotation itself, e.g. 〔责任单位:区医保局〕
+    note_end: int
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Responsibility:
+        return cls(**{**d, "lead": tuple(d["lead"]), "participants": tuple(d["participants"])})
+
+
+@dataclass(frozen=True)
+class ClauseTree:
+    """A document with its clauses (in document order) and responsibility annotations."""
+
+    doc: Document
+    clauses: tuple[Clause, ...]
+    responsibilities: tuple[Responsibility, ...]
+
+    def clause_at(self, offset: int) -> Clause | None:
+        """The deepest clause containing ``offset``."""
+        best = None
+        for c in self.clauses:
+            if c.start <= offset < c.end and (best is None or len(c.path) >= len(best.path)):
+                best = c
+        return best
+
+    def responsibilities_in(self, start: int, end: int) -> tuple[Responsibility, ...]:
+        """Annotations whose covered text overlaps ``start``..``end``."""
+        return tuple(r for r in self.responsibilities if r.start < end and start < r.note_end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ClauseTree:
+        return cls(
+            doc=Document(**d["doc"]),
+            clauses=tuple(Clause(**{**c, "path": tuple(c["path"])}) for c in d["clauses"]),
+            responsibilities=tuple(Responsibility.from_dict(r) for r in d["responsibilities"]),
+        )
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-bounded passage that can cite itself."""
+
+    chunk_id: str  # "<doc_id>#<n>"
+    doc_id: str
+    title: str  # the document's title, or its attachment's title inside 附件N
+    clause_path: str
+    start: int
+    end: int
+    text: str  # display text of the span
+    units: tuple[Responsibility, ...]
+    token_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
+        units = tuple(Responsibility.from_dict(u) for u in d["units"])
+        return cls(**{**d, "units": units})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk with the scores that put it there (None: that retriever missed it)."""
+
+    chunk: Chunk
+    rank: int
+    score: float
+    bm25_score: float | None = None
+    bm25_rank: int | None = None
+    dense_score: float | None = None
+    dense_rank: int | None = None

@@ -1,0 +1,145 @@
+"""Chinese text helpers shared by every stage: folding for matching, sentences, unit lists.
+
+``fold`` is the one normalisation used on documents, chunks, questions and unit names. It is
+length-preserving on purpose, so an offset into folded text is the same offset into display text:
+
+>>> fold("（一）強化區域協調　ＡＢ１２３")
+'(一)强化区域协调 ab123'
+>>> len(fold("推進異地就醫")) == len("推進異地就醫")
+True
+
+NFKC is not used: it can change lengths ("…" becomes "..."), which would break that promise.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20}
+_OPEN = "(（〔【[《“‘「『〈"
+_CLOSE = ")）〕】]》”’」』〉"
+_PAIRS = dict(zip(_CLOSE, _OPEN, strict=True))
+SENTENCE_END = "。！？；;"
+# An annotation such as 〔责任单位:…〕 or (牵头单位:…;参与单位:…) belongs to the sentence before it.
+ANNOTATION_OPEN = re.compile(r"[〔(（【\[]\s*(?=责任单位|责任部门|牵头单位|牵头部门|参与单位|配合单位)")
+
+
+@functools.cache
+def _t2s():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified, never changing the length (phrase rules that would are skipped).
+
+    >>> to_simplified("紹興柯橋")
+    '绍兴柯桥'
+    """
+    cc = _t2s()
+    out = []
+    for line in text.split("\n"):
+        converted = cc.convert(line)
+        if len(converted) != len(line):
+            converted = "".join(c2 if len(c2 := cc.convert(c)) == 1 else c for c in line)
+        out.append(converted)
+    return "\n".join(out)
+
+
+def fold(text: str) -> str:
+    """The matching form of a text: simplified, half-width, ASCII lower-case; same length."""
+    return to_simplified(text).translate(_WIDTH).lower()
+
+
+def bracket_pairs(text: str) -> dict[int, int]:
+    """Map each opening bracket/quote offset to its matching closer; unmatched ones are left out.
+
+    >>> bracket_pairs("a(b〔c〕)d(")
+    {3: 5, 1: 6}
+    """
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _OPEN:
+            stack.append(i)
+        elif ch in _PAIRS:
+            for depth in range(len(stack) - 1, -1, -1):  # tolerate a stray opener inside
+                if text[stack[depth]] == _PAIRS[ch]:
+                    pairs[stack[depth]] = i
+                    del stack[depth:]
+                    break
+        elif ch == "\n":
+            stack.clear()
+    return pairs
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans inside ``text[start:end]``, split after 。！？；; and at line ends.
+
+    Terminators inside brackets or quotes do not split; closing quotes and a following
+    responsibility annotation stay with the sentence they close.
+
+    >>> t = "推进结算。〔责任单位:区医保局〕加强合作(一是;二是)。完"
+    >>> [t[s:e] for s, e in sentence_spans(t)]
+    ['推进结算。〔责任单位:区医保局〕', '加强合作(一是;二是)。', '完']
+    """
+    end = len(text) if end is None else end
+    pairs = bracket_pairs(text[start:end])
+    spans: list[tuple[int, int]] = []
+    i, s = start, start
+    while i < end:
+        ch = text[i]
+        if ch in _OPEN and (i - start) in pairs:
+            i = start + pairs[i - start] + 1
+            continue
+        if ch == "\n":
+            if text[s:i].strip():
+                spans.append((s, i))
+            i += 1
+            s = i
+            continue
+        i += 1
+        if ch in SENTENCE_END:
+            while i < end:
+                if text[i] in _CLOSE or text[i] in SENTENCE_END:
+                    i += 1
+                elif ANNOTATION_OPEN.match(text, i) and (i - start) in pairs:
+                    i = start + pairs[i - start] + 1
+                else:
+                    break
+            spans.append((s, i))
+            s = i
+    if text[s:end].strip():
+        spans.append((s, end))
+    return [_trim(text, a, b) for a, b in spans]
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
+def split_units(text: str) -> tuple[str, ...]:
+    """Split a unit list on 、,，;； outside brackets.
+
+    >>> split_units("人社局、社管局(综合治理中心),各街道(镇)")
+    ('人社局', '社管局(综合治理中心)', '各街道(镇)')
+    """
+    units, depth, cur = [], 0, []
+    for ch in text:
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        if depth == 0 and ch in "、,，;；":
+            units.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    units.append("".join(cur).strip())
+    return tuple(u for u in units if u)
