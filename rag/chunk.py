@@ -72,7 +72,7 @@ class _Chunker:
     def _bare_heading(self, clause: Clause, start: int, end: int) -> bool:
         """Is this span only the clause's number and title ("(一)加强组织领导。")?"""
         words = self.text[start:end].strip().rstrip("。；;:：")
-        return words == clause.label + clause.title
+        return words == clause.path[-1]
 
     def _siblings(self, kids: list[Clause], parent: Clause | None) -> list[_Piece]:
         pieces: list[_Piece] = []

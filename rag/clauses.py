@@ -17,7 +17,15 @@ import re
 from dataclasses import dataclass
 
 from rag.types import Clause, ClauseTree, Document, Responsibility
-from rag.zh import ANNOTATION_OPEN, bracket_pairs, fold, sentence_spans, split_units
+from rag.zh import (
+    ANNOTATION_OPEN,
+    LEAD_KEYS,
+    PART_KEYS,
+    bracket_pairs,
+    fold,
+    sentence_spans,
+    split_units,
+)
 
 CN = "[一二三四五六七八九十百零〇]"
 HEADINGS: list[tuple[str, re.Pattern[str]]] = [
@@ -34,8 +42,6 @@ HEADINGS: list[tuple[str, re.Pattern[str]]] = [
 INLINE = re.compile(rf"{CN}{{1,3}}是")  # 一是…二是… at the start of a sentence
 INLINE_RANK = len(HEADINGS)
 TITLE_STOP = re.compile(r"[。；;:!?！？]")
-LEAD_KEYS = ("责任单位", "责任部门", "牵头单位", "牵头部门")
-PART_KEYS = ("参与单位", "参与部门", "配合单位", "配合部门", "协办单位")
 UNIT_KEY = re.compile(rf"({'|'.join(LEAD_KEYS + PART_KEYS)})\s*:")
 BYLINE = re.compile(r"^(本报讯|本报通讯员|本报记者|通讯员|记者)")
 CREDIT = re.compile(r"摄\)?$")
@@ -58,6 +64,7 @@ class _Node:
     start: int
     end: int
     parent: int | None
+    sep: str = ""  # "第一章 总则" keeps its space in the path; "16.医保跨省结算" has none
 
 
 def heading_at(line: str) -> HeadingMatch | None:
@@ -125,7 +132,9 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
                 stack.pop()
             rest = line[len(h.label) :]
             title = "" if h.kind == "附件" else short_title(rest)
-            nodes.append(_Node(h.kind, h.rank, h.label, title, s, e, stack[-1] if stack else None))
+            sep = " " if title and rest[:1].isspace() else ""
+            parent = stack[-1] if stack else None
+            nodes.append(_Node(h.kind, h.rank, h.label, title, s, e, parent, sep))
             stack.append(len(nodes) - 1)
             if h.kind == "附件":
                 skip_title_of = nodes[-1]
@@ -211,7 +220,7 @@ def _freeze(nodes: list[_Node]) -> tuple[Clause, ...]:
     for old in order:
         n = nodes[old]
         parent = new_index[n.parent] if n.parent is not None else None
-        part = n.label if n.kind == "附件" else n.label + n.title
+        part = n.label if n.kind == "附件" else n.label + n.sep + n.title
         path = (clauses[parent].path if parent is not None else ()) + (part,)
         clauses.append(Clause(len(clauses), parent, n.kind, n.label, n.title, path, n.start, n.end))
     return tuple(clauses)
@@ -273,3 +282,14 @@ def parse_units(note: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         units = split_units(note[m.end() : nxt.start() if nxt else len(note)].strip(" ;；"))
         (lead if m.group(1) in LEAD_KEYS else participants).extend(units)
     return tuple(lead), tuple(participants)
+
+
+def find_clauses(tree: ClauseTree, query: str) -> list[Clause]:
+    """Clauses named by a full path, a path tail ("(四)… › 16.医保跨省结算") or a label ("16.")."""
+    q = fold(query).replace(" ", "")
+    paths = [(c, fold(c.path_text).replace(" ", "")) for c in tree.clauses]
+    for test in (lambda p: p == q, lambda p: p.endswith(q)):
+        found = [c for c, p in paths if test(p)]
+        if found:
+            return found
+    return [c for c in tree.clauses if fold(c.path[-1]).startswith(q)]

@@ -66,7 +66,8 @@ def parse(data: bytes) -> tuple[dict, dict, dict]:
     tensors = {}
     for _ in range(r.take("<i")):
         name = r.raw(r.take("<H")).decode()
-        dtype, n, off, nbytes = r.take("<B"), r.take("<I"), r.take("<Q"), r.take("<Q")
+        r.take("<B")  # dtype tag; the byte count tells f32 from q4 as well
+        n, off, nbytes = r.take("<I"), r.take("<Q"), r.take("<Q")
         tensors[name] = (n, off, nbytes)
     tok = dict(pieces=pieces, scores=scores, bos=bos, eos=eos, pad=pad, unk=unk, norm=norm)
     return hp, tok, tensors
@@ -147,8 +148,18 @@ def convert(src: Path, dst: Path) -> None:
         dst / "modules.json",
         [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},  # noqa: E501
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},  # noqa: E501
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },  # noqa: E501
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            },  # noqa: E501
         ],
     )
     (dst / "2_Normalize").mkdir(exist_ok=True)
@@ -176,7 +187,7 @@ def _write_json(path: Path, value: Any) -> None:
 
 def _build_tokenizer(tok: dict, max_positions: int):
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
-    from tokenizers import processors
+    from tokenizers import processors as post
     from transformers import XLMRobertaTokenizerFast
 
     vocab = [(p, float(s)) for p, s in zip(tok["pieces"], tok["scores"], strict=True)]
@@ -188,7 +199,7 @@ def _build_tokenizer(tok: dict, max_positions: int):
     t.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     pieces = tok["pieces"]
     bos, eos = pieces[tok["bos"]], pieces[tok["eos"]]
-    t.post_processor = processors.TemplateProcessing(
+    t.post_processor = post.TemplateProcessing(
         single=f"{bos}:0 $A:0 {eos}:0",
         pair=f"{bos}:0 $A:0 {eos}:0 {eos}:0 $B:0 {eos}:0",
         special_tokens=[(bos, tok["bos"]), (eos, tok["eos"])],

@@ -7,6 +7,7 @@ deterministic stand-in (character n-grams hashed into buckets) for fast tests an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.e5_convert import PROMPTS
 from rag.models import E5_MODEL_ID, e5_model_dir
 from rag.zh import fold
 
@@ -29,18 +31,28 @@ class Embedder(Protocol):
 
 
 class E5Embedder:
-    """multilingual-e5-small through sentence-transformers, on the CPU, fully offline."""
+    """multilingual-e5-small through sentence-transformers, on the CPU, fully offline.
+
+    The model (≈10 s to load, converted on first use) loads at the first encode, so commands
+    that find nothing to embed never pay for it.
+    """
 
     model_id = E5_MODEL_ID
     dimension = 384
+    prompts = PROMPTS
 
     def __init__(self, cache: Path, batch_size: int = 32):
+        self.cache, self.batch_size = cache, batch_size
+
+    @functools.cached_property
+    def model(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
-        self.model = SentenceTransformer(str(e5_model_dir(cache)), device="cpu")
-        self.prompts = dict(self.model.prompts)
-        self.batch_size = batch_size
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        return SentenceTransformer(str(e5_model_dir(self.cache)), device="cpu")
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "passage")

@@ -93,8 +93,8 @@ def decode(raw: bytes, name: str) -> str:
 def clean_lines(text: str) -> tuple[list[str], dict[str, str]]:
     """Strip pinyin and boilerplate; move metadata lines into a dict.
 
-    >>> clean_lines("首页 > 资讯\\n建強(qiáng)社區(qū)\\n发布机构: 区发改局 成文日期: 2023-06-30\\n相关阅读\\n别的")
-    (['建強社區'], {'发布机构': '区发改局', '成文日期': '2023-06-30'})
+    >>> clean_lines("首页 > 资讯\\n建強(qiáng)社區(qū)\\n发布机构: 区发改局\\n相关阅读\\n别的")
+    (['建強社區'], {'发布机构': '区发改局'})
     """
     lines: list[str] = []
     meta: dict[str, str] = {}

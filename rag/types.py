@@ -19,7 +19,7 @@ class Document:
     doc_id: str
     title: str
     text: str
-    meta: dict[str, str] = field(default_factory=dict)  # 发布机构, 成文日期, 发布日期, 索引号, 来源…
+    meta: dict[str, str] = field(default_factory=dict)  # 发布机构, 成文日期, 索引号, 来源…
     source: str = ""  # file name inside the corpus folder
     sha256: str = ""  # of the raw file bytes
 

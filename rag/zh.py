@@ -22,7 +22,9 @@ _CLOSE = ")）〕】]》”’」』〉"
 _PAIRS = dict(zip(_CLOSE, _OPEN, strict=True))
 SENTENCE_END = "。！？；;"
 # An annotation such as 〔责任单位:…〕 or (牵头单位:…;参与单位:…) belongs to the sentence before it.
-ANNOTATION_OPEN = re.compile(r"[〔(（【\[]\s*(?=责任单位|责任部门|牵头单位|牵头部门|参与单位|配合单位)")
+LEAD_KEYS = ("责任单位", "责任部门", "牵头单位", "牵头部门")
+PART_KEYS = ("参与单位", "参与部门", "配合单位", "配合部门", "协办单位")
+ANNOTATION_OPEN = re.compile(rf"[〔(（【\[]\s*(?={'|'.join(LEAD_KEYS + PART_KEYS)})")
 
 
 @functools.cache

@@ -1,0 +1,194 @@
+"""``rag``: one verb per pipeline stage. Errors print as one line and exit 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rag.errors import RagError
+from rag.settings import Settings, describe
+
+app = typer.Typer(
+    help="政策问答 — cited answers over Chinese policy texts, offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="corpus folder [RAG_CORPUS_DIR]")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder [RAG_INDEX_DIR]")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
+
+
+def main() -> None:
+    try:
+        app()
+    except RagError as e:
+        err.print(f"[red]error:[/red] {e}")
+        sys.exit(1)
+
+
+def _settings(corpus: Path | None = None, index: Path | None = None) -> Settings:
+    return Settings.from_env().with_(corpus_dir=corpus, index_dir=index)
+
+
+@contextmanager
+def _status(message: str):
+    with err.status(message, spinner="dots"):
+        yield
+
+
+def _engine(settings: Settings):
+    from rag.engine import Engine
+
+    with _status("loading index and model…"):
+        return Engine.load(settings)
+
+
+def _print_json(value: object) -> None:
+    out.print_json(json.dumps(value, ensure_ascii=False, default=str))
+
+
+@app.command()
+def ingest(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Build or update the index from the corpus folder (only changed files are re-embedded)."""
+    from rag.engine import ingest as run_ingest
+
+    settings = _settings(corpus, index)
+    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        with _status("reading corpus and preparing the model (first run converts it, ~15 s)…"):
+            report = run_ingest(settings, progress)
+    for name, reason in report.skipped:
+        err.print(f"[yellow]warning:[/yellow] skipped {name}: {reason}")
+    if not report.changed:
+        out.print(f"{report.path}/ is up to date ({report.documents} files, "
+                  f"{report.chunks} chunks); nothing to do")  # fmt: skip
+        return
+    out.print(
+        f"built {report.chunks:,} chunks from {report.documents} files → {report.path}/ "
+        f"({report.dimension}-d, bm25 vocab {report.vocabulary:,}) in {report.seconds:.1f} s; "
+        f"embedded {report.embedded}, reused {report.reused}"
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="the question (simplified or traditional)")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="how many passages")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense")] = "hybrid",
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the passages retrieved for a question (BM25 + dense, reciprocal rank fusion)."""
+    engine = _engine(_settings(index=index))
+    hits = engine.retriever.search(_question(query), k=k, mode=mode)
+    if as_json:
+        _print_json([{**asdict(h), "chunk": h.chunk.to_dict()} for h in hits])
+        return
+    table = Table("#", "score", "title", "clause", "passage", show_lines=True)
+    for h in hits:
+        snippet = h.chunk.text.replace("\n", " ")
+        table.add_row(str(h.rank), f"{h.score:.4f}", h.chunk.title[:30], h.chunk.clause_path,
+                      snippet[:90] + ("…" if len(snippet) > 90 else ""))  # fmt: skip
+    out.print(table)
+
+
+def _question(text: str) -> str:
+    from rag.errors import BadQuestion
+
+    if not text.strip():
+        raise BadQuestion("the question is empty")
+    return text.strip()
+
+
+@app.command()
+def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Summarise the index: documents, model, counts, size, build time."""
+    from rag.index import read_manifest, verify
+
+    settings = _settings(index=index)
+    manifest = read_manifest(settings.index_dir)
+    verify(settings.index_dir, manifest)
+    size = sum(p.stat().st_size for p in settings.index_dir.rglob("*") if p.is_file())
+    if as_json:
+        _print_json({**manifest, "bytes_on_disk": size})
+        return
+    counts = manifest["counts"]
+    out.print(f"index   {settings.index_dir}/ (format {manifest['format']}, "
+              f"{size / 1e6:.1f} MB, built {manifest['built_at']} in "
+              f"{manifest['build_seconds']} s)")  # fmt: skip
+    out.print(f"model   {manifest['model']['id']} ({manifest['model']['dimension']}-d)")
+    out.print(f"chunks  {counts['chunks']} from {counts['documents']} documents, "
+              f"≤{manifest['chunking']['max_tokens']} tokens; "
+              f"bm25 vocab {manifest['bm25']['vocabulary']:,}")  # fmt: skip
+    for name, entry in manifest["files"].items():
+        out.print(f"  {entry['doc_id']}  {name}  sha256 {entry['sha256'][:12]}")
+    for s in manifest["skipped"]:
+        out.print(f"  [yellow]skipped[/yellow] {s['file']}: {s['reason']}")
+
+
+@app.command()
+def show(
+    doc_id: Annotated[str, typer.Argument(help="document id, or an unambiguous prefix (003)")],
+    clause: Annotated[str | None, typer.Option(help="clause path or its tail, e.g. 16.")] = None,
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a document's metadata and outline, or the text of one clause."""
+    from rag.clauses import find_clauses
+    from rag.errors import UnknownDocument
+    from rag.index import Index
+
+    tree = Index.load(_settings(index=index).index_dir).tree(doc_id)
+    doc = tree.doc
+    if clause is None:
+        if as_json:
+            _print_json(tree.to_dict())
+            return
+        out.print(f"[bold]{doc.title}[/bold]  ({doc.doc_id}, {doc.source})")
+        for key, value in doc.meta.items():
+            out.print(f"  {key}: {value}")
+        for c in tree.clauses:
+            out.print(f"{'  ' * len(c.path)}{c.path[-1]}  [dim][{c.start}:{c.end}][/dim]")
+        return
+    found = find_clauses(tree, clause)
+    if not found:
+        raise UnknownDocument(f"no clause {clause!r} in {doc.doc_id}; `rag show {doc_id}` "
+                              "lists its outline")  # fmt: skip
+    if len(found) > 1:
+        options = "; ".join(c.path_text for c in found[:8])
+        raise UnknownDocument(f"{clause!r} matches {len(found)} clauses: {options}")
+    c = found[0]
+    text = doc.text[c.start : c.end]
+    if as_json:
+        _print_json({**asdict(c), "text": text})
+        return
+    out.print(f"[bold]{c.path_text}[/bold]  ({doc.doc_id} [{c.start}:{c.end}])")
+    out.print(text)
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """List every setting, its environment variable and its default."""
+    table = Table("environment variable", "default", "meaning")
+    for name, default, help_text in describe():
+        table.add_row(name, default, help_text)
+    out.print(table)

@@ -1,0 +1,44 @@
+"""Keyword terms for BM25: jieba search-mode tokens of the folded text, minus stop words.
+
+jieba splits agency names badly ("区医保局" → 区/医保/局), so the index teaches its tokenizer
+every unit named in the corpus's responsibility annotations; the word list is saved with the
+index so questions are cut the same way.
+
+>>> Terms(["区医保局"])("谁负责區醫保局的结算？")
+['负责', '医保', '区医保局', '结算']
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from rag.zh import fold
+
+STOP = frozenset(
+    "的 了 和 与 及 或 等 是 在 为 对 由 把 被 将 并 其 该 各 之 以 于 从 向 要 也 都 就 有 "
+    "谁 哪 哪个 哪些 哪家 什么 多少 几 怎么 怎样 如何 何时 哪年 吗 呢 吧 啊 请问 一下 "
+    "单位 部门".split()
+)
+_TERM = re.compile(r"[\w]", re.UNICODE)
+
+
+class Terms:
+    """A jieba tokenizer of its own (the global one stays untouched) plus the corpus's units."""
+
+    def __init__(self, words: Iterable[str] = ()):
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self.words = sorted({fold(w) for w in words if w})
+        self._jieba = jieba.Tokenizer()
+        for w in self.words:
+            self._jieba.add_word(w, freq=2000)
+
+    def __call__(self, text: str) -> list[str]:
+        return [
+            t
+            for t in self._jieba.cut_for_search(fold(text))
+            if t.strip() and _TERM.search(t) and t not in STOP
+        ]

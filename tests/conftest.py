@@ -1,0 +1,69 @@
+"""Shared fixtures. Indexes are built in temporary folders; nothing is written into the repo."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.clauses import parse_clauses
+from rag.embed import HashingEmbedder
+from rag.engine import Engine, ingest
+from rag.models import cl100k
+from rag.normalize import read_document
+from rag.settings import Settings
+from rag.types import ClauseTree
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+DOC = {  # the bundled documents by their short number
+    n: next(CORPUS.glob(f"{n}_*.txt")).stem for n in ("000", "001", "002", "003", "004")
+}
+
+
+@pytest.fixture(scope="session")
+def count_tokens():
+    encoding = cl100k(Settings().model_cache)
+    return lambda text: len(encoding.encode(text, disallowed_special=()))
+
+
+@pytest.fixture(scope="session")
+def trees() -> dict[str, ClauseTree]:
+    """Every bundled document, parsed, by short number ("003")."""
+    return {n: parse_clauses(read_document(CORPUS / f"{stem}.txt")) for n, stem in DOC.items()}
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def hashing_settings(tmp_path_factory) -> Settings:
+    """Settings for a hashing-embedder index of the bundled corpus (built once per session)."""
+    root = tmp_path_factory.mktemp("hashing")
+    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder="hashing")
+    ingest(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def hashing_engine(hashing_settings: Settings) -> Engine:
+    return Engine.load(hashing_settings, HashingEmbedder())
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory) -> Settings:
+    """Settings for a real-model (multilingual-e5-small) index of the bundled corpus."""
+    root = tmp_path_factory.mktemp("e5")
+    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder="e5-small")
+    ingest(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_engine(real_settings: Settings) -> Engine:
+    return Engine.load(real_settings)
