@@ -127,8 +127,8 @@ def _meta_pairs(line: str, folded: str) -> dict[str, str]:
 def join_paragraphs(lines: list[str]) -> list[str]:
     """Undo hard line breaks: a body line that stops mid-sentence continues on the next line.
 
-    >>> join_paragraphs(["一、目标", "积极开展学", "习观摩。", "二、任务"])
-    ['一、目标', '积极开展学习观摩。', '二、任务']
+    >>> join_paragraphs(["一、目标", "深化结对，积极开展学", "习观摩。", "二、任务"])
+    ['一、目标', '深化结对，积极开展学习观摩。', '二、任务']
     """
     paragraphs: list[str] = []
     for line in lines:
