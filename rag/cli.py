@@ -192,3 +192,29 @@ def show_settings() -> None:
     for name, default, help_text in describe():
         table.add_row(name, default, help_text)
     out.print(table)
+
+
+@app.command()
+def bench(
+    queries: Annotated[int, typer.Option(help="questions per latency measurement")] = 50,
+    cold: Annotated[bool, typer.Option(help="also time a build with a fresh model cache")] = True,
+    index: IndexOpt = None,
+) -> None:
+    """Measure ingest time, index size and in-process latency; prints numbers."""
+    from rag import bench as b
+
+    settings = _settings(index=index)
+    with _status("timing ingest (cold builds convert the model and embed every chunk)…"):
+        builds = b.bench_ingest(settings, cold_cache=cold)
+    for label, seconds in builds.items():
+        out.print(f"ingest {label:<48} {seconds:8.1f} s")
+    engine = _engine(settings)
+    manifest = engine.index.manifest
+    size = b.index_size(settings.index_dir)
+    out.print(f"index  {manifest['counts']['chunks']} chunks, {manifest['counts']['documents']} "
+              f"documents, {size / 1e6:.2f} MB on disk ({settings.index_dir}/)")  # fmt: skip
+    questions = b.sample_questions(engine, queries)
+    for t in b.bench_search(engine, questions):
+        out.print(
+            f"{t.name:<20} p50 {t.p50:7.1f} ms   p95 {t.p95:7.1f} ms   (n={len(t.values_ms)})"
+        )
