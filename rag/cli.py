@@ -120,6 +120,87 @@ def _question(text: str) -> str:
 
 
 @app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question (simplified or traditional)")],
+    k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="passages to read")] = None,
+    doc: Annotated[list[str] | None, typer.Option(help="only these document ids")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense retrieval")] = "hybrid",
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question with the clause it comes from, or say the documents do not cover it."""
+    engine = _engine(_settings(index=index))
+    answer = engine.ask(question, top_k=k, doc_ids=doc, mode=mode)
+    if as_json:
+        _print_json(answer.to_dict())
+        return
+    style = "bold green" if answer.found else "bold yellow"
+    out.print(f"[{style}]{answer.answer}[/{style}]")
+    label = "引用" if answer.found else "可能相关"
+    for n, c in enumerate(answer.citations, start=1):
+        out.print(f"[{n}] {label}：《{c.title}》{c.clause_path}  [dim]({c.doc_id} "
+                  f"[{c.start}:{c.end}])[/dim]")  # fmt: skip
+        out.print(f"    {c.text}")
+    out.print(f"[dim]{answer.intent} · {answer.latency_ms:.0f} ms[/dim]")
+
+
+@app.command("eval")
+def evaluate_gold(
+    gold: Annotated[Path, typer.Option(help="gold questions (JSON lines)")] = Path(
+        "eval/gold.jsonl"
+    ),
+    out_dir: Annotated[Path, typer.Option("--out", help="where results/report go")] = Path(
+        "eval/out"
+    ),
+    modes: Annotated[str, typer.Option(help="retrieval modes, first is primary")] = (
+        "hybrid,bm25,dense"
+    ),
+    thresholds: Annotated[
+        Path | None, typer.Option(help="exit 1 if the primary mode falls below these")
+    ] = None,
+    index: IndexOpt = None,
+) -> None:
+    """Run a gold question set: accuracy, citations, refusals, latency, and a mode ablation."""
+    from rag import evaluate as ev
+
+    items = ev.load_gold(gold)
+    mode_list = tuple(m.strip() for m in modes.split(",") if m.strip())
+    engine = _engine(_settings(index=index))
+    manifest = engine.index.manifest
+    about = {"gold": str(gold), "model": manifest["model"]["id"], "built_at": manifest["built_at"]}
+    columns = (TextColumn("asking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("ask", total=len(items) * len(mode_list))
+        report, judged = ev.evaluate(
+            lambda q, mode: engine.ask(q, mode=mode), items, mode_list, about,
+            lambda n: bar.update(task, completed=n),
+        )  # fmt: skip
+    ev.write_results(judged, report, out_dir)
+    _metrics_table("retrieval modes", report["modes"])
+    _metrics_table(f"by type ({report['primary']})", report["by_type"])
+    out.print(f"wrote {out_dir}/results.jsonl, report.json, report.html")
+    if thresholds:
+        limits = json.loads(thresholds.read_text(encoding="utf-8"))
+        failed = ev.below_thresholds(report["modes"][report["primary"]], limits)
+        if failed:
+            err.print(f"[red]below thresholds:[/red] {'; '.join(failed)}")
+            raise typer.Exit(1)
+        out.print(f"[green]all metrics at or above {thresholds}[/green]")
+
+
+def _metrics_table(title: str, rows: dict[str, dict]) -> None:
+    keys = ("answer_accuracy", "citation_accuracy", "clause_accuracy", "hit@1", "hit@3",
+            "hit@5", "mrr", "refusal_precision", "refusal_recall", "latency_p50_ms",
+            "latency_p95_ms")  # fmt: skip
+    table = Table("", "n", *(k.replace("_accuracy", " acc").replace("_", " ") for k in keys),
+                  title=title)  # fmt: skip
+    for name, m in rows.items():
+        table.add_row(name, str(m["questions"]),
+                      *("–" if m[k] is None else f"{m[k]:g}" for k in keys))  # fmt: skip
+    out.print(table)
+
+
+@app.command()
 def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Summarise the index: documents, model, counts, size, build time."""
     from rag.index import read_manifest, verify

@@ -6,13 +6,18 @@ answers; the heavy model loads once per process.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Collection
 from functools import cached_property
 
+from rag.answer import answer_from_hits
 from rag.embed import Embedder, make_embedder
 from rag.index import BuildOptions, BuildReport, Index, Progress, build_index
 from rag.models import cl100k
+from rag.question import clean_question
 from rag.retrieve import Retriever
 from rag.settings import Settings
+from rag.types import Answer
 
 
 def ingest(settings: Settings, progress: Progress | None = None,
@@ -46,3 +51,19 @@ class Engine:
     @cached_property
     def retriever(self) -> Retriever:
         return Retriever(self.index, self.embedder)
+
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        doc_ids: Collection[str] | None = None,
+        mode: str = "hybrid",
+    ) -> Answer:
+        """Answer a question with citations; raises BadQuestion / UnknownDocument on bad input."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        doc_ids = [self.index.tree(d).doc.doc_id for d in doc_ids or ()]
+        vector = self.retriever.embed(question)  # once, for chunks and for sentences
+        hits = self.retriever.search(question, k=top_k or self.settings.top_k, mode=mode,
+                                     doc_ids=doc_ids, vector=vector)  # fmt: skip
+        return answer_from_hits(question, hits, self.index, started, vector)

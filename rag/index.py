@@ -6,6 +6,8 @@
       documents.jsonl    one ClauseTree per document (display text, clauses, annotations)
       chunks.jsonl       row i of every array below is line i here
       dense.faiss        inner-product FAISS index over normalised vectors (flat or HNSW)
+      sentences.jsonl    every sentence span (doc id, start, end) …
+      sentences.npy      … and its vector, so answers can pick the best sentence instantly
       bm25/              bm25s arrays over jieba terms
       terms.txt          unit names taught to jieba, one per line
 
@@ -16,8 +18,10 @@ corpus re-embeds only chunks whose text is new (vectors are reused by content ha
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -34,8 +38,9 @@ from rag.errors import EmptyCorpus, IndexCorrupt, IndexMissing, UnknownDocument,
 from rag.normalize import read_document
 from rag.terms import Terms
 from rag.types import Chunk, ClauseTree
+from rag.zh import fold, sentence_spans
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUFFIXES = (".txt", ".md", ".text")
 MAX_FILE_BYTES = 20_000_000
 EMBED_BATCH = 32
@@ -112,8 +117,12 @@ def build_index(
     chunks = [c for t in trees for c in chunk_tree(t, count_tokens, options.max_tokens,
                                                    options.merge_below)]  # fmt: skip
     texts = [passage_text(c) for c in chunks]
+    spans = [(t.doc.doc_id, s, e) for t in trees for s, e in sentence_spans(t.doc.text)]
+    by_id = {t.doc.doc_id: t for t in trees}
+    sentences = [sentence_text(by_id[d], s, e) for d, s, e in spans]
     known = previous.vectors_by_text() if previous and _same_model(previous, embedder) else {}
-    vectors, embedded = _embed(texts, known, embedder, progress)
+    all_vectors, embedded = _embed(texts + sentences, known, embedder, progress)
+    vectors, sentence_vectors = all_vectors[: len(texts)], all_vectors[len(texts) :]
     terms = Terms(u for t in trees for r in t.responsibilities for u in r.lead + r.participants)
     bm25 = _bm25([terms(t) for t in texts])
 
@@ -124,6 +133,9 @@ def build_index(
         _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
         (tmp / "terms.txt").write_text("\n".join(terms.words), encoding="utf-8")
         _write_faiss(tmp / "dense.faiss", vectors, options.dense)
+        _write_jsonl(tmp / "sentences.jsonl", ({"doc_id": d, "start": s, "end": e}
+                                               for d, s, e in spans))  # fmt: skip
+        np.save(tmp / "sentences.npy", sentence_vectors)
         bm25.save(str(tmp / "bm25"), show_progress=False)
         manifest = {
             "format": FORMAT_VERSION,
@@ -136,7 +148,12 @@ def build_index(
             },  # fmt: skip
             "files": files,
             "skipped": [{"file": f, "reason": r} for f, r in skipped],
-            "counts": {"documents": len(trees), "chunks": len(chunks), "vectors": len(chunks)},
+            "counts": {
+                "documents": len(trees),
+                "chunks": len(chunks),
+                "vectors": len(chunks),
+                "sentences": len(spans),
+            },  # fmt: skip
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 2),
         }
@@ -150,7 +167,8 @@ def build_index(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return BuildReport(
-        index_dir, True, len(trees), len(chunks), embedded, len(chunks) - embedded, skipped,
+        index_dir, True, len(trees), len(chunks), embedded, len(texts) + len(spans) - embedded,
+        skipped,
         round(time.perf_counter() - started, 2), len(bm25.vocab_dict), embedder.dimension,
     )  # fmt: skip
 
@@ -197,6 +215,13 @@ def _embed(texts: list[str], known: dict[str, np.ndarray], embedder: Embedder,
     lookup = {**known, **fresh}
     vectors = np.stack([lookup[_text_key(t)] for t in texts]).astype(np.float32)
     return vectors, len(todo)
+
+
+def sentence_text(tree: ClauseTree, start: int, end: int) -> str:
+    """What a sentence's vector embeds: its clause path, then the sentence, folded."""
+    clause = tree.clause_at(start)
+    path = clause.path_text if clause else tree.doc.title
+    return fold(f"{path}：{tree.doc.text[start:end]}")
 
 
 def _text_key(text: str) -> str:
@@ -276,11 +301,23 @@ def verify(index_dir: Path, manifest: dict) -> None:
 class Index:
     """A loaded, verified index: chunks, documents, FAISS and BM25 ready to query."""
 
-    def __init__(self, path: Path, manifest: dict, trees: list[ClauseTree], chunks: list[Chunk],
-                 dense, bm25, terms: Terms):  # fmt: skip
+    def __init__(
+        self,
+        path: Path,
+        manifest: dict,
+        trees: list[ClauseTree],
+        chunks: list[Chunk],
+        dense,
+        bm25,
+        terms: Terms,
+        sentences: list[tuple[str, int, int]],
+        sentence_vectors: np.ndarray,
+    ):
         self.path, self.manifest = path, manifest
         self.trees = {t.doc.doc_id: t for t in trees}
         self.chunks, self.dense, self.bm25, self.terms = chunks, dense, bm25, terms
+        self.sentence_rows = {span: row for row, span in enumerate(sentences)}
+        self.sentence_vectors = sentence_vectors
 
     @classmethod
     def load(cls, index_dir: Path) -> Index:
@@ -292,19 +329,34 @@ class Index:
         trees = [ClauseTree.from_dict(d) for d in _read_jsonl(index_dir / "documents.jsonl")]
         chunks = [Chunk.from_dict(d) for d in _read_jsonl(index_dir / "chunks.jsonl")]
         dense = faiss.read_index(str(index_dir / "dense.faiss"))
+        spans = [
+            (r["doc_id"], r["start"], r["end"]) for r in _read_jsonl(index_dir / "sentences.jsonl")
+        ]
+        sentence_vectors = np.load(index_dir / "sentences.npy")
         bm25 = bm25s.BM25.load(str(index_dir / "bm25"))
         words = (index_dir / "terms.txt").read_text(encoding="utf-8").split("\n")
         counts = manifest["counts"]
-        found = {"documents": len(trees), "chunks": len(chunks), "vectors": dense.ntotal}
-        if found != counts or bm25.scores["num_docs"] != len(chunks):
+        found = {"documents": len(trees), "chunks": len(chunks), "vectors": dense.ntotal,
+                 "sentences": len(spans)}  # fmt: skip
+        if (found != counts or bm25.scores["num_docs"] != len(chunks)
+                or len(sentence_vectors) != len(spans)):  # fmt: skip
             raise IndexCorrupt(
                 f"{index_dir} holds {found} but its manifest says {counts}; {REBUILD_HINT}"
             )
-        return cls(index_dir, manifest, trees, chunks, dense, bm25, Terms(words))
+        return cls(index_dir, manifest, trees, chunks, dense, bm25, Terms(words), spans,
+                   sentence_vectors)  # fmt: skip
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
+        """Every stored vector by the hash of the text it embeds (for reuse when rebuilding)."""
         vectors = self.dense.reconstruct_n(0, self.dense.ntotal)
-        return {_text_key(passage_text(c)): v for c, v in zip(self.chunks, vectors, strict=True)}
+        known = {_text_key(passage_text(c)): v for c, v in zip(self.chunks, vectors, strict=True)}
+        for (doc_id, s, e), row in self.sentence_rows.items():
+            known[_text_key(sentence_text(self.trees[doc_id], s, e))] = self.sentence_vectors[row]
+        return known
+
+    def sentence_vector(self, doc_id: str, start: int, end: int) -> np.ndarray | None:
+        row = self.sentence_rows.get((doc_id, start, end))
+        return None if row is None else self.sentence_vectors[row]
 
     def tree(self, doc_id: str) -> ClauseTree:
         """A document by id, or by an unambiguous id prefix ("003")."""
@@ -316,3 +368,19 @@ class Index:
         known = ", ".join(t.doc.doc_id for t in matches or self.trees.values())
         problem = "ambiguous document id" if matches else "unknown document"
         raise UnknownDocument(f"{problem} {doc_id!r}; documents: {known}")
+
+    @functools.cached_property
+    def idf(self) -> dict[str, float]:
+        """BM25 inverse document frequency of every term in the vocabulary."""
+        n = self.bm25.scores["num_docs"]
+        df = np.diff(self.bm25.scores["indptr"])
+        return {
+            term: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5))
+            for term, i in self.bm25.vocab_dict.items()
+            if i < len(df)
+        }
+
+    def unseen_idf(self) -> float:
+        """The weight of a term no chunk contains: rarer than anything in the corpus."""
+        n = self.bm25.scores["num_docs"]
+        return math.log(1 + (n + 0.5) / 0.5)

@@ -51,12 +51,14 @@ class Retriever:
         k: int = 5,
         mode: str = "hybrid",
         doc_ids: Collection[str] | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
+        """The ``k`` best chunks; ``vector`` is the query's embedding if already computed."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         allowed = self._allowed(doc_ids)
         bm25 = self._bm25(query, allowed) if mode != "dense" else {}
-        dense = self._dense(query, allowed) if mode != "bm25" else {}
+        dense = self._dense(query, allowed, vector) if mode != "bm25" else {}
         if mode == "hybrid":
             scores = reciprocal_rank_fusion([list(bm25), list(dense)], self.rrf_k)
         else:
@@ -90,9 +92,12 @@ class Retriever:
         top = np.argsort(-scores, kind="stable")[: self.pool]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
-    def _dense(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
+    def embed(self, query: str) -> np.ndarray:
+        return self.embedder.embed_query(fold(query))
+
+    def _dense(self, query: str, allowed: np.ndarray | None, vector: np.ndarray | None):
         """Chunk id → cosine similarity for the ``pool`` nearest chunks."""
-        vector = self.embedder.embed_query(fold(query)).reshape(1, -1)
+        vector = (self.embed(query) if vector is None else vector).reshape(1, -1)
         pool = self.index.dense.ntotal if allowed is not None else self.pool
         scores, ids = self.index.dense.search(vector, min(pool, self.index.dense.ntotal))
         hits = {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}

@@ -132,3 +132,49 @@ class Hit:
     bm25_rank: int | None = None
     dense_score: float | None = None
     dense_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage backing an answer; ``start``/``end`` locate the supporting sentence."""
+
+    doc_id: str
+    title: str
+    clause_path: str
+    text: str  # the supporting sentence, as displayed
+    start: int
+    end: int
+    score: float
+    units: tuple[Responsibility, ...]
+    passage: str  # the retrieved chunk the sentence comes from, for context
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The one answer contract shared by the CLI, the HTTP API and evaluation."""
+
+    question: str
+    answer: str
+    found: bool
+    intent: str  # responsibility, quantity, time or general
+    citations: tuple[Citation, ...]
+    latency_ms: float
+    hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)  # not serialised
+    mode: str = "extractive"  # or "generative" when an LLM wrote the answer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "found": self.found,
+            "intent": self.intent,
+            "citations": [
+                {**asdict(c), "units": [_units_dict(u) for u in c.units]} for c in self.citations
+            ],
+            "latency_ms": round(self.latency_ms, 1),
+            "mode": self.mode,
+        }
+
+
+def _units_dict(r: Responsibility) -> dict[str, Any]:
+    return {"lead": list(r.lead), "participants": list(r.participants)}

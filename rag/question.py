@@ -1,0 +1,153 @@
+"""What a question asks for: its intent, and what a sentence must contain to answer it.
+
+Four intents, recognised by an ordered pattern table (first match wins): responsibility
+(谁/哪个部门/牵头/负责…), time (何时/哪年/期限…), quantity (多少/几/比例…) and general.
+A ``Need`` turns the intent into checks on a candidate sentence:
+
+- responsibility — the sentence carries units (an annotation, or a duty stated in prose);
+  a question about a post (组长是谁) needs a sentence naming that post;
+- quantity — a figure, counted in the measure asked for (多少万元 → …万元, 比例 → …%);
+  a question about money (资金/投资/工资…) needs a sentence naming it;
+- time — a date or period;
+- any — a year the question names must be the sentence's year.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.errors import BadQuestion
+from rag.zh import fold
+
+MAX_QUESTION_CHARS = 500
+
+INTENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("responsibility", re.compile(
+        r"谁|哪个部门|哪些部门|哪个单位|哪些单位|哪家|哪个机构|哪位|什么部门|什么单位|什么机构"
+        r"|由谁|归谁|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任")),
+    ("time", re.compile(
+        r"何时|什么时候|哪年|哪一年|几月|期限|截止|什么时间|多久|时间节点|多长时间")),
+    ("quantity", re.compile(r"多少|几|比例|百分之|占比|比率|数量|金额|多大|多高|达到.*[%率]")),
+]  # fmt: skip
+# Words that say what kind of answer is wanted rather than what it is about.
+INTENT_WORDS = frozenset("负责 牵头 参与 责任 主管 担任 比例 占比 数量 时候".split())
+INTERROGATIVE = re.compile(r"哪|谁|什么|多少|几|怎么|怎样|如何|是否|吗")
+ROLE = re.compile(
+    r"第一书记|副书记|书记|副组长|组长|主任|局长|部长|负责人|站长|片长|网格长|队长|链长|主编|委员"
+)
+MEASURE = (
+    "万元|亿元|元|万亩|亩|公斤|吨|平方米|立方米|公里|万人|人次|名|人|户|家|个|项|次|场|件|块|套"
+    "|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|幅|分|倍|天|小时|%"
+)
+ASKED_MEASURE = re.compile(rf"(?:多少|几)\s*({MEASURE})")
+MONEY = re.compile(r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|奖金|收入|成本|价格")
+RATIO = re.compile(r"比例|百分之|占比|比率|率")
+YEAR = re.compile(r"(?:19|20)\d{2}(?=\s*年)")
+FIGURE = re.compile(
+    r"\d|[一二两三四五六七八九十百千万]+(?:个|项|次|名|家|场|支|类|大|级|批|条|位|人|户)"
+)
+DATE = re.compile(
+    r"\d{4}\s*年|\d{4}[-/.]\d{1,2}|\d{1,2}月|年底|年内|每年|每月|每季度|每半年|季度|\d+小时"
+)
+ORG = (
+    r"(?:办公室|服务站|中心|委员会|领导小组|小组|局|办|委|部|站|所|会|组|室|队|院|处|单位|公司"
+    r"|集团)"
+)
+PROSE_DUTY = [  # how documents without annotations say who does what
+    re.compile(r"由(?P<who>[^，,。；;由]{2,40}?)(?:共同|具体)?(?:负责|牵头|承担|落实|组织|统筹|担任|任|认领)"),
+    re.compile(r"(?:^|[，,。；;])(?P<who>[^，,。；;]{2,60}?)(?:定期)?牵头"),
+    re.compile(rf"发挥(?P<who>[^，,。；;]{{2,30}}?{ORG})(?:的)?(?:牵头|统筹|协调|主导|指导)"),
+    re.compile(rf"^(?P<who>[^，,。；;]{{2,30}}?{ORG})(?:为|向|对|组织|开展|举行|负责|推动)"),
+    re.compile(rf"(?:^|[，,。；;])(?P<who>[^，,。；;]{{2,20}}?)(?:担任|任)[^，,。；;]{{0,6}}?(?:{ROLE.pattern})"),
+]  # fmt: skip
+
+
+def clean_question(text: str) -> str:
+    """Refuse empty and oversized questions before any work is done."""
+    if not isinstance(text, str) or not text.strip():
+        raise BadQuestion("the question is empty: ask something like 谁负责医保跨省结算？")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise BadQuestion(
+            f"the question has {len(text)} characters; the limit is {MAX_QUESTION_CHARS}"
+        )
+    return text.strip()
+
+
+def intent_of(question: str) -> str:
+    """
+    >>> intent_of("谁负责医保跨省结算？"), intent_of("化解欠薪糾紛多少件"), intent_of("何時完成")
+    ('responsibility', 'quantity', 'time')
+    """
+    folded = fold(question)
+    return next((name for name, pattern in INTENTS if pattern.search(folded)), "general")
+
+
+def prose_unit(sentence: str) -> str | None:
+    """The unit a sentence names in prose, as written.
+
+    >>> prose_unit("村企结对的相关经费由结对单位落实解决。")
+    '结对单位'
+    >>> prose_unit("链长任党委第一书记。")
+    '链长'
+    """
+    folded = fold(sentence)
+    for pattern in PROSE_DUTY:
+        m = pattern.search(folded)
+        if m:
+            return sentence[m.start("who") : m.end("who")].strip()
+    return None
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a supporting sentence must contain for this question."""
+
+    intent: str
+    pattern: re.Pattern[str] | None = None  # a figure (in the asked measure) or a date
+    years: tuple[str, ...] = ()  # years the question names
+    topics: tuple[str, ...] = ()  # money words or posts asked about; the sentence names one
+
+    @classmethod
+    def of(cls, question: str) -> Need:
+        """
+        >>> Need.of("专项资金是多少万元").met("", "安排专项资金300万元", False)
+        True
+        >>> Need.of("专项资金是多少万元").met("", "安排专项资金用于五大领域", False)
+        False
+        >>> Need.of("2025年满意度目标是多少").met("", "2023年,满意度达94%", False)
+        False
+        """
+        folded = fold(question)
+        intent = intent_of(question)
+        years = tuple(YEAR.findall(folded))
+        if intent == "time":
+            return cls(intent, DATE, years)
+        if intent == "responsibility":
+            return cls(intent, None, years, tuple(ROLE.findall(folded)))
+        if intent != "quantity":
+            return cls(intent, None, years)
+        money = tuple(MONEY.findall(folded))
+        asked = ASKED_MEASURE.search(folded)
+        if asked:
+            measure = asked.group(1)
+        elif money or "多少钱" in folded:
+            measure = "元"
+        elif RATIO.search(folded):
+            measure = "%"
+        else:
+            return cls(intent, FIGURE, years, money)
+        figure = rf"[\d.]+\s*(?:余|多)?\s*(?:万|亿)?\s*(?:余|多)?\s*(?:{measure})"
+        return cls(intent, re.compile(figure), years, money)
+
+    def met(self, context: str, sentence: str, has_units: bool) -> bool:
+        """Does a (folded) sentence qualify? ``context`` is its title + clause path + sentence."""
+        if self.years:  # a sentence dated otherwise is about another year, whatever its title
+            where = sentence if YEAR.search(sentence) else context
+            if not all(y in where for y in self.years):
+                return False
+        if self.topics and not any(t in sentence for t in self.topics):
+            return False
+        if self.intent == "responsibility":
+            return has_units
+        return self.pattern is None or bool(self.pattern.search(sentence))

@@ -1,0 +1,34 @@
+"""The self-contained HTML evaluation report (no external CSS/JS: it opens from a file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from rag.evaluate import Judged, squash
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
+
+
+def _mark(text: str, evidence: str | None) -> list[tuple[str, bool]]:
+    """Split ``text`` into (piece, is_evidence) so the template can highlight the evidence."""
+    if not evidence:
+        return [(text, False)]
+    target = squash(evidence)
+    folded = squash(text)
+    at = folded.find(target)
+    if at < 0:
+        return [(text, False)]
+    # map squashed offsets back to text offsets (squash only drops whitespace)
+    keep = [i for i, ch in enumerate(text) if not ch.isspace()]
+    start, end = keep[at], keep[at + len(target) - 1] + 1
+    return [(text[:start], False), (text[start:end], True), (text[end:], False)]
+
+
+def render_html(report: dict, judged: list[Judged]) -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    misses = [j for j in judged if not j.correct or j.cited is False]
+    return env.get_template("eval_report.html").render(
+        report=report, misses=misses, judged=judged, mark=_mark
+    )
