@@ -70,8 +70,7 @@ def answer_from_hits(
     """The extractive answer to ``question`` (embedded as ``vector``) from retrieved ``hits``."""
     need = Need.of(question)
     intent = need.intent
-    weights = _term_weights(question, index)
-    candidates = _score(_candidates(hits, index, weights, need, vector))
+    candidates = rank_sentences(question, hits, index, vector, need)
     best = _best(candidates)
     found = best is not None and best.coverage >= MIN_COVERAGE and best.fits
     if found:
@@ -86,6 +85,14 @@ def answer_from_hits(
         citations = _citations(None, candidates)
     return Answer(question, text, found, intent, citations,
                   (time.perf_counter() - started) * 1000, tuple(hits))  # fmt: skip
+
+
+def rank_sentences(
+    question: str, hits: list[Hit], index: Index, vector: np.ndarray, need: Need | None = None
+) -> list[Candidate]:
+    """Every sentence of the retrieved chunks, best first."""
+    need = need or Need.of(question)
+    return _score(_candidates(hits, index, _term_weights(question, index), need, vector))
 
 
 def _term_weights(question: str, index: Index) -> dict[str, float]:
@@ -193,17 +200,18 @@ def _citations(best: Candidate | None, candidates: list[Candidate]) -> tuple[Cit
             break
         if all(c.hit.chunk.chunk_id != o.hit.chunk.chunk_id for o in chosen):
             chosen.append(c)
-    return tuple(
-        Citation(
-            doc_id=c.tree.doc.doc_id,
-            title=c.hit.chunk.title,
-            clause_path=c.clause_path,
-            text=c.text,
-            start=c.start,
-            end=c.end,
-            score=round(c.score, 4),
-            units=(c.duty,) if c.duty else (),
-            passage=c.hit.chunk.text,
-        )
-        for c in chosen
+    return tuple(citation(c) for c in chosen)
+
+
+def citation(c: Candidate) -> Citation:
+    return Citation(
+        doc_id=c.tree.doc.doc_id,
+        title=c.hit.chunk.title,
+        clause_path=c.clause_path,
+        text=c.text,
+        start=c.start,
+        end=c.end,
+        score=round(c.score, 4),
+        units=(c.duty,) if c.duty else (),
+        passage=c.hit.chunk.text,
     )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from dataclasses import replace
 from functools import cached_property
 
 from rag.answer import answer_from_hits
 from rag.embed import Embedder, make_embedder
 from rag.index import BuildOptions, BuildReport, Index, Progress, build_index
+from rag.llm import LLMConfig, generate
 from rag.models import cl100k
 from rag.question import clean_question
 from rag.retrieve import Retriever
@@ -38,6 +40,16 @@ def ingest(settings: Settings, progress: Progress | None = None,
 class Engine:
     def __init__(self, settings: Settings, index: Index, embedder: Embedder):
         self.settings, self.index, self.embedder = settings, index, embedder
+        self.llm = (
+            LLMConfig(
+                settings.llm_base_url,
+                settings.llm_model,
+                settings.llm_api_key,
+                settings.llm_timeout,
+            )  # fmt: skip
+            if settings.llm_base_url and settings.llm_model
+            else None
+        )
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
@@ -66,4 +78,8 @@ class Engine:
         vector = self.retriever.embed(question)  # once, for chunks and for sentences
         hits = self.retriever.search(question, k=top_k or self.settings.top_k, mode=mode,
                                      doc_ids=doc_ids, vector=vector)  # fmt: skip
-        return answer_from_hits(question, hits, self.index, started, vector)
+        answer = answer_from_hits(question, hits, self.index, started, vector)
+        if self.llm is not None:
+            answer = generate(answer, self.index, vector, self.llm)
+            answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+        return answer

@@ -1,0 +1,103 @@
+"""Answers over the bundled corpus (hashing embedder: the logic, not the model, is tested)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import NOT_FOUND
+from rag.errors import BadQuestion, UnknownDocument
+
+ITEM_16 = "附件1 › 二、重点任务 › (四)完善基础设施和基本公共服务 › 16.医保跨省结算"
+ITEM_2 = "附件1 › 二、重点任务 › (一)加强组织领导 › 2.强化互访交流"
+
+
+def test_responsibility_answer_with_reference_and_located_citation(hashing_engine):
+    a = hashing_engine.ask("谁负责医保跨省结算？")
+    assert a.found and a.intent == "responsibility"
+    assert a.answer.startswith(
+        "区医保局。依据：《2023年江北区与黄州区(大别山革命老区)对口合作工作计划"
+    )
+    assert (
+        f"》{ITEM_16}：“发挥江北区异地就医门诊直接结算的优势,推进江北黄州异地就医医保直接结算。”"
+        in a.answer
+    )
+    first = a.citations[0]
+    assert first.clause_path == ITEM_16
+    text = hashing_engine.index.tree(first.doc_id).doc.text
+    assert text[first.start : first.end] == first.text
+    assert first.text.endswith("〔责任单位:区医保局〕")
+    assert [u.lead for u in first.units] == [("区医保局",)]
+    assert 1 <= len(a.citations) <= 3
+
+
+def test_units_come_from_the_matching_sentence_not_the_whole_item(hashing_engine):
+    a = hashing_engine.ask("组织区领导赴黄州区的考察调研活动由哪些单位负责？")
+    assert a.found and a.citations[0].clause_path == ITEM_2
+    assert a.answer.startswith("区人大常委会办公室、区政协办公室、其他区领导所在单位办公室。")
+    assert "区委组织部" not in a.answer.split("依据")[0]
+    b = hashing_engine.ask("江北-黄州互派干部人才交流机制由哪些单位负责？")
+    assert b.answer.startswith("区委组织部、区人力社保局。")
+
+
+def test_lead_and_participating_units_are_kept_apart(hashing_engine):
+    a = hashing_engine.ask("劳动关系和谐稳定这项任务由哪个部门牵头，哪些部门参与？")
+    assert a.found
+    assert a.answer.startswith(
+        "牵头单位：人社局；参与单位：经促局、安环局、社管局(综合治理中心)、综保区管理局、综合执法局。"
+    )
+
+
+def test_traditional_question_gets_the_same_answer(hashing_engine):
+    simplified = hashing_engine.ask("谁负责医保跨省结算？")
+    traditional = hashing_engine.ask("誰負責醫保跨省結算？")
+    assert traditional.answer == simplified.answer
+
+
+def test_figures_survive_intact(hashing_engine):
+    a = hashing_engine.ask("柯橋區化解欠薪糾紛多少件？")
+    assert a.found and a.intent == "quantity"
+    assert "3291件" in a.answer and "2.6萬余個" in a.answer
+
+
+def test_prose_duty_is_extracted(hashing_engine):
+    a = hashing_engine.ask("村企结对的相关经费由谁落实解决？")
+    assert a.found and a.answer.startswith("结对单位。依据：")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "江北区安排给黄州区的对口合作专项资金具体是多少万元？",  # amount never given
+        "今天天气怎么样？",  # off topic
+        "昆山开发区2026年网格化满意度目标是多少？",  # year not covered
+    ],
+)
+def test_weak_evidence_is_refused_with_related_passages(hashing_engine, question):
+    a = hashing_engine.ask(question)
+    assert not a.found
+    assert a.answer.startswith(NOT_FOUND)
+    assert a.citations, "the closest passages come back as possibly related"
+
+
+def test_json_contract(hashing_engine):
+    d = hashing_engine.ask("谁负责医保跨省结算？").to_dict()
+    assert set(d) == {"question", "answer", "found", "intent", "citations", "latency_ms", "mode"}
+    c = d["citations"][0]
+    assert set(c) == {"doc_id", "title", "clause_path", "text", "start", "end", "score", "units",
+                      "passage"}  # fmt: skip
+    assert c["units"] == [{"lead": ["区医保局"], "participants": []}]
+    assert d["mode"] == "extractive" and d["latency_ms"] > 0
+
+
+def test_document_filter(hashing_engine):
+    a = hashing_engine.ask("谁牵头社区治理？", doc_ids=["002"])
+    assert a.citations and {c.doc_id for c in a.citations} == {
+        hashing_engine.index.tree("002").doc.doc_id
+    }
+    with pytest.raises(UnknownDocument):
+        hashing_engine.ask("谁牵头社区治理？", doc_ids=["999"])
+
+
+def test_bad_questions_raise(hashing_engine):
+    with pytest.raises(BadQuestion):
+        hashing_engine.ask("   ")

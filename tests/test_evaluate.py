@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.evaluate import BadGold, GoldItem, below_thresholds, judge, load_gold, metrics
+from rag.types import Answer, Chunk, Citation, Hit
+
+from .conftest import REPO
+
+ITEM_16 = "附件1 › 二、重点任务 › (四)完善基础设施和基本公共服务 › 16.医保跨省结算"
+GOLD = GoldItem("t1", "responsibility", "谁负责医保跨省结算？", ("区医保局",),
+                "推进江北黄州异地就医医保直接结算", {"doc_id": "d", "path": ITEM_16})  # fmt: skip
+REFUSE = GoldItem("t2", "unanswerable", "专项资金多少万元？", (), None, None)
+PASSAGE = "16.医保跨省结算。推进江北黄州异地就医医保直接结算。〔责任单位:区医保局〕"
+
+
+def answer(text: str, found: bool, passage: str = PASSAGE, path: str = ITEM_16) -> Answer:
+    chunk = Chunk("d#1", "d", "标题", path, 0, len(passage), passage, (), 40)
+    cite = Citation("d", "标题", path, passage, 0, len(passage), 1.0, (), passage)
+    return Answer("q", text, found, "responsibility", (cite,), 12.0, (Hit(chunk, 1, 1.0),))
+
+
+def test_judge_right_answer():
+    j = judge(GOLD, answer("区医保局。依据：…", True))
+    assert (j.correct, j.cited, j.clause_ok, j.rank) == (True, True, True, 1)
+
+
+def test_judge_compares_folded_text():
+    j = judge(GOLD, answer("區醫保局", True))
+    assert j.correct
+
+
+def test_judge_wrong_or_refused_answers():
+    assert not judge(GOLD, answer("区卫健局", True)).correct
+    refused = judge(GOLD, answer("未在已收录的政策文件中找到相关规定。", False))
+    assert not refused.correct and refused.cited  # the related passage still holds the evidence
+    elsewhere = judge(GOLD, answer("区医保局", True, passage="别的条款", path="附件2 › 1."))
+    assert elsewhere.correct and not elsewhere.cited and not elsewhere.clause_ok
+    assert elsewhere.rank is None
+
+
+def test_metrics_and_refusals():
+    judged = [
+        judge(GOLD, answer("区医保局", True)),
+        judge(GOLD, answer("未找到", False)),
+        judge(REFUSE, answer("未找到", False)),
+        judge(REFUSE, answer("300万元", True)),
+    ]
+    m = metrics(judged)
+    assert m["answer_accuracy"] == 0.5 and m["citation_accuracy"] == 1.0
+    assert m["refusal_precision"] == 0.5  # 2 refused, 1 of them unanswerable
+    assert m["refusal_recall"] == 0.5  # 2 unanswerable, 1 refused
+    assert m["hit@1"] == 1.0 and m["mrr"] == 1.0
+    assert m["overall_accuracy"] == 0.5 and m["latency_p50_ms"] == 12.0
+
+
+def test_threshold_check():
+    assert below_thresholds({"answer_accuracy": 0.95}, {"answer_accuracy": 0.9}) == []
+    assert below_thresholds({"answer_accuracy": 0.85}, {"answer_accuracy": 0.9}) == [
+        "answer_accuracy 0.85 < 0.9"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json\n", "gold.jsonl:1: not JSON"),
+        ('{"id": "a"}\n', "missing type, question, must, evidence, clause"),
+        (
+            '{"id":"a","type":"x","question":"问","must":["甲"],"evidence":null,"clause":null}',
+            "unanswerable items",
+        ),
+        (
+            '{"id":"a","type":"x","question":" ","must":[],"evidence":null,"clause":null}',
+            "non-empty",
+        ),
+        ("\n\n", "holds no questions"),
+    ],
+)
+def test_malformed_gold_lines_are_reported(tmp_path: Path, content: str, message: str):
+    path = tmp_path / "gold.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(BadGold, match=message):
+        load_gold(path)
+
+
+def test_bundled_gold_set_is_well_formed():
+    items = load_gold(REPO / "eval" / "gold.jsonl")
+    assert len(items) >= 80
+    counts = {t: sum(i.type == t for i in items) for t in {i.type for i in items}}
+    assert counts["responsibility"] >= 30 and counts["fact"] >= 20
+    assert counts["paraphrase"] >= 10 and counts["traditional"] >= 5
+    assert counts["unanswerable"] >= 10
+    assert len({i.id for i in items}) == len(items)
+
+
+def test_eval_command_on_a_maintainers_own_file(hashing_settings, tmp_path: Path):
+    gold = tmp_path / "mine.jsonl"
+    rows = [
+        {"id": "m1", "type": "responsibility", "question": "谁负责医保跨省结算？",
+         "must": ["区医保局"], "evidence": "推进江北黄州异地就医医保直接结算", "clause": None},
+        {"id": "m2", "type": "unanswerable", "question": "<script>alert(1)</script>专项资金多少万元？",
+         "must": [], "evidence": None, "clause": None},
+    ]  # fmt: skip
+    gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    env = {**os.environ, "RAG_INDEX_DIR": str(hashing_settings.index_dir), "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "rag", "eval", "--gold", str(gold), "--out", str(out),
+         "--modes", "hybrid,bm25", "--thresholds", str(REPO / "eval" / "thresholds.json")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert set(report["modes"]) == {"hybrid", "bm25"}
+    assert report["modes"]["hybrid"]["answer_accuracy"] == 1.0
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["id"] for x in lines] == ["m1", "m2"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
