@@ -73,3 +73,47 @@ def bench_search(engine: Engine, questions: list[str]) -> list[Timing]:
 
 def index_size(index_dir: Path) -> int:
     return sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+
+
+def bench_ask(engine: Engine, questions: list[str]) -> Timing:
+    return Timing("ask (in process)", [timed(lambda q=q: engine.ask(q)) for q in questions])
+
+
+def bench_server(settings: Settings, questions: list[str]) -> tuple[float, Timing]:
+    """Start ``rag serve`` on a free loopback port; seconds until /healthz is ready, then the
+    latency of sequential ``POST /api/ask`` requests."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir)}
+    command = [sys.executable, "-m", "rag", "serve", "--port", str(port)]
+    started = time.perf_counter()
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"rag serve exited with {server.returncode}")
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+            ready = time.perf_counter() - started
+            values = [
+                timed(lambda q=q: client.post("/api/ask", json={"question": q}).raise_for_status())
+                for q in questions
+            ]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return ready, Timing(f"POST /api/ask (n={len(values)})", values)

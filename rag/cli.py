@@ -144,6 +144,23 @@ def ask(
     out.print(f"[dim]{answer.intent} · {answer.latency_ms:.0f} ms[/dim]")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    index: IndexOpt = None,
+) -> None:
+    """Serve the chat page, JSON API (/api) and OpenAI-compatible endpoint (/v1)."""
+    import uvicorn
+
+    from rag.server import create_app
+
+    settings = _settings(index=index)
+    err.print(f"serving http://{host}:{port}  (API docs at /docs; the model loads in the "
+              "background, /healthz says when it is ready)")  # fmt: skip
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
 @app.command("eval")
 def evaluate_gold(
     gold: Annotated[Path, typer.Option(help="gold questions (JSON lines)")] = Path(
@@ -277,8 +294,10 @@ def show_settings() -> None:
 
 @app.command()
 def bench(
-    queries: Annotated[int, typer.Option(help="questions per latency measurement")] = 50,
+    queries: Annotated[int, typer.Option(help="questions per in-process measurement")] = 50,
+    requests: Annotated[int, typer.Option(help="sequential HTTP requests to time")] = 100,
     cold: Annotated[bool, typer.Option(help="also time a build with a fresh model cache")] = True,
+    server: Annotated[bool, typer.Option(help="also time a running `rag serve`")] = True,
     index: IndexOpt = None,
 ) -> None:
     """Measure ingest time, index size and in-process latency; prints numbers."""
@@ -295,7 +314,12 @@ def bench(
     out.print(f"index  {manifest['counts']['chunks']} chunks, {manifest['counts']['documents']} "
               f"documents, {size / 1e6:.2f} MB on disk ({settings.index_dir}/)")  # fmt: skip
     questions = b.sample_questions(engine, queries)
-    for t in b.bench_search(engine, questions):
+    for t in [*b.bench_search(engine, questions), b.bench_ask(engine, questions)]:
         out.print(
-            f"{t.name:<20} p50 {t.p50:7.1f} ms   p95 {t.p95:7.1f} ms   (n={len(t.values_ms)})"
+            f"{t.name:<22} p50 {t.p50:7.1f} ms   p95 {t.p95:7.1f} ms   (n={len(t.values_ms)})"
         )
+    if server:
+        with _status("starting rag serve and timing HTTP requests…"):
+            ready, t = b.bench_server(settings, b.sample_questions(engine, requests))
+        out.print(f"rag serve: ready {ready:.1f} s after start")
+        out.print(f"{t.name:<22} p50 {t.p50:7.1f} ms   p95 {t.p95:7.1f} ms")

@@ -46,7 +46,9 @@ def test_manifest_round_trip(hashing_settings: Settings):
         "documents": 5,
         "chunks": len(index.chunks),
         "vectors": len(index.chunks),
+        "sentences": len(index.sentence_rows),
     }
+    assert index.sentence_vectors.shape == (len(index.sentence_rows), 256)
     assert sorted(e["doc_id"] for e in m["files"].values()) == sorted(DOC.values())
     assert {"chunks.jsonl", "documents.jsonl", "dense.faiss", "terms.txt"} <= set(m["artifacts"])
     assert any(name.startswith("bm25/") for name in m["artifacts"])
@@ -85,10 +87,11 @@ def test_incremental_ingest_reembeds_only_the_changed_file(corpus_copy: Path, tm
     report = ingest(settings, embedder=counter)
     index = Index.load(settings.index_dir)
     assert report.changed and report.embedded == len(counter.seen) > 0
-    assert report.reused == len(index.chunks) - report.embedded
+    assert report.reused == len(index.chunks) + len(index.sentence_rows) - report.embedded
     changed_doc = [c for c in index.chunks if c.doc_id == DOC["000"]]
-    assert report.embedded <= len(changed_doc)
-    assert all("五、附则" in t or "宁波石化" in t or "澥浦" in t for t in counter.seen)
+    changed_sentences = [k for k in index.sentence_rows if k[0] == DOC["000"]]
+    assert report.embedded <= len(changed_doc) + len(changed_sentences)
+    assert all("五、附则" in t or "本意见" in t for t in counter.seen)  # only the new text
     assert any("本意见自发布之日起施行" in c.text for c in changed_doc)
 
 

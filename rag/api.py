@@ -1,0 +1,113 @@
+"""JSON API: ask, search, documents, health. Thin: every route calls the shared ``Engine``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.question import MAX_QUESTION_CHARS, clean_question
+from rag.server import EngineDep, error
+from rag.types import Answer
+
+router = APIRouter()
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    question: str = Field(description=f"≤{MAX_QUESTION_CHARS} characters, simplified or "
+                          "traditional", examples=["谁负责医保跨省结算？"])  # fmt: skip
+    top_k: int | None = Field(None, ge=1, le=20, description="passages to read (default 5)")
+    doc_ids: list[str] | None = Field(None, description="only these documents (ids or prefixes)")
+
+
+@router.get("/healthz", tags=["health"])
+def healthz(request: Request) -> JSONResponse:
+    """200 once the index and model are loaded; 503 while loading or if loading failed."""
+    runtime = request.app.state.runtime
+    if runtime.engine is not None:
+        manifest = runtime.engine.index.manifest
+        return JSONResponse({"status": "ready", "documents": manifest["counts"]["documents"],
+                             "chunks": manifest["counts"]["chunks"],
+                             "ready_after_s": round(runtime.ready_after or 0, 2)})  # fmt: skip
+    if runtime.error:
+        return error(503, "LoadFailed", runtime.error)
+    return error(503, "Loading", "the index and model are still loading")
+
+
+@router.post("/api/ask", tags=["answers"])
+def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
+    """Answer a question: ``{question, answer, found, intent, citations, latency_ms, mode}``."""
+    return engine.ask(body.question, top_k=body.top_k, doc_ids=body.doc_ids).to_dict()
+
+
+@router.post("/api/ask/stream", tags=["answers"])
+def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
+    """The same answer as server-sent events: ``delta`` events with text, then one ``answer``
+    event with the full JSON contract."""
+    answer = engine.ask(body.question, top_k=body.top_k, doc_ids=body.doc_ids)
+    return StreamingResponse(_events(answer), media_type="text/event-stream")
+
+
+def _events(answer: Answer) -> Iterator[str]:
+    for piece in pieces(answer.answer):
+        yield f"event: delta\ndata: {json.dumps({'text': piece}, ensure_ascii=False)}\n\n"
+    yield f"event: answer\ndata: {json.dumps(answer.to_dict(), ensure_ascii=False)}\n\n"
+
+
+def pieces(text: str, size: int = 8) -> list[str]:
+    """Split text for streaming at punctuation, at most ``size`` characters a piece.
+
+    >>> pieces("区医保局。依据：《通知》", size=4)
+    ['区医保局', '。', '依据：', '《通知》']
+    """
+    out: list[str] = []
+    for part in re.findall(r"[^，。；：,;:、]+[，。；：,;:、]?|[，。；：,;:、]", text):
+        out.extend(part[i : i + size] for i in range(0, len(part), size))
+    return out
+
+
+@router.get("/api/search", tags=["answers"])
+def search(
+    engine: EngineDep,
+    q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="the question")],
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> list[dict[str, Any]]:
+    """Retrieved passages, best first (hybrid BM25 + dense)."""
+    hits = engine.retriever.search(clean_question(q), k=k)
+    return [
+        {"rank": h.rank, "score": h.score, "bm25_rank": h.bm25_rank, "dense_rank": h.dense_rank,
+         **h.chunk.to_dict()}
+        for h in hits
+    ]  # fmt: skip
+
+
+@router.get("/api/docs", tags=["documents"])
+def documents(engine: EngineDep) -> list[dict[str, Any]]:
+    """Every indexed document: id, title, issuer, date, clause count."""
+    return [
+        {"id": t.doc.doc_id, "title": t.doc.title, "issuer": t.doc.issuer, "date": t.doc.date,
+         "clause_count": len(t.clauses), "source": t.doc.source}
+        for t in engine.index.trees.values()
+    ]  # fmt: skip
+
+
+@router.get("/api/docs/{doc_id}", tags=["documents"])
+def document(doc_id: str, engine: EngineDep) -> dict[str, Any]:
+    """A document's display text, metadata, clause outline (with spans) and annotations."""
+    tree = engine.index.tree(doc_id)
+    d = tree.to_dict()
+    return {
+        "id": tree.doc.doc_id,
+        "title": tree.doc.title,
+        "meta": tree.doc.meta,
+        "text": tree.doc.text,
+        "clauses": [{**c, "path_text": " › ".join(c["path"])} for c in d["clauses"]],
+        "responsibilities": d["responsibilities"],
+    }

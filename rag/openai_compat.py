@@ -1,0 +1,116 @@
+"""An OpenAI-compatible chat endpoint, so office tools and SDKs can use the assistant as a model.
+
+The last user message is answered; ``content`` carries the answer plus numbered references, and a
+``citations`` field carries the structured citations. ``stream: true`` sends
+``chat.completion.chunk`` events and ends with ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.api import pieces
+from rag.errors import BadQuestion
+from rag.server import EngineDep
+from rag.types import Answer
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+MODEL = "policyqa"
+
+
+class Part(BaseModel):
+    type: str
+    text: str | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[Part] | None = None
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens… are accepted and ignored
+
+    model: str = MODEL
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+
+
+@router.get("/models")
+def models() -> dict[str, Any]:
+    model = {"id": MODEL, "object": "model", "created": 0, "owned_by": "policyqa"}
+    return {"object": "list", "data": [model]}
+
+
+@router.post("/chat/completions", response_model=None)
+def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any] | StreamingResponse:
+    answer = engine.ask(last_user_text(body.messages))
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    content = with_references(answer)
+    citations = answer.to_dict()["citations"]
+    if body.stream:
+        return StreamingResponse(
+            _chunks(completion_id, body.model, content, citations, answer.found),
+            media_type="text/event-stream",
+        )
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],  # fmt: skip
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "citations": citations,
+        "found": answer.found,
+    }
+
+
+def last_user_text(messages: list[Message]) -> str:
+    for m in reversed(messages):
+        if m.role == "user":
+            if isinstance(m.content, list):
+                return "".join(p.text or "" for p in m.content if p.type == "text")
+            return m.content or ""
+    raise BadQuestion("no user message to answer: send messages=[{role: user, content: …}]")
+
+
+def with_references(answer: Answer) -> str:
+    """The answer followed by its numbered references, as plain text for any chat client."""
+    if not answer.citations:
+        return answer.answer
+    label = "参考" if answer.found else "可能相关"
+    refs = "\n".join(f"[{n}] 《{c.title}》{c.clause_path}"
+                     for n, c in enumerate(answer.citations, start=1))  # fmt: skip
+    return f"{answer.answer}\n\n{label}：\n{refs}"
+
+
+def _chunks(cid: str, model: str, content: str, citations: list, found: bool) -> Iterator[str]:
+    created = int(time.time())
+
+    def event(delta: dict, finish: str | None = None, **extra: Any) -> str:
+        chunk = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                 "model": model, "choices": [{"index": 0, "delta": delta,
+                                              "finish_reason": finish}], **extra}  # fmt: skip
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    for piece in pieces(content):
+        yield event({"content": piece})
+    yield event({}, "stop", citations=citations, found=found)
+    yield "data: [DONE]\n\n"

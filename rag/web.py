@@ -1,0 +1,110 @@
+"""The chat page and the document viewer (Jinja2 templates, hand-written static JS/CSS).
+
+Every HTML page has a JSON twin: the chat page talks to ``/api/ask/stream``, the viewer shows
+what ``/api/docs/{id}`` returns. Jinja2 autoescaping covers every piece of corpus text; the chat
+script inserts user and answer text with ``textContent`` only.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from rag.errors import UnknownDocument
+from rag.server import WEB
+from rag.types import PATH_SEP, ClauseTree
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=WEB / "templates")
+EXAMPLES = [  # deliberately not taken from the evaluation sets
+    "谁负责医保跨省结算？",
+    "跨省通办由哪个部门负责？",
+    "統計合作由哪個部門負責？",
+    "南澳区安全生产检查发现了多少处隐患？",
+]
+
+
+@router.get("/", response_class=HTMLResponse)
+def chat_page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "chat.html", {"examples": EXAMPLES})
+
+
+@router.get("/documents", response_class=HTMLResponse)
+def documents_page(request: Request) -> HTMLResponse:
+    engine = request.app.state.runtime.engine
+    if engine is None:
+        return _unavailable(request)
+    trees = list(engine.index.trees.values())
+    return templates.TemplateResponse(request, "documents.html", {"trees": trees})
+
+
+@router.get("/docs/{doc_id}", response_class=HTMLResponse)
+def document_page(
+    request: Request, doc_id: str, start: int | None = None, end: int | None = None
+) -> HTMLResponse:
+    """A document with the span ``start``..``end`` highlighted and its clause as breadcrumbs."""
+    engine = request.app.state.runtime.engine
+    if engine is None:
+        return _unavailable(request)
+    try:
+        tree = engine.index.tree(doc_id)
+    except UnknownDocument as e:
+        return templates.TemplateResponse(
+            request, "message.html", {"title": "找不到文件", "message": str(e)}, status_code=404
+        )
+    text = tree.doc.text
+    if start is not None:
+        start = max(0, min(start, len(text)))
+        end = max(start, min(end if end is not None else start, len(text)))
+    return templates.TemplateResponse(
+        request,
+        "document.html",
+        {
+            "tree": tree,
+            "paragraphs": paragraphs(text, start, end),
+            "crumbs": breadcrumbs(tree, start),
+            "outline": [(c, len(c.path)) for c in tree.clauses],
+            "sep": PATH_SEP,
+        },
+    )
+
+
+def _unavailable(request: Request) -> HTMLResponse:
+    runtime = request.app.state.runtime
+    message = runtime.error or "索引和模型正在加载，请稍候刷新。"
+    return templates.TemplateResponse(
+        request, "message.html", {"title": "服务准备中", "message": message}, status_code=503
+    )
+
+
+def paragraphs(
+    text: str, start: int | None, end: int | None
+) -> list[tuple[int, list[tuple[str, bool]]]]:
+    """Each line of the display text as (offset, [(piece, highlighted)]).
+
+    >>> paragraphs("甲乙\\n丙丁", 1, 4)
+    [(0, [('甲', False), ('乙', True)]), (3, [('丙', True), ('丁', False)])]
+    """
+    out = []
+    offset = 0
+    for line in text.split("\n"):
+        line_end = offset + len(line)
+        pieces = [(line, False)]
+        if start is not None and end is not None and start < line_end and offset < end:
+            a, b = max(start, offset) - offset, min(end, line_end) - offset
+            pieces = [(p, hl) for p, hl in ((line[:a], False), (line[a:b], True),
+                                            (line[b:], False)) if p]  # fmt: skip
+        out.append((offset, pieces))
+        offset = line_end + 1
+    return out
+
+
+def breadcrumbs(tree: ClauseTree, offset: int | None) -> list:
+    """The clause containing ``offset`` and its ancestors, outermost first."""
+    clause = tree.clause_at(offset) if offset is not None else None
+    chain = []
+    while clause is not None:
+        chain.append(clause)
+        clause = tree.clauses[clause.parent] if clause.parent is not None else None
+    return chain[::-1]
