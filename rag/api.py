@@ -7,15 +7,16 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.question import MAX_QUESTION_CHARS, clean_question
-from rag.server import EngineDep, error
+from rag.server import EngineDep, error, require_access
 from rag.types import Answer
 
-router = APIRouter()
+health = APIRouter()
+router = APIRouter(dependencies=[Depends(require_access)])
 
 
 class AskRequest(BaseModel):
@@ -27,7 +28,7 @@ class AskRequest(BaseModel):
     doc_ids: list[str] | None = Field(None, description="only these documents (ids or prefixes)")
 
 
-@router.get("/healthz", tags=["health"])
+@health.get("/healthz", tags=["health"])
 def healthz(request: Request) -> JSONResponse:
     """200 once the index and model are loaded; 503 while loading or if loading failed."""
     runtime = request.app.state.runtime

@@ -144,18 +144,30 @@ def ask(
     out.print(f"[dim]{answer.intent} · {answer.latency_ms:.0f} ms[/dim]")
 
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    allow_open: Annotated[
+        bool, typer.Option(help="serve a non-loopback address even with no API key")
+    ] = False,
     index: IndexOpt = None,
 ) -> None:
-    """Serve the chat page, JSON API (/api) and OpenAI-compatible endpoint (/v1)."""
+    """Serve the chat page, JSON API (/api), OpenAI-compatible API (/v1) and chat-tool bots."""
     import uvicorn
 
+    from rag.keys import KeyStore
     from rag.server import create_app
 
     settings = _settings(index=index)
+    if host not in LOOPBACK and not KeyStore(settings.state_dir).keys() and not allow_open:
+        raise RagError(
+            f"refusing to serve the open API on {host}: create a key with `rag keys create` "
+            "(then only key holders and chat-page visitors can ask), or pass --allow-open"
+        )
     err.print(f"serving http://{host}:{port}  (API docs at /docs; the model loads in the "
               "background, /healthz says when it is ready)")  # fmt: skip
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
@@ -323,3 +335,48 @@ def bench(
             ready, t = b.bench_server(settings, b.sample_questions(engine, requests))
         out.print(f"rag serve: ready {ready:.1f} s after start")
         out.print(f"{t.name:<22} p50 {t.p50:7.1f} ms   p95 {t.p95:7.1f} ms")
+
+
+keys_app = typer.Typer(help="API keys for /api and /v1 (stored hashed in RAG_STATE_DIR).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who or what the key is for")] = "default",
+) -> None:
+    """Create a key and print it once; from now on /api and /v1 require a key."""
+    from rag.keys import KeyStore
+
+    store = KeyStore(_settings().state_dir)
+    key, secret = store.create(name)
+    out.print(secret)
+    err.print(f"created key {key.id} ({name}); it is shown only now. Send it as "
+              f"'Authorization: Bearer <key>'. Stored hashed in {store.path}")  # fmt: skip
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """List keys (id, name, prefix, created); the keys themselves are not stored."""
+    from rag.keys import KeyStore
+
+    keys = KeyStore(_settings().state_dir).keys()
+    if as_json:
+        _print_json([{k: v for k, v in asdict(key).items() if k != "sha256"} for key in keys])
+        return
+    if not keys:
+        out.print("no API keys: /api and /v1 are open (loopback only unless --allow-open)")
+        return
+    table = Table("id", "name", "prefix", "created")
+    for key in keys:
+        table.add_row(key.id, key.name, key.prefix + "…", key.created)
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id or prefix")]) -> None:
+    """Revoke a key; requests using it get 401 at once."""
+    from rag.keys import KeyStore
+
+    key = KeyStore(_settings().state_dir).revoke(key_id)
+    out.print(f"revoked {key.id} ({key.name})")

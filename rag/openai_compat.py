@@ -13,16 +13,16 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.api import pieces
 from rag.errors import BadQuestion
-from rag.server import EngineDep
+from rag.server import EngineDep, require_access
 from rag.types import Answer
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)])
 MODEL = "policyqa"
 
 

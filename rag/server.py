@@ -23,13 +23,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.engine import Engine
 from rag.errors import BadQuestion, RagError, UnknownDocument
+from rag.keys import KeyStore, Sessions
 from rag.settings import Settings
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
+SESSION_COOKIE = "pqa_session"
+
+
 class NotReady(RagError):
     """The engine is still loading, or failed to load."""
+
+
+class Unauthorized(RagError):
+    """API keys exist and the request carries neither a valid key nor a page session."""
 
 
 class Runtime:
@@ -37,6 +45,7 @@ class Runtime:
 
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings, self.engine = settings, engine
+        self.keys, self.sessions = KeyStore(settings.state_dir), Sessions(settings.state_dir)
         self.error: str | None = None
         self.started = time.monotonic()
         self.ready_after: float | None = 0.0 if engine else None
@@ -63,6 +72,28 @@ def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
+def require_access(request: Request) -> None:
+    """Open while no API key exists; then a Bearer key, or a same-origin chat-page session."""
+    runtime: Runtime = request.app.state.runtime
+    if not runtime.keys.keys():
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and runtime.keys.check(token.strip()):
+        return
+    if runtime.sessions.valid(request.cookies.get(SESSION_COOKIE)) and same_origin(request):
+        return
+    raise Unauthorized("send Authorization: Bearer <key> (an administrator creates keys with "
+                       "`rag keys create`)")  # fmt: skip
+
+
+def same_origin(request: Request) -> bool:
+    """Was this sent by a page of this server (not another site using the visitor's cookie)?"""
+    if request.headers.get("sec-fetch-site") == "same-origin":
+        return True
+    origin = request.headers.get("origin", "")
+    return bool(origin) and origin.split("://", 1)[-1] == request.headers.get("host")
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The app; pass a loaded ``engine`` to skip background loading (tests)."""
     runtime = Runtime(settings or Settings.from_env(), engine)
@@ -83,20 +114,25 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _errors(app)
 
     from rag import api, openai_compat, web
+    from rag.integrations import routers as integrations
 
+    app.include_router(api.health)
     app.include_router(api.router)
     app.include_router(openai_compat.router)
     app.include_router(web.router)
+    for router in integrations:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
 
 
-STATUS = {BadQuestion: 400, UnknownDocument: 404, NotReady: 503}
+STATUS = {BadQuestion: 400, Unauthorized: 401, UnknownDocument: 404, NotReady: 503}
+HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "5"}}
 
 
 def error(status: int, code: str, detail: str) -> JSONResponse:
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+    return JSONResponse({"error": code, "detail": detail}, status_code=status,
+                        headers=HEADERS.get(status))  # fmt: skip
 
 
 def _errors(app: FastAPI) -> None:
@@ -104,7 +140,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
-        status = STATUS.get(type(exc), 400)
+        status = getattr(exc, "status", None) or STATUS.get(type(exc), 400)
         return error(status, type(exc).__name__, str(exc))
 
     @app.exception_handler(RequestValidationError)

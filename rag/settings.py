@@ -39,6 +39,26 @@ class Settings:
     llm_model: str = _setting("", "model name sent to that endpoint")
     llm_api_key: str = _setting("", "API key for that endpoint")
     llm_timeout: float = _setting(30.0, "seconds to wait for the LLM before falling back")
+    state_dir: Path = _setting(
+        Path(platformdirs.user_data_dir("policyqa")),
+        "API keys (hashed) and the session secret; keep it outside git",
+    )
+    page_password: str = _setting(
+        "", "with API keys set, the chat page asks for this (empty: visitors get a session)"
+    )
+    public_url: str = _setting(
+        "http://127.0.0.1:8000", "where users reach the chat page; links in chat-tool replies"
+    )
+    max_clock_skew: int = _setting(3600, "seconds a chat tool's request timestamp may be off")
+    wecom_corp_id: str = _setting("", "企业微信 CorpID (the receive id of callback messages)")
+    wecom_token: str = _setting("", "企业微信 callback Token")
+    wecom_aes_key: str = _setting("", "企业微信 callback EncodingAESKey (43 characters)")
+    dingtalk_app_secret: str = _setting("", "钉钉 robot AppSecret (signs each callback)")
+    feishu_app_id: str = _setting("", "飞书 App ID")
+    feishu_app_secret: str = _setting("", "飞书 App Secret")
+    feishu_verification_token: str = _setting("", "飞书 event subscription Verification Token")
+    feishu_encrypt_key: str = _setting("", "飞书 event subscription Encrypt Key (optional)")
+    feishu_api_base: str = _setting("https://open.feishu.cn", "飞书 open API base URL")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -7,12 +7,16 @@ script inserts user and answer text with ``textContent`` only.
 
 from __future__ import annotations
 
+import hmac
+from urllib.parse import parse_qs, quote
+
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from rag.errors import UnknownDocument
-from rag.server import WEB
+from rag.keys import SESSION_SECONDS
+from rag.server import SESSION_COOKIE, WEB
 from rag.types import PATH_SEP, ClauseTree
 
 router = APIRouter(include_in_schema=False)
@@ -25,24 +29,63 @@ EXAMPLES = [  # deliberately not taken from the evaluation sets
 ]
 
 
+def render(request: Request, name: str, context: dict, status: int = 200) -> Response:
+    """A page; once API keys exist, visitors need a session (given, or after the password)."""
+    runtime = request.app.state.runtime
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    if runtime.keys.keys() and not runtime.sessions.valid(request.cookies.get(SESSION_COOKIE)):
+        if runtime.settings.page_password:
+            target = quote(
+                request.url.path + ("?" + request.url.query if request.url.query else "")
+            )
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        _start_session(response, runtime)
+    return response
+
+
+def _start_session(response: Response, runtime) -> None:
+    response.set_cookie(SESSION_COOKIE, runtime.sessions.issue(), max_age=SESSION_SECONDS,
+                        httponly=True, samesite="strict")  # fmt: skip
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return templates.TemplateResponse(request, "login.html", {"next": next, "failed": False})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    password = form.get("password", [""])[0]
+    target = form.get("next", ["/"])[0]
+    target = target if target.startswith("/") and not target.startswith("//") else "/"
+    runtime = request.app.state.runtime
+    expected = runtime.settings.page_password
+    if not expected or not hmac.compare_digest(password.encode(), expected.encode()):
+        context = {"next": target, "failed": True}
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    response = RedirectResponse(target, status_code=303)
+    _start_session(response, runtime)
+    return response
+
+
 @router.get("/", response_class=HTMLResponse)
-def chat_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "chat.html", {"examples": EXAMPLES})
+def chat_page(request: Request) -> Response:
+    return render(request, "chat.html", {"examples": EXAMPLES})
 
 
 @router.get("/documents", response_class=HTMLResponse)
-def documents_page(request: Request) -> HTMLResponse:
+def documents_page(request: Request) -> Response:
     engine = request.app.state.runtime.engine
     if engine is None:
         return _unavailable(request)
-    trees = list(engine.index.trees.values())
-    return templates.TemplateResponse(request, "documents.html", {"trees": trees})
+    return render(request, "documents.html", {"trees": list(engine.index.trees.values())})
 
 
 @router.get("/docs/{doc_id}", response_class=HTMLResponse)
 def document_page(
     request: Request, doc_id: str, start: int | None = None, end: int | None = None
-) -> HTMLResponse:
+) -> Response:
     """A document with the span ``start``..``end`` highlighted and its clause as breadcrumbs."""
     engine = request.app.state.runtime.engine
     if engine is None:
@@ -50,14 +93,12 @@ def document_page(
     try:
         tree = engine.index.tree(doc_id)
     except UnknownDocument as e:
-        return templates.TemplateResponse(
-            request, "message.html", {"title": "找不到文件", "message": str(e)}, status_code=404
-        )
+        return render(request, "message.html", {"title": "找不到文件", "message": str(e)}, 404)
     text = tree.doc.text
     if start is not None:
         start = max(0, min(start, len(text)))
         end = max(start, min(end if end is not None else start, len(text)))
-    return templates.TemplateResponse(
+    return render(
         request,
         "document.html",
         {
@@ -70,12 +111,9 @@ def document_page(
     )
 
 
-def _unavailable(request: Request) -> HTMLResponse:
-    runtime = request.app.state.runtime
-    message = runtime.error or "索引和模型正在加载，请稍候刷新。"
-    return templates.TemplateResponse(
-        request, "message.html", {"title": "服务准备中", "message": message}, status_code=503
-    )
+def _unavailable(request: Request) -> Response:
+    message = request.app.state.runtime.error or "索引和模型正在加载，请稍候刷新。"
+    return render(request, "message.html", {"title": "服务准备中", "message": message}, 503)
 
 
 def paragraphs(

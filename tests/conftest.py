@@ -49,7 +49,8 @@ def corpus_copy(tmp_path: Path) -> Path:
 def hashing_settings(tmp_path_factory) -> Settings:
     """Settings for a hashing-embedder index of the bundled corpus (built once per session)."""
     root = tmp_path_factory.mktemp("hashing")
-    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder="hashing")
+    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder="hashing",
+                        state_dir=root / "state")  # fmt: skip
     ingest(settings)
     return settings
 
@@ -63,7 +64,8 @@ def hashing_engine(hashing_settings: Settings) -> Engine:
 def real_settings(tmp_path_factory) -> Settings:
     """Settings for a real-model (multilingual-e5-small) index of the bundled corpus."""
     root = tmp_path_factory.mktemp("e5")
-    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder="e5-small")
+    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder="e5-small",
+                        state_dir=root / "state")  # fmt: skip
     ingest(settings)
     return settings
 

@@ -118,3 +118,22 @@ def test_phone_width(browser, base_url):
     assert width <= 390, "no horizontal scrolling at phone width"
     shot(page, "phone")
     context.close()
+
+
+def test_page_works_when_api_keys_are_required(browser, real_engine, tmp_path):
+    from rag.keys import KeyStore
+
+    KeyStore(tmp_path).create("integration")
+    settings = real_engine.settings.with_(state_dir=tmp_path)
+    with running(create_app(settings, real_engine)) as url:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url + "/?q=" + "谁负责医保跨省结算")  # a chat tool's link back
+        answer = page.locator(".msg.answer").last
+        expect(answer).to_have_class(re.compile("found"), timeout=20_000)
+        expect(answer.locator("strong")).to_have_text("区医保局。")
+        status = page.evaluate("fetch('/api/ask', {method: 'POST', headers: {'Content-Type': "
+                               "'application/json'}, body: JSON.stringify({question: '医保'})})"
+                               ".then(r => r.status)")  # fmt: skip
+        assert status == 200  # the page's own session, same origin
+        context.close()

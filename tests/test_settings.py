@@ -11,6 +11,10 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for name, _, _ in describe():
         assert f"`{name}`" in readme, name
+    guide = (REPO / "docs" / "integrations.md").read_text(encoding="utf-8")
+    for name, _, _ in describe():
+        if any(tool in name for tool in ("WECOM", "DINGTALK", "FEISHU")):
+            assert f"`{name}`" in guide, name
 
 
 def test_environment_overrides_are_typed():

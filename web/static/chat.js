@@ -40,6 +40,7 @@ async function waitUntilReady() {
         ready = true;
         setStatus("");
         updateButton();
+        askFromLink();
         return;
       }
       setStatus(body.error === "LoadFailed" ? "服务无法加载索引：" + body.detail
@@ -192,6 +193,15 @@ async function ask(question) {
     busy = false;
     updateButton();
     scrollToEnd();
+  }
+}
+
+// Chat tools link long answers back here as /?q=<question>: ask it once the server is ready.
+function askFromLink() {
+  const question = new URLSearchParams(window.location.search).get("q");
+  if (question && question.trim()) {
+    history.replaceState(null, "", window.location.pathname);
+    ask(question.trim().slice(0, 500));
   }
 }
 

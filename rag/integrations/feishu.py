@@ -1,0 +1,205 @@
+"""飞书 (Feishu/Lark) event subscription at ``/integrations/feishu``.
+
+- ``url_verification``: answer the challenge, plain or encrypted, if the Verification Token
+  matches.
+- Encrypted bodies ``{"encrypt": …}``: key = SHA-256(Encrypt Key); the base64-decoded payload
+  is IV (16 bytes) + AES-256-CBC ciphertext with PKCS#7 padding.
+- Signed events: X-Lark-Signature = hex SHA-256 of timestamp + nonce + Encrypt Key + raw body;
+  required when an Encrypt Key is configured, together with a fresh X-Lark-Request-Timestamp.
+- ``im.message.receive_v1`` text messages (with @-mentions stripped) are answered through the
+  open API — tenant_access_token, then a reply to the message — after the event is acknowledged,
+  since Feishu expects an answer within 3 s. Retried deliveries (same event id) are ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+import httpx
+from fastapi import APIRouter, BackgroundTasks, Request
+
+from rag.engine import Engine
+from rag.integrations.common import (
+    Rejected,
+    aes_cbc,
+    fresh,
+    not_configured,
+    pkcs7_unpad,
+    reply_text,
+)
+from rag.server import EngineDep
+from rag.settings import Settings
+
+router = APIRouter(prefix="/integrations/feishu", tags=["integrations"])
+log = logging.getLogger(__name__)
+TEXT_LIMIT = 4000
+MESSAGE_EVENT = "im.message.receive_v1"
+
+
+def decrypt(encrypt_key: str, encrypted: str) -> str:
+    key = hashlib.sha256(encrypt_key.encode()).digest()
+    try:
+        raw = base64.b64decode(encrypted, validate=True)
+    except ValueError as e:
+        raise Rejected(400, "encrypt is not base64") from e
+    if len(raw) < 32:
+        raise Rejected(400, "encrypt is too short")
+    plain = pkcs7_unpad(aes_cbc(key, raw[:16], raw[16:], decrypt=True), 16)
+    try:
+        return plain.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Rejected(403, "decryption failed: wrong key or tampered message") from e
+
+
+def signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:
+    return hashlib.sha256((timestamp + nonce + encrypt_key).encode() + body).hexdigest()
+
+
+class SeenEvents:
+    """Event ids already handled (Feishu retries deliveries it thinks failed)."""
+
+    def __init__(self, capacity: int = 10_000):
+        self.capacity, self._ids, self._lock = capacity, OrderedDict(), threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            while len(self._ids) > self.capacity:
+                self._ids.popitem(last=False)
+            return True
+
+
+class OpenApi:
+    """The two open-API calls a reply needs, with the tenant token cached until it expires."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._token, self._expires = "", 0.0
+
+    def token(self) -> str:
+        if time.time() < self._expires - 60:
+            return self._token
+        s = self.settings
+        r = httpx.post(f"{s.feishu_api_base}/open-apis/auth/v3/tenant_access_token/internal",
+                       json={"app_id": s.feishu_app_id, "app_secret": s.feishu_app_secret},
+                       timeout=10)  # fmt: skip
+        r.raise_for_status()
+        body = r.json()
+        if body.get("code") != 0:
+            raise RuntimeError(f"tenant_access_token refused: {body.get('msg')}")
+        self._token, self._expires = body["tenant_access_token"], time.time() + body["expire"]
+        return self._token
+
+    def reply(self, message_id: str, text: str) -> None:
+        r = httpx.post(
+            f"{self.settings.feishu_api_base}/open-apis/im/v1/messages/{message_id}/reply",
+            headers={"Authorization": f"Bearer {self.token()}"},
+            json={"msg_type": "text", "content": json.dumps({"text": text}, ensure_ascii=False)},
+            timeout=10,
+        )
+        r.raise_for_status()
+        if r.json().get("code") != 0:
+            raise RuntimeError(f"reply refused: {r.json().get('msg')}")
+
+
+def _state(request: Request) -> tuple[SeenEvents, OpenApi]:
+    state = request.app.state
+    if not hasattr(state, "feishu"):
+        state.feishu = (SeenEvents(), OpenApi(state.runtime.settings))
+    return state.feishu
+
+
+@router.post("")
+async def receive(request: Request, background: BackgroundTasks, engine: EngineDep) -> dict:
+    s: Settings = request.app.state.runtime.settings
+    if not (s.feishu_app_id and s.feishu_app_secret and s.feishu_verification_token):
+        raise not_configured(
+            "飞书", "RAG_FEISHU_APP_ID, RAG_FEISHU_APP_SECRET, RAG_FEISHU_VERIFICATION_TOKEN"
+        )
+    raw = await request.body()
+    signed = "x-lark-signature" in request.headers
+    if s.feishu_encrypt_key and signed:
+        _check_signature(request, raw, s)  # before reading anything out of the body
+    payload = _payload(raw, s)
+    if payload.get("type") == "url_verification":  # may come unsigned; only the token counts
+        _check_token(payload.get("token"), s)
+        return {"challenge": payload.get("challenge", "")}
+    if s.feishu_encrypt_key and not signed:
+        raise Rejected(401, "events must carry X-Lark-Signature when an Encrypt Key is set")
+    header = payload.get("header") or {}
+    _check_token(header.get("token"), s)
+    if header.get("event_type") != MESSAGE_EVENT:
+        return {}
+    seen, api = _state(request)
+    if not seen.first_time(str(header.get("event_id"))):
+        return {"status": "duplicate event ignored"}
+    message = (payload.get("event") or {}).get("message") or {}
+    question = _question(message)
+    if question:
+        background.add_task(_answer, engine, api, message["message_id"], question, s.public_url)
+    return {}
+
+
+def _payload(raw: bytes, s: Settings) -> dict:
+    try:
+        body = json.loads(raw)
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
+        if "encrypt" in body:
+            if not s.feishu_encrypt_key:
+                raise Rejected(400, "encrypted event but no RAG_FEISHU_ENCRYPT_KEY configured")
+            body = json.loads(decrypt(s.feishu_encrypt_key, body["encrypt"]))
+        elif s.feishu_encrypt_key:
+            raise Rejected(400, "an Encrypt Key is configured, so events must be encrypted")
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
+        return body
+    except ValueError as e:
+        raise Rejected(400, f"malformed event body: {e}") from e
+
+
+def _check_token(token: object, s: Settings) -> None:
+    if not isinstance(token, str) or not hmac.compare_digest(token, s.feishu_verification_token):
+        raise Rejected(403, "verification token does not match")
+
+
+def _check_signature(request: Request, raw: bytes, s: Settings) -> None:
+    timestamp = request.headers.get("x-lark-request-timestamp", "")
+    nonce = request.headers.get("x-lark-request-nonce", "")
+    given = request.headers.get("x-lark-signature", "")
+    if not timestamp.isdigit() or not fresh(int(timestamp), s.max_clock_skew):
+        raise Rejected(401, "X-Lark-Request-Timestamp is missing or too far off")
+    if not hmac.compare_digest(signature(timestamp, nonce, s.feishu_encrypt_key, raw), given):
+        raise Rejected(403, "X-Lark-Signature does not match")
+
+
+def _question(message: dict) -> str:
+    """The text of a text message with @-mentions removed; group messages must mention us."""
+    if message.get("message_type") != "text" or not message.get("message_id"):
+        return ""
+    try:
+        text = json.loads(message.get("content") or "{}").get("text", "")
+    except (ValueError, AttributeError):
+        return ""
+    mentions = message.get("mentions") or []
+    if message.get("chat_type") == "group" and not mentions:
+        return ""
+    for m in mentions:
+        text = text.replace(m.get("key", "") or "\0", "")
+    return text.replace("@_all", "").strip()[:500]
+
+
+def _answer(engine: Engine, api: OpenApi, message_id: str, question: str, public_url: str):
+    try:
+        api.reply(message_id, reply_text(engine.ask(question), public_url, TEXT_LIMIT))
+    except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as e:
+        log.warning("飞书 reply to %s failed: %s", message_id, e)

@@ -1,0 +1,417 @@
+"""企业微信, 钉钉 and 飞书 bots with real cryptography, messages built as each vendor documents."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
+
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from fastapi.testclient import TestClient
+
+from rag.integrations.common import reply_text, utf8_size
+from rag.integrations.dingtalk import sign as dingtalk_sign
+from rag.integrations.feishu import decrypt as feishu_decrypt
+from rag.integrations.feishu import signature as feishu_signature
+from rag.integrations.wecom import WeComCrypto
+from rag.server import create_app
+from rag.types import Answer, Citation
+
+# The vendors' published sample configuration and messages.
+WECOM = {"token": "QDG6eK", "key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+         "corp": "wx5823bf96d3bd56c7"}  # fmt: skip
+WECOM_ECHO = {
+    "msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "timestamp": "1409659589",
+    "nonce": "263014780",
+    "echostr": "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==",
+}  # fmt: skip
+WECOM_MSG = {
+    "msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6", "timestamp": "1409659813",
+    "nonce": "1372623149",
+    "encrypt": "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==",
+}  # fmt: skip
+FEISHU_VECTOR = ("test key", "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=", "hello world")
+DING_SECRET = "ding-app-secret-for-tests"
+FEISHU = {"feishu_app_id": "cli_test", "feishu_app_secret": "feishu-secret",
+          "feishu_verification_token": "verify-token"}  # fmt: skip
+PUBLIC = "https://policy.example.gov.cn"
+
+
+class FakeOpenApi:
+    """A local stand-in of the Feishu open API: issues a tenant token, records replies."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, dict, str | None]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.calls.append((self.path, body, self.headers.get("Authorization")))
+                if self.path.endswith("/tenant_access_token/internal"):
+                    ok = body == {"app_id": "cli_test", "app_secret": "feishu-secret"}
+                    reply = {"code": 0 if ok else 10003, "msg": "ok",
+                             "tenant_access_token": "t-test", "expire": 7200}  # fmt: skip
+                else:
+                    authorised = self.headers.get("Authorization") == "Bearer t-test"
+                    reply = {"code": 0 if authorised else 99991663, "msg": "ok", "data": {}}
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def replies(self) -> list[tuple[str, str]]:
+        return [(path.split("/")[-2], json.loads(body["content"])["text"])
+                for path, body, _ in self.calls if path.endswith("/reply")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def open_api():
+    fake = FakeOpenApi()
+    yield fake
+    fake.server.shutdown()
+
+
+def make_client(engine, **settings) -> TestClient:
+    return TestClient(create_app(engine.settings.with_(public_url=PUBLIC, **settings), engine))
+
+
+@pytest.fixture(scope="module")
+def client(hashing_engine, open_api, tmp_path_factory):
+    with make_client(
+        hashing_engine,
+        state_dir=tmp_path_factory.mktemp("state"),
+        wecom_token=WECOM["token"], wecom_aes_key=WECOM["key"], wecom_corp_id=WECOM["corp"],
+        dingtalk_app_secret=DING_SECRET,
+        feishu_encrypt_key="feishu encrypt key", feishu_api_base=open_api.url, **FEISHU,
+    ) as c:  # fmt: skip
+        yield c
+
+
+# ---------------------------------------------------------------- 企业微信
+
+
+def test_wecom_published_vectors():
+    crypto = WeComCrypto(WECOM["token"], WECOM["key"], WECOM["corp"])
+    e = WECOM_ECHO
+    crypto.verify(e["msg_signature"], e["timestamp"], e["nonce"], e["echostr"])
+    assert crypto.decrypt(e["echostr"]) == "1616140317555161061"
+    m = WECOM_MSG
+    crypto.verify(m["msg_signature"], m["timestamp"], m["nonce"], m["encrypt"])
+    message = ET.fromstring(crypto.decrypt(m["encrypt"]))
+    assert message.findtext("ToUserName") == WECOM["corp"]
+    assert message.findtext("MsgType") == "text" and message.findtext("Content") == "hello"
+    again = crypto.encrypt("<xml>往返</xml>")
+    assert crypto.decrypt(again) == "<xml>往返</xml>"
+
+
+def test_wecom_url_verification_with_the_published_request(hashing_engine, tmp_path):
+    query = {k: v for k, v in WECOM_ECHO.items()}
+    with make_client(hashing_engine, state_dir=tmp_path, wecom_token=WECOM["token"],
+                     wecom_aes_key=WECOM["key"], wecom_corp_id=WECOM["corp"],
+                     max_clock_skew=10**10) as old_clock:  # fmt: skip
+        r = old_clock.get("/integrations/wecom", params=query)
+        assert r.status_code == 200 and r.text == "1616140317555161061"
+
+
+def test_wecom_stale_timestamp_is_refused(client):
+    r = client.get("/integrations/wecom", params=WECOM_ECHO)  # signed in 2014
+    assert r.status_code == 401
+
+
+def wecom_post(client, content: str, *, crypto=None, corp=WECOM["corp"], msg_type="text",
+               tamper=None, signature=None, timestamp=None):  # fmt: skip
+    crypto = crypto or WeComCrypto(WECOM["token"], WECOM["key"], corp)
+    inner = (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[zhangsan]]>"
+             f"</FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[{msg_type}]]>"
+             f"</MsgType><Content><![CDATA[{content}]]></Content><MsgId>1</MsgId>"
+             f"<AgentID>1000002</AgentID></xml>")  # fmt: skip
+    encrypted = crypto.encrypt(inner)
+    timestamp = timestamp or str(int(time.time()))
+    nonce = "1372623149"
+    sig = signature or WeComCrypto(WECOM["token"], WECOM["key"], corp).signature(
+        timestamp, nonce, encrypted
+    )
+    if tamper:
+        encrypted = tamper(encrypted)
+    body = (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]>"
+            f"</Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>")  # fmt: skip
+    return client.post("/integrations/wecom",
+                       params={"msg_signature": sig, "timestamp": timestamp, "nonce": nonce},
+                       content=body.encode(), headers={"Content-Type": "text/xml"})  # fmt: skip
+
+
+def test_wecom_text_message_gets_an_encrypted_cited_reply(client):
+    r = wecom_post(client, "谁负责医保跨省结算？")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
+    envelope = ET.fromstring(r.text)
+    crypto = WeComCrypto(WECOM["token"], WECOM["key"], WECOM["corp"])
+    crypto.verify(envelope.findtext("MsgSignature"), envelope.findtext("TimeStamp"),
+                  envelope.findtext("Nonce"), envelope.findtext("Encrypt"))  # fmt: skip
+    reply = ET.fromstring(crypto.decrypt(envelope.findtext("Encrypt")))
+    assert reply.findtext("ToUserName") == "zhangsan"
+    assert reply.findtext("FromUserName") == WECOM["corp"]
+    content = reply.findtext("Content")
+    assert content.startswith("区医保局。依据：") and "\n\n依据：\n[1] 《" in content
+    assert f"{PUBLIC}/docs/003_" in content and utf8_size(content) <= 2048
+
+
+def flip(text: str) -> str:
+    raw = bytearray(base64.b64decode(text))
+    raw[40] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"tamper": flip}, 403),  # ciphertext changed after signing
+        ({"signature": "0" * 40}, 403),
+        ({"crypto": WeComCrypto(WECOM["token"], "a" * 43, WECOM["corp"])}, 403),  # wrong key
+        ({"corp": "wwSomeoneElse"}, 403),  # receive id is not our CorpID
+        ({"timestamp": "1409659813"}, 401),
+    ],
+    ids=["tampered", "bad-signature", "wrong-key", "wrong-receive-id", "stale"],
+)
+def test_wecom_rejections_are_never_answered(client, kwargs, status):
+    r = wecom_post(client, "谁负责医保跨省结算？", **kwargs)
+    assert r.status_code == status
+    assert "区医保局" not in r.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not xml",
+        b"<xml><NoEncrypt/></xml>",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>',
+    ],  # fmt: skip
+)
+def test_wecom_malformed_bodies(client, body):
+    query = {"msg_signature": "x", "timestamp": str(int(time.time())), "nonce": "1"}
+    assert client.post("/integrations/wecom", params=query, content=body).status_code == 400
+
+
+def test_wecom_events_are_acknowledged_not_answered(client):
+    r = wecom_post(client, "", msg_type="event")
+    assert r.status_code == 200 and r.text == ""
+
+
+# ---------------------------------------------------------------- 钉钉
+
+
+def ding_post(client, payload, *, timestamp=None, secret=DING_SECRET, raw=None):
+    timestamp = timestamp or str(int(time.time() * 1000))
+    headers = {"timestamp": timestamp, "sign": dingtalk_sign(timestamp, secret),
+               "Content-Type": "application/json"}  # fmt: skip
+    content = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
+    return client.post("/integrations/dingtalk", content=content, headers=headers)
+
+
+def ding_message(text: str, group: bool = False, at: bool = True) -> dict:
+    return {"msgtype": "text", "text": {"content": text}, "msgId": "msg1",
+            "conversationType": "2" if group else "1", "isInAtList": at,
+            "senderNick": "张三", "conversationId": "cid1"}  # fmt: skip
+
+
+def test_dingtalk_sign_is_the_documented_hmac():
+    expected = base64.b64encode(hmac.new(b"secret", b"1700000000000\nsecret",
+                                         hashlib.sha256).digest()).decode()  # fmt: skip
+    assert dingtalk_sign("1700000000000", "secret") == expected
+
+
+def test_dingtalk_one_to_one_gets_markdown_with_references(client):
+    r = ding_post(client, ding_message("谁负责医保跨省结算？"))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["msgtype"] == "markdown" and body["markdown"]["title"].startswith("已找到依据")
+    text = body["markdown"]["text"]
+    assert text.startswith("区医保局。") and "1. [《" in text and f"]({PUBLIC}/docs/003_" in text
+
+
+def test_dingtalk_group_needs_an_at_mention(client):
+    assert ding_post(client, ding_message("谁负责医保跨省结算？", group=True, at=False)).json() == {
+        "msgtype": "empty"}  # fmt: skip
+    answered = ding_post(client, ding_message("谁负责医保跨省结算？", group=True, at=True)).json()
+    assert answered["markdown"]["text"].startswith("区医保局。")
+
+
+def test_dingtalk_not_found_says_so(client):
+    body = ding_post(client, ding_message("江北区安排给黄州区的专项资金具体是多少万元？")).json()
+    assert body["markdown"]["text"].startswith("未在已收录的政策文件中找到相关规定。")
+    assert "可能相关的条款" in body["markdown"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"secret": "wrong secret"}, 403),
+        ({"timestamp": str(int((time.time() - 2 * 3600) * 1000))}, 401),
+        ({"timestamp": "yesterday"}, 401),
+        ({"raw": b"{not json"}, 400),
+        ({"raw": b'{"msgtype": "text", "text": "no content"}'}, 400),
+    ],
+    ids=["wrong-sign", "two-hours-old", "bad-timestamp", "malformed", "wrong-shape"],
+)
+def test_dingtalk_rejections(client, kwargs, status):
+    r = ding_post(client, ding_message("谁负责医保跨省结算？"), **kwargs)
+    assert r.status_code == status and "区医保局" not in r.text
+
+
+def test_dingtalk_missing_headers(client):
+    r = client.post("/integrations/dingtalk", json=ding_message("谁负责医保跨省结算？"))
+    assert r.status_code == 401
+
+
+# ---------------------------------------------------------------- 飞书
+
+
+def feishu_encrypt(key: str, plaintext: str) -> str:
+    """Encrypt as Feishu does: AES-256-CBC, key SHA-256(Encrypt Key), random IV prepended."""
+    iv = os.urandom(16)
+    data = plaintext.encode()
+    pad = 16 - len(data) % 16
+    enc = Cipher(algorithms.AES(hashlib.sha256(key.encode()).digest()), modes.CBC(iv)).encryptor()
+    return base64.b64encode(iv + enc.update(data + bytes([pad]) * pad) + enc.finalize()).decode()
+
+
+def feishu_event(text: str, event_id: str, chat_type: str = "p2p", mention: bool = True) -> dict:
+    mentions = [{"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "政策问答"}]
+    return {
+        "schema": "2.0",
+        "header": {"event_id": event_id, "token": "verify-token", "create_time": "1700000000000",
+                   "event_type": "im.message.receive_v1", "tenant_key": "t", "app_id": "cli_test"},
+        "event": {"sender": {"sender_id": {"open_id": "ou_user"}, "sender_type": "user"},
+                  "message": {"message_id": f"om_{event_id}", "chat_id": "oc_1",
+                              "chat_type": chat_type, "message_type": "text",
+                              "content": json.dumps({"text": text}, ensure_ascii=False),
+                              "mentions": mentions if mention else []}},
+    }  # fmt: skip
+
+
+def feishu_post(client, payload: dict, *, key="feishu encrypt key", sign_key=None,
+                timestamp=None, tamper=False, headers=True):  # fmt: skip
+    raw = json.dumps({"encrypt": feishu_encrypt(key, json.dumps(payload, ensure_ascii=False))})
+    raw = raw.encode()
+    timestamp = timestamp or str(int(time.time()))
+    nonce = "nonce-1"
+    sig = feishu_signature(timestamp, nonce, sign_key or "feishu encrypt key", raw)
+    if tamper:
+        raw = raw.replace(b'"}', b'A"}')
+    h = {"X-Lark-Request-Timestamp": timestamp, "X-Lark-Request-Nonce": nonce,
+         "X-Lark-Signature": sig} if headers else {}  # fmt: skip
+    return client.post("/integrations/feishu", content=raw,
+                       headers={**h, "Content-Type": "application/json"})  # fmt: skip
+
+
+def test_feishu_published_decryption_vector():
+    key, encrypted, plain = FEISHU_VECTOR
+    assert feishu_decrypt(key, encrypted) == plain
+
+
+def test_feishu_plain_url_verification(hashing_engine, tmp_path):
+    with make_client(hashing_engine, state_dir=tmp_path, **FEISHU) as plain:
+        ok = plain.post("/integrations/feishu", json={"challenge": "ajls384kdjx98XX",
+                        "token": "verify-token", "type": "url_verification"})  # fmt: skip
+        assert ok.status_code == 200 and ok.json() == {"challenge": "ajls384kdjx98XX"}
+        wrong = plain.post("/integrations/feishu", json={"challenge": "x", "token": "nope",
+                                                         "type": "url_verification"})  # fmt: skip
+        assert wrong.status_code == 403
+
+
+def test_feishu_encrypted_url_verification(client):
+    r = feishu_post(client, {"challenge": "c-123", "token": "verify-token",
+                             "type": "url_verification"}, headers=False)  # fmt: skip
+    assert r.status_code == 200 and r.json() == {"challenge": "c-123"}
+
+
+def test_feishu_message_is_answered_through_the_open_api_once(client, open_api):
+    open_api.calls.clear()
+    event = feishu_event("@_user_1 谁负责医保跨省结算？", "ev-1", chat_type="group")
+    first = feishu_post(client, event)
+    assert first.status_code == 200 and first.json() == {}
+    replies = open_api.replies()
+    assert len(replies) == 1 and replies[0][0] == "om_ev-1"
+    assert replies[0][1].startswith("区医保局。依据：") and f"{PUBLIC}/docs/003_" in replies[0][1]
+    token_calls = [c for c in open_api.calls if c[0].endswith("tenant_access_token/internal")]
+    assert token_calls and token_calls[0][1]["app_id"] == "cli_test"
+    again = feishu_post(client, event)  # Feishu retries a delivery it thinks failed
+    assert again.status_code == 200 and "duplicate" in again.json()["status"]
+    assert len(open_api.replies()) == 1
+
+
+def test_feishu_group_message_without_mention_is_not_answered(client, open_api):
+    open_api.calls.clear()
+    r = feishu_post(client, feishu_event("谁负责医保跨省结算？", "ev-2", "group", mention=False))
+    assert r.status_code == 200 and open_api.replies() == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"sign_key": "another key"}, 403),
+        ({"tamper": True}, 403),
+        ({"timestamp": str(int(time.time()) - 7200)}, 401),
+        ({"headers": False}, 401),
+        ({"key": "wrong encrypt key"}, 403),
+    ],
+    ids=["bad-signature", "tampered-body", "stale", "unsigned", "wrong-key"],
+)
+def test_feishu_rejections_are_never_answered(client, open_api, kwargs, status):
+    open_api.calls.clear()
+    r = feishu_post(client, feishu_event("谁负责医保跨省结算？", f"ev-{status}-{len(kwargs)}"),
+                    **kwargs)  # fmt: skip
+    assert r.status_code == status and open_api.replies() == []
+
+
+def test_feishu_wrong_verification_token(client, open_api):
+    open_api.calls.clear()
+    event = feishu_event("谁负责医保跨省结算？", "ev-token")
+    event["header"]["token"] = "forged"
+    assert feishu_post(client, event).status_code == 403 and open_api.replies() == []
+
+
+def test_feishu_malformed_body(client):
+    r = client.post("/integrations/feishu", content=b"[1, 2]")
+    assert r.status_code == 400
+
+
+# ---------------------------------------------------------------- shared
+
+
+def test_unconfigured_tools_are_404(hashing_engine, tmp_path):
+    with make_client(hashing_engine, state_dir=tmp_path) as bare:
+        for path in ("/integrations/dingtalk", "/integrations/feishu"):
+            r = bare.post(path, json={})
+            assert r.status_code == 404 and "not configured" in r.json()["detail"]
+
+
+def test_long_answers_are_trimmed_with_a_link_back():
+    cite = Citation("003_x", "标题", "附件1 › 16.", "句子", 10, 20, 1.0, (), "段落")
+    answer = Answer("很长的问题？", "答" * 5000, True, "general", (cite,) * 3, 1.0)
+    text = reply_text(answer, PUBLIC, 2048, size=utf8_size)
+    assert utf8_size(text) <= 2048
+    assert text.endswith(f"完整回答：{PUBLIC}/?q={quote('很长的问题？')}")
+    assert "[1] 《标题》附件1 › 16." in text and "…" in text
+    short = reply_text(Answer("问", "区医保局。", True, "general", (cite,), 1.0), PUBLIC, 2048)
+    assert (
+        short
+        == f"区医保局。\n\n依据：\n[1] 《标题》附件1 › 16.\n{PUBLIC}/docs/003_x?start=10&end=20#hl"
+    )
