@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.deps import EngineDep, error, require_access, require_access_or_page
 from rag.question import MAX_QUESTION_CHARS, clean_question
-from rag.server import EngineDep, error, require_access
 from rag.types import Answer
 
 health = APIRouter()
 router = APIRouter(dependencies=[Depends(require_access)])
+page_router = APIRouter(dependencies=[Depends(require_access_or_page)])  # what the page calls
 
 
 class AskRequest(BaseModel):
@@ -48,7 +49,7 @@ def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
     return engine.ask(body.question, top_k=body.top_k, doc_ids=body.doc_ids).to_dict()
 
 
-@router.post("/api/ask/stream", tags=["answers"])
+@page_router.post("/api/ask/stream", tags=["answers"])
 def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
     """The same answer as server-sent events: ``delta`` events with text, then one ``answer``
     event with the full JSON contract."""

@@ -92,16 +92,18 @@ def bench_server(settings: Settings, questions: list[str]) -> tuple[float, Timin
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir)}
+    state = tempfile.mkdtemp()  # no API keys: the bench measures answering, not auth
+    env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_STATE_DIR": state}
     command = [sys.executable, "-m", "rag", "serve", "--port", str(port)]
     started = time.perf_counter()
     server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
+            deadline = time.perf_counter() + 300
             while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"rag serve exited with {server.returncode}")
+                if server.poll() is not None or time.perf_counter() > deadline:
+                    raise RuntimeError(f"rag serve did not become ready ({server.returncode})")
                 try:
                     if client.get("/healthz").status_code == 200:
                         break

@@ -99,7 +99,9 @@ def search(
 ) -> None:
     """Show the passages retrieved for a question (BM25 + dense, reciprocal rank fusion)."""
     engine = _engine(_settings(index=index))
-    hits = engine.retriever.search(_question(query), k=k, mode=mode)
+    from rag.question import clean_question
+
+    hits = engine.retriever.search(clean_question(query), k=k, mode=mode)
     if as_json:
         _print_json([{**asdict(h), "chunk": h.chunk.to_dict()} for h in hits])
         return
@@ -109,14 +111,6 @@ def search(
         table.add_row(str(h.rank), f"{h.score:.4f}", h.chunk.title[:30], h.chunk.clause_path,
                       snippet[:90] + ("…" if len(snippet) > 90 else ""))  # fmt: skip
     out.print(table)
-
-
-def _question(text: str) -> str:
-    from rag.errors import BadQuestion
-
-    if not text.strip():
-        raise BadQuestion("the question is empty")
-    return text.strip()
 
 
 @app.command()
@@ -163,11 +157,15 @@ def serve(
     from rag.server import create_app
 
     settings = _settings(index=index)
-    if host not in LOOPBACK and not KeyStore(settings.state_dir).keys() and not allow_open:
+    keys = KeyStore(settings.state_dir).keys()
+    if host not in LOOPBACK and not keys and not allow_open:
         raise RagError(
             f"refusing to serve the open API on {host}: create a key with `rag keys create` "
             "(then only key holders and chat-page visitors can ask), or pass --allow-open"
         )
+    if host not in LOOPBACK and keys and not settings.page_password:
+        err.print("[yellow]note:[/yellow] anyone who can open the chat page can ask questions "
+                  "through it; set RAG_PAGE_PASSWORD to require a password")  # fmt: skip
     err.print(f"serving http://{host}:{port}  (API docs at /docs; the model loads in the "
               "background, /healthz says when it is ready)")  # fmt: skip
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
@@ -306,8 +304,8 @@ def show_settings() -> None:
 
 @app.command()
 def bench(
-    queries: Annotated[int, typer.Option(help="questions per in-process measurement")] = 50,
-    requests: Annotated[int, typer.Option(help="sequential HTTP requests to time")] = 100,
+    queries: Annotated[int, typer.Option(min=1, help="questions per in-process measurement")] = 50,
+    requests: Annotated[int, typer.Option(min=1, help="sequential HTTP requests to time")] = 100,
     cold: Annotated[bool, typer.Option(help="also time a build with a fresh model cache")] = True,
     server: Annotated[bool, typer.Option(help="also time a running `rag serve`")] = True,
     index: IndexOpt = None,

@@ -290,7 +290,10 @@ def verify(index_dir: Path, manifest: dict) -> None:
             f"index format {manifest.get('format')} in {index_dir} is not {FORMAT_VERSION}; "
             + REBUILD_HINT
         )
-    for name, digest in manifest.get("artifacts", {}).items():
+    artifacts = manifest.get("artifacts")
+    if not isinstance(artifacts, dict) or not artifacts:
+        raise IndexCorrupt(f"{index_dir}/manifest.json lists no artifacts; {REBUILD_HINT}")
+    for name, digest in artifacts.items():
         path = index_dir / name
         if not path.is_file():
             raise IndexCorrupt(f"{path} is missing; {REBUILD_HINT}")
@@ -321,17 +324,24 @@ class Index:
 
     @classmethod
     def load(cls, index_dir: Path) -> Index:
+        """Load and verify a built index; any inconsistency is an ``IndexCorrupt``."""
+        manifest = read_manifest(index_dir)
+        verify(index_dir, manifest)
+        try:
+            return cls._read(index_dir, manifest)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+            raise IndexCorrupt(f"{index_dir} cannot be read ({e}); {REBUILD_HINT}") from e
+
+    @classmethod
+    def _read(cls, index_dir: Path, manifest: dict) -> Index:
         import bm25s
         import faiss
 
-        manifest = read_manifest(index_dir)
-        verify(index_dir, manifest)
         trees = [ClauseTree.from_dict(d) for d in _read_jsonl(index_dir / "documents.jsonl")]
         chunks = [Chunk.from_dict(d) for d in _read_jsonl(index_dir / "chunks.jsonl")]
         dense = faiss.read_index(str(index_dir / "dense.faiss"))
-        spans = [
-            (r["doc_id"], r["start"], r["end"]) for r in _read_jsonl(index_dir / "sentences.jsonl")
-        ]
+        spans = [(r["doc_id"], r["start"], r["end"])
+                 for r in _read_jsonl(index_dir / "sentences.jsonl")]  # fmt: skip
         sentence_vectors = np.load(index_dir / "sentences.npy")
         bm25 = bm25s.BM25.load(str(index_dir / "bm25"))
         words = (index_dir / "terms.txt").read_text(encoding="utf-8").split("\n")

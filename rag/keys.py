@@ -29,6 +29,12 @@ class UnknownKey(RagError):
     """No key with that id or prefix."""
 
 
+class BrokenKeyFile(RagError):
+    """keys.json cannot be read: fail closed rather than open."""
+
+    status = 503
+
+
 @dataclass(frozen=True)
 class ApiKey:
     id: str
@@ -47,16 +53,21 @@ class KeyStore:
 
     def __init__(self, state_dir: Path):
         self.path = state_dir / "keys.json"
-        self._cache: tuple[float, list[ApiKey]] | None = None
+        self._cache: tuple[tuple[int, int, int], list[ApiKey]] | None = None
 
     def keys(self) -> list[ApiKey]:
         try:
-            mtime = self.path.stat().st_mtime
+            st = self.path.stat()
         except FileNotFoundError:
             return []
-        if self._cache is None or self._cache[0] != mtime:
-            rows = json.loads(self.path.read_text(encoding="utf-8"))["keys"]
-            self._cache = (mtime, [ApiKey(**row) for row in rows])
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if self._cache is None or self._cache[0] != stamp:
+            try:
+                rows = json.loads(self.path.read_text(encoding="utf-8"))["keys"]
+                keys = [ApiKey(**row) for row in rows]
+            except (ValueError, KeyError, TypeError) as e:
+                raise BrokenKeyFile(f"{self.path} is unreadable ({e}); fix or remove it") from e
+            self._cache = (stamp, keys)
         return list(self._cache[1])
 
     def create(self, name: str) -> tuple[ApiKey, str]:
@@ -86,15 +97,19 @@ class KeyStore:
 
     def _write(self, keys: list[ApiKey]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"keys": [asdict(k) for k in keys]}, indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o600)
+        tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"keys": [asdict(k) for k in keys]}, f, indent=2)
         tmp.replace(self.path)
         self._cache = None
 
 
 class Sessions:
-    """Signed session cookies: ``<expiry>.<hmac>``, with a secret kept in the state folder."""
+    """Signed session cookies ``<expiry>.<hmac>``; the secret lives in the state folder.
+
+    The page password (if any) is part of what is signed, so changing it ends every session.
+    """
 
     def __init__(self, state_dir: Path):
         self.path = state_dir / "session.key"
@@ -102,21 +117,25 @@ class Sessions:
     def _secret(self) -> bytes:
         if not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_bytes(secrets.token_bytes(32))
-            os.chmod(tmp, 0o600)
-            tmp.replace(self.path)
+            try:  # created readable by us only, and only once even if two requests race
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(secrets.token_bytes(32))
         return self.path.read_bytes()
 
-    def issue(self, now: float | None = None) -> str:
-        expiry = str(int((now or time.time()) + SESSION_SECONDS))
-        return f"{expiry}.{self._sign(expiry)}"
+    def issue(self, password: str = "", now: float | None = None) -> str:
+        expiry = str(int((time.time() if now is None else now) + SESSION_SECONDS))
+        return f"{expiry}.{self._sign(expiry, password)}"
 
-    def valid(self, token: str | None, now: float | None = None) -> bool:
+    def valid(self, token: str | None, password: str = "", now: float | None = None) -> bool:
         expiry, _, signature = (token or "").partition(".")
-        if not expiry.isdigit() or int(expiry) < (now or time.time()):
+        if not expiry.isdigit() or int(expiry) < (time.time() if now is None else now):
             return False
-        return hmac.compare_digest(signature, self._sign(expiry))
+        return hmac.compare_digest(signature.encode(), self._sign(expiry, password).encode())
 
-    def _sign(self, value: str) -> str:
-        return hmac.new(self._secret(), value.encode(), hashlib.sha256).hexdigest()
+    def _sign(self, expiry: str, password: str) -> str:
+        message = f"{expiry}:{hashlib.sha256(password.encode()).hexdigest()}".encode()
+        return hmac.new(self._secret(), message, hashlib.sha256).hexdigest()

@@ -66,17 +66,19 @@ def generate(extractive: Answer, index: Index, vector: np.ndarray, config: LLMCo
     if not extractive.found or not hits:
         return extractive
     try:
-        text = complete(config, prompt(extractive.question, hits)).strip()
+        text = complete(config, prompt(extractive.question, hits))
     except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as e:
         log.warning("LLM endpoint failed (%s); using the extractive answer", e)
         return extractive
-    used = _used_passages(text, len(hits))
+    if not isinstance(text, str):  # e.g. content null after a refusal or a tool call
+        return extractive
+    text = text.strip()
+    best_in = {}
+    for c in rank_sentences(extractive.question, hits, index, vector):
+        best_in.setdefault(c.hit.chunk.chunk_id, c)  # the best sentence of each passage
+    used = [n for n in _used_passages(text, len(hits)) if hits[n - 1].chunk.chunk_id in best_in]
     if not used:
         return extractive
-    ranked = rank_sentences(extractive.question, hits, index, vector)
-    best_in = {}
-    for c in ranked:  # best sentence of each passage
-        best_in.setdefault(c.hit.chunk.chunk_id, c)
     citations = tuple(citation(best_in[hits[n - 1].chunk.chunk_id]) for n in used)
     renumber = {n: i for i, n in enumerate(used, start=1)}
     text = MARKER.sub(lambda m: f"[{renumber.get(int(m.group(1)), '?')}]", text)

@@ -18,9 +18,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.api import pieces
+from rag.deps import EngineDep, require_access
 from rag.errors import BadQuestion
-from rag.server import EngineDep, require_access
-from rag.types import Answer
+from rag.integrations.common import reply_text
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)])
 MODEL = "policyqa"
@@ -56,7 +56,7 @@ def models() -> dict[str, Any]:
 def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any] | StreamingResponse:
     answer = engine.ask(last_user_text(body.messages))
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-    content = with_references(answer)
+    content = reply_text(answer, engine.settings.public_url, limit=100_000)
     citations = answer.to_dict()["citations"]
     if body.stream:
         return StreamingResponse(
@@ -88,16 +88,6 @@ def last_user_text(messages: list[Message]) -> str:
                 return "".join(p.text or "" for p in m.content if p.type == "text")
             return m.content or ""
     raise BadQuestion("no user message to answer: send messages=[{role: user, content: …}]")
-
-
-def with_references(answer: Answer) -> str:
-    """The answer followed by its numbered references, as plain text for any chat client."""
-    if not answer.citations:
-        return answer.answer
-    label = "参考" if answer.found else "可能相关"
-    refs = "\n".join(f"[{n}] 《{c.title}》{c.clause_path}"
-                     for n, c in enumerate(answer.citations, start=1))  # fmt: skip
-    return f"{answer.answer}\n\n{label}：\n{refs}"
 
 
 def _chunks(cid: str, model: str, content: str, citations: list, found: bool) -> Iterator[str]:

@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from rag.embed import Embedder
+from rag.errors import BadQuestion
 from rag.index import Index
 from rag.types import Hit
 from rag.zh import fold
@@ -55,7 +56,7 @@ class Retriever:
     ) -> list[Hit]:
         """The ``k`` best chunks; ``vector`` is the query's embedding if already computed."""
         if mode not in MODES:
-            raise ValueError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+            raise BadQuestion(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         allowed = self._allowed(doc_ids)
         bm25 = self._bm25(query, allowed) if mode != "dense" else {}
         dense = self._dense(query, allowed, vector) if mode != "bm25" else {}

@@ -17,6 +17,12 @@ from typing import Any
 
 import platformdirs
 
+from rag.errors import RagError
+
+
+class BadSetting(RagError):
+    """An environment variable with a value of the wrong type."""
+
 
 def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
@@ -70,7 +76,12 @@ class Settings:
             if raw is None:
                 continue
             kind = type(f.default)
-            values[f.name] = kind(raw) if kind is not bool else raw.lower() in {"1", "true", "yes"}
+            try:
+                values[f.name] = kind(raw)
+            except ValueError as e:
+                raise BadSetting(
+                    f"{env_name(f.name)}={raw!r} is not a valid {kind.__name__}"
+                ) from e
         return cls(**values)
 
     def with_(self, **changes: Any) -> Settings:

@@ -8,17 +8,19 @@ script inserts user and answer text with ``textContent`` only.
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from rag.deps import SESSION_COOKIE, Runtime, runtime_of
 from rag.errors import UnknownDocument
 from rag.keys import SESSION_SECONDS
-from rag.server import SESSION_COOKIE, WEB
 from rag.types import PATH_SEP, ClauseTree
 
+WEB = Path(__file__).resolve().parent.parent / "web"
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=WEB / "templates")
 EXAMPLES = [  # deliberately not taken from the evaluation sets
@@ -29,23 +31,27 @@ EXAMPLES = [  # deliberately not taken from the evaluation sets
 ]
 
 
-def render(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    """A page; once API keys exist, visitors need a session (given, or after the password)."""
-    runtime = request.app.state.runtime
+def guarded_page(request: Request, name: str, context: dict, status: int = 200) -> Response:
+    """Render a page behind the page access rule: once API keys exist a visitor needs a
+    session — handed out on the spot, or after ``RAG_PAGE_PASSWORD`` when one is set."""
+    runtime = runtime_of(request)
     response = templates.TemplateResponse(request, name, context, status_code=status)
-    if runtime.keys.keys() and not runtime.sessions.valid(request.cookies.get(SESSION_COOKIE)):
-        if runtime.settings.page_password:
-            target = quote(
-                request.url.path + ("?" + request.url.query if request.url.query else "")
-            )
-            return RedirectResponse(f"/login?next={target}", status_code=303)
+    password = runtime.settings.page_password
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if runtime.keys.keys() and not runtime.sessions.valid(cookie, password):
+        if password:
+            query = "?" + request.url.query if request.url.query else ""
+            return RedirectResponse(f"/login?next={quote(request.url.path + query)}", 303)
         _start_session(response, runtime)
     return response
 
 
-def _start_session(response: Response, runtime) -> None:
-    response.set_cookie(SESSION_COOKIE, runtime.sessions.issue(), max_age=SESSION_SECONDS,
-                        httponly=True, samesite="strict")  # fmt: skip
+def _start_session(response: Response, runtime: Runtime) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, runtime.sessions.issue(runtime.settings.page_password),
+        max_age=SESSION_SECONDS, httponly=True, samesite="lax",
+        secure=runtime.settings.public_url.startswith("https://"),
+    )  # fmt: skip
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -59,7 +65,7 @@ async def login(request: Request) -> Response:
     password = form.get("password", [""])[0]
     target = form.get("next", ["/"])[0]
     target = target if target.startswith("/") and not target.startswith("//") else "/"
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     expected = runtime.settings.page_password
     if not expected or not hmac.compare_digest(password.encode(), expected.encode()):
         context = {"next": target, "failed": True}
@@ -71,15 +77,15 @@ async def login(request: Request) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def chat_page(request: Request) -> Response:
-    return render(request, "chat.html", {"examples": EXAMPLES})
+    return guarded_page(request, "chat.html", {"examples": EXAMPLES})
 
 
 @router.get("/documents", response_class=HTMLResponse)
 def documents_page(request: Request) -> Response:
-    engine = request.app.state.runtime.engine
+    engine = runtime_of(request).engine
     if engine is None:
         return _unavailable(request)
-    return render(request, "documents.html", {"trees": list(engine.index.trees.values())})
+    return guarded_page(request, "documents.html", {"trees": list(engine.index.trees.values())})
 
 
 @router.get("/docs/{doc_id}", response_class=HTMLResponse)
@@ -87,18 +93,20 @@ def document_page(
     request: Request, doc_id: str, start: int | None = None, end: int | None = None
 ) -> Response:
     """A document with the span ``start``..``end`` highlighted and its clause as breadcrumbs."""
-    engine = request.app.state.runtime.engine
+    engine = runtime_of(request).engine
     if engine is None:
         return _unavailable(request)
     try:
         tree = engine.index.tree(doc_id)
     except UnknownDocument as e:
-        return render(request, "message.html", {"title": "找不到文件", "message": str(e)}, 404)
+        return guarded_page(
+            request, "message.html", {"title": "找不到文件", "message": str(e)}, 404
+        )
     text = tree.doc.text
     if start is not None:
         start = max(0, min(start, len(text)))
         end = max(start, min(end if end is not None else start, len(text)))
-    return render(
+    return guarded_page(
         request,
         "document.html",
         {
@@ -112,8 +120,8 @@ def document_page(
 
 
 def _unavailable(request: Request) -> Response:
-    message = request.app.state.runtime.error or "索引和模型正在加载，请稍候刷新。"
-    return render(request, "message.html", {"title": "服务准备中", "message": message}, 503)
+    message = runtime_of(request).error or "索引和模型正在加载，请稍候刷新。"
+    return guarded_page(request, "message.html", {"title": "服务准备中", "message": message}, 503)
 
 
 def paragraphs(

@@ -45,14 +45,19 @@ def corpus_copy(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def hashing_settings(tmp_path_factory) -> Settings:
-    """Settings for a hashing-embedder index of the bundled corpus (built once per session)."""
-    root = tmp_path_factory.mktemp("hashing")
-    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder="hashing",
+def _indexed(tmp_path_factory, embedder: str) -> Settings:
+    """Settings for a fresh index of the bundled corpus, built in a temporary folder."""
+    root = tmp_path_factory.mktemp(embedder)
+    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder=embedder,
                         state_dir=root / "state")  # fmt: skip
     ingest(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def hashing_settings(tmp_path_factory) -> Settings:
+    """The bundled corpus indexed with the hashing embedder (built once per session)."""
+    return _indexed(tmp_path_factory, "hashing")
 
 
 @pytest.fixture(scope="session")
@@ -62,12 +67,8 @@ def hashing_engine(hashing_settings: Settings) -> Engine:
 
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory) -> Settings:
-    """Settings for a real-model (multilingual-e5-small) index of the bundled corpus."""
-    root = tmp_path_factory.mktemp("e5")
-    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder="e5-small",
-                        state_dir=root / "state")  # fmt: skip
-    ingest(settings)
-    return settings
+    """The bundled corpus indexed with the real model (multilingual-e5-small)."""
+    return _indexed(tmp_path_factory, "e5-small")
 
 
 @pytest.fixture(scope="session")

@@ -208,3 +208,25 @@ def test_missing_index_is_reported_not_crashed(tmp_path):
         assert health.status_code == 503 and "rag ingest" in health.json()["detail"]
         r = c.post("/api/ask", json={"question": "谁负责医保跨省结算？"})
         assert r.status_code == 503 and "rag ingest" in r.json()["detail"]
+
+
+def test_unexpected_load_failures_are_reported(hashing_settings, monkeypatch):
+    def broken(settings, embedder=None):
+        raise ValueError("unknown embedder 'xyz'")
+
+    monkeypatch.setattr(Engine, "load", staticmethod(broken))
+    with TestClient(create_app(hashing_settings)) as c:
+        for _ in range(100):
+            if c.get("/healthz").json()["error"] == "LoadFailed":
+                break
+            threading.Event().wait(0.05)
+        health = c.get("/healthz").json()
+        assert health["error"] == "LoadFailed" and "unknown embedder" in health["detail"]
+
+
+def test_unreadable_key_file_fails_closed(hashing_engine, tmp_path):
+    (tmp_path / "keys.json").write_text("{broken", encoding="utf-8")
+    app = create_app(hashing_engine.settings.with_(state_dir=tmp_path), hashing_engine)
+    with TestClient(app) as c:
+        r = c.post("/api/ask", json={"question": "谁负责医保跨省结算？"})
+        assert r.status_code == 503 and "keys.json" in r.json()["detail"]

@@ -132,8 +132,10 @@ def test_page_works_when_api_keys_are_required(browser, real_engine, tmp_path):
         answer = page.locator(".msg.answer").last
         expect(answer).to_have_class(re.compile("found"), timeout=20_000)
         expect(answer.locator("strong")).to_have_text("区医保局。")
-        status = page.evaluate("fetch('/api/ask', {method: 'POST', headers: {'Content-Type': "
-                               "'application/json'}, body: JSON.stringify({question: '医保'})})"
-                               ".then(r => r.status)")  # fmt: skip
-        assert status == 200  # the page's own session, same origin
+        statuses = page.evaluate(
+            "Promise.all(['/api/ask/stream', '/api/ask'].map(u => fetch(u, {method: 'POST', "
+            "headers: {'Content-Type': 'application/json'}, "
+            "body: JSON.stringify({question: '医保'})}).then(r => r.status)))"
+        )
+        assert statuses == [200, 401]  # the page's session serves the page, not the whole API
         context.close()

@@ -415,3 +415,48 @@ def test_long_answers_are_trimmed_with_a_link_back():
         short
         == f"区医保局。\n\n依据：\n[1] 《标题》附件1 › 16.\n{PUBLIC}/docs/003_x?start=10&end=20#hl"
     )
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+def test_non_ascii_signatures_are_refused_not_crashed(client):
+    query = {"msg_signature": "签名", "timestamp": str(int(time.time())), "nonce": "1",
+             "echostr": WECOM_ECHO["echostr"]}  # fmt: skip
+    assert client.get("/integrations/wecom", params=query).status_code == 403
+    event = {"challenge": "x", "token": "令牌", "type": "url_verification"}
+    r = feishu_post(client, event, headers=False)
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"header": "x"},
+        {
+            "schema": "2.0",
+            "header": {"token": "verify-token", "event_type": "im.message.receive_v1"},
+            "event": "nope",
+        },
+    ],  # fmt: skip
+)
+def test_feishu_wrongly_shaped_plain_events(hashing_engine, tmp_path, body):
+    with make_client(hashing_engine, state_dir=tmp_path, **FEISHU) as plain:
+        assert plain.post("/integrations/feishu", json=body).status_code == 400
+
+
+def test_feishu_encrypt_field_of_the_wrong_type(client):
+    assert client.post("/integrations/feishu", json={"encrypt": 1}).status_code == 400
+
+
+def test_wecom_xml_in_another_encoding_is_refused(client):
+    body = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x><xml></xml>'.encode("utf-16")
+    query = {"msg_signature": "x", "timestamp": str(int(time.time())), "nonce": "1"}
+    assert client.post("/integrations/wecom", params=query, content=body).status_code == 400
+
+
+def test_long_questions_still_leave_room_for_the_answer():
+    cite = Citation("003_x", "标题", "附件1 › 16.", "句子", 10, 20, 1.0, (), "段落")
+    answer = Answer("问" * 300, "区医保局负责。" + "答" * 3000, True, "general", (cite,), 1.0)
+    text = reply_text(answer, PUBLIC, 2048, size=utf8_size)
+    assert utf8_size(text) <= 2048 and text.startswith("区医保局负责。答")

@@ -83,18 +83,24 @@ def test_revoked_key_stops_working_on_a_running_server(keyed, tmp_path):
     assert client.post("/api/ask", json=ASK, headers=auth).status_code == 401
 
 
+STREAM = "/api/ask/stream"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
 def test_chat_page_session_works_same_origin_only(keyed):
     client, _ = keyed
+    assert client.post(STREAM, json=ASK, headers=SAME_ORIGIN).status_code == 401  # no session yet
     page = client.get("/")
     assert page.status_code == 200 and "pqa_session" in page.cookies
     assert "httponly" in page.headers["set-cookie"].lower()
-    assert "samesite=strict" in page.headers["set-cookie"].lower()
-    assert client.post("/api/ask", json=ASK, headers=SAME_ORIGIN).status_code == 200
-    assert (
-        client.post("/api/ask", json=ASK, headers={"Sec-Fetch-Site": "cross-site"}).status_code
-        == 401
-    )
-    assert client.post("/api/ask", json=ASK).status_code == 401  # no origin information at all
+    assert "samesite=lax" in page.headers["set-cookie"].lower()
+    assert client.post(STREAM, json=ASK, headers=SAME_ORIGIN).status_code == 200
+    assert client.post(STREAM, json=ASK, headers={"Origin": "http://testserver"}).status_code == 200
+    for hostile in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}, {}):
+        assert client.post(STREAM, json=ASK, headers=hostile).status_code == 401
+    # the session is for the page's own requests only: the rest of the API still needs a key
+    assert client.post("/api/ask", json=ASK, headers=SAME_ORIGIN).status_code == 401
+    assert client.get("/v1/models", headers=SAME_ORIGIN).status_code == 401
 
 
 def test_page_password(hashing_engine, tmp_path):
@@ -103,16 +109,27 @@ def test_page_password(hashing_engine, tmp_path):
     with TestClient(create_app(settings, hashing_engine), follow_redirects=False) as client:
         r = client.get("/docs/003?start=1&end=5")
         assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
-        assert client.post("/api/ask", json=ASK, headers=SAME_ORIGIN).status_code == 401
-        bad = client.post("/login", content=b"password=wrong&next=/",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert client.post(STREAM, json=ASK, headers=SAME_ORIGIN).status_code == 401
+        bad = client.post("/login", content=b"password=wrong&next=/", headers=FORM)
         assert bad.status_code == 401 and "pqa_session" not in bad.cookies
         form = "password=%E6%94%BF%E7%AD%962023&next=//evil.example/"
-        good = client.post("/login", content=form.encode(),
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        good = client.post("/login", content=form.encode(), headers=FORM)
         assert good.status_code == 303 and good.headers["location"] == "/"  # no open redirect
         assert client.get("/").status_code == 200
-        assert client.post("/api/ask", json=ASK, headers=SAME_ORIGIN).status_code == 200
+        assert client.post(STREAM, json=ASK, headers=SAME_ORIGIN).status_code == 200
+
+
+def test_changing_the_page_password_ends_sessions(hashing_engine, tmp_path):
+    KeyStore(tmp_path).create("test")
+    open_page = hashing_engine.settings.with_(state_dir=tmp_path)
+    with TestClient(create_app(open_page, hashing_engine)) as client:
+        client.get("/")
+        cookie = client.cookies["pqa_session"]
+    locked = open_page.with_(page_password="new password")
+    with TestClient(create_app(locked, hashing_engine), follow_redirects=False) as client:
+        client.cookies.set("pqa_session", cookie)
+        assert client.get("/").status_code == 303
+        assert client.post(STREAM, json=ASK, headers=SAME_ORIGIN).status_code == 401
 
 
 def test_chat_tools_use_their_own_signatures_not_keys(keyed):

@@ -111,3 +111,9 @@ def test_weak_evidence_is_refused_without_asking_the_model(llm_engine, fake_chat
     fake_chat.reply = "大约500万元[1]。"
     a = llm_engine.ask("江北区安排给黄州区的对口合作专项资金具体是多少万元？")
     assert not a.found and fake_chat.requests == []
+
+
+def test_null_content_falls_back(llm_engine, fake_chat):
+    fake_chat.reply = None
+    a = llm_engine.ask("谁负责医保跨省结算？")
+    assert a.mode == "extractive" and a.answer.startswith("区医保局。")

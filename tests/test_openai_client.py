@@ -33,7 +33,8 @@ def test_chat_completion_answers_the_last_user_message(openai_client):
         ],
     )
     content = reply.choices[0].message.content
-    assert content.startswith("区医保局。依据：") and "\n\n参考：\n[1] 《" in content
+    assert content.startswith("区医保局。依据：") and "\n\n依据：\n[1] 《" in content
+    assert "/docs/003_" in content  # each reference links to the highlighted clause
     assert reply.choices[0].finish_reason == "stop" and reply.object == "chat.completion"
     citations = reply.model_extra["citations"]
     assert citations[0]["clause_path"] == ITEM_16 and reply.model_extra["found"] is True
@@ -57,7 +58,7 @@ def test_streaming_sends_chunks_and_ends(openai_client):
     assert len(chunks) > 3
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
-    assert text.startswith("区医保局。依据：") and "参考：" in text
+    assert text.startswith("区医保局。依据：") and "\n\n依据：\n[1]" in text
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop"
     assert last.model_extra["citations"][0]["clause_path"] == ITEM_16
@@ -69,5 +70,6 @@ def test_not_found_answers_say_so(openai_client):
         messages=[{"role": "user", "content": "江北区安排给黄州区的专项资金具体是多少万元？"}],
     )
     content = reply.choices[0].message.content
-    assert content.startswith("未在已收录的政策文件中找到相关规定。") and "可能相关：" in content
+    assert content.startswith("未在已收录的政策文件中找到相关规定。")
+    assert "可能相关的条款：" in content
     assert reply.model_extra["found"] is False

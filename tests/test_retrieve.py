@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.errors import BadQuestion
 from rag.retrieve import Retriever
 
 
@@ -37,7 +38,7 @@ def test_doc_filter_keeps_only_those_documents(hashing_engine):
 
 
 def test_unknown_mode_and_mismatched_model_are_refused(hashing_engine):
-    with pytest.raises(ValueError, match="unknown search mode"):
+    with pytest.raises(BadQuestion, match="unknown search mode"):
         hashing_engine.retriever.search("医保", mode="magic")
 
     class Other:

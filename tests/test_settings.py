@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.settings import Settings, describe
+import pytest
+
+from rag.settings import BadSetting, Settings, describe
 
 from .conftest import REPO
 
@@ -21,6 +23,11 @@ def test_environment_overrides_are_typed():
     s = Settings.from_env({"RAG_INDEX_DIR": "/srv/idx", "RAG_TOP_K": "9", "RAG_LLM_TIMEOUT": "2.5"})
     assert s.index_dir == Path("/srv/idx") and s.top_k == 9 and s.llm_timeout == 2.5
     assert Settings.from_env({}).max_tokens == 256
+
+
+def test_badly_typed_environment_values_are_clear_errors():
+    with pytest.raises(BadSetting, match="RAG_TOP_K='abc' is not a valid int"):
+        Settings.from_env({"RAG_TOP_K": "abc"})
 
 
 def test_with_ignores_unset_options():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
+import threading
 import time
+from collections import OrderedDict
 from urllib.parse import quote
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -21,6 +24,27 @@ class Rejected(RagError):
 
 def not_configured(tool: str, variables: str) -> Rejected:
     return Rejected(404, f"the {tool} integration is not configured: set {variables}")
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison that also copes with non-ASCII input (an attacker's choice)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
+
+
+class SeenIds:
+    """Message or event ids already handled: tools retry deliveries they think failed."""
+
+    def __init__(self, capacity: int = 10_000):
+        self.capacity, self._ids, self._lock = capacity, OrderedDict(), threading.Lock()
+
+    def first_time(self, key: str) -> bool:
+        with self._lock:
+            if key in self._ids:
+                return False
+            self._ids[key] = None
+            while len(self._ids) > self.capacity:
+                self._ids.popitem(last=False)
+            return True
 
 
 def fresh(timestamp: float, max_skew: int, now: float | None = None) -> bool:
@@ -51,11 +75,13 @@ def pkcs7_unpad(data: bytes, block: int) -> bytes:
 
 
 def citation_url(public_url: str, c) -> str:
-    return f"{public_url.rstrip('/')}/docs/{c.doc_id}?start={c.start}&end={c.end}#hl"
+    return f"{public_url.rstrip('/')}/docs/{quote(c.doc_id)}?start={c.start}&end={c.end}#hl"
 
 
-def chat_url(public_url: str, question: str) -> str:
-    return f"{public_url.rstrip('/')}/?q={quote(question)}"
+def chat_url(public_url: str, question: str, limit: int = 60) -> str:
+    """A link that asks ``question`` on the chat page (long questions are cut: links in chat
+    messages must stay short)."""
+    return f"{public_url.rstrip('/')}/?q={quote(question[:limit])}"
 
 
 def reply_text(answer: Answer, public_url: str, limit: int, markdown: bool = False,

@@ -15,9 +15,10 @@ import hmac
 import json
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 
-from rag.integrations.common import Rejected, fresh, not_configured, reply_text
-from rag.server import EngineDep
+from rag.deps import EngineDep
+from rag.integrations.common import Rejected, fresh, not_configured, reply_text, same
 
 router = APIRouter(prefix="/integrations/dingtalk", tags=["integrations"])
 MARKDOWN_LIMIT = 4000
@@ -38,7 +39,7 @@ async def receive(request: Request, engine: EngineDep) -> dict:
     if not timestamp.isdigit() or not fresh(int(timestamp) / 1000, settings.max_clock_skew):
         raise Rejected(401, "timestamp header is missing or more than the allowed skew off")
     expected = sign(timestamp, settings.dingtalk_app_secret)
-    if not hmac.compare_digest(expected, request.headers.get("sign", "")):
+    if not same(request.headers.get("sign", ""), expected):
         raise Rejected(403, "sign header does not match")
     try:
         message = json.loads(await request.body())
@@ -49,7 +50,7 @@ async def receive(request: Request, engine: EngineDep) -> dict:
         return {"msgtype": "empty"}
     if message.get("conversationType") == GROUP and not message.get("isInAtList"):
         return {"msgtype": "empty"}  # group chatter not addressed to the robot
-    answer = engine.ask(text.strip()[:500])
+    answer = await run_in_threadpool(engine.ask, text.strip()[:500])
     body = reply_text(answer, settings.public_url, MARKDOWN_LIMIT, markdown=True)
     title = ("已找到依据：" if answer.found else "未找到：") + text.strip()[:20]
     return {"msgtype": "markdown", "markdown": {"title": title, "text": body}}

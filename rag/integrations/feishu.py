@@ -15,26 +15,25 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 
 import httpx
 from fastapi import APIRouter, BackgroundTasks, Request
 
+from rag.deps import EngineDep
 from rag.engine import Engine
 from rag.integrations.common import (
     Rejected,
+    SeenIds,
     aes_cbc,
     fresh,
     not_configured,
     pkcs7_unpad,
     reply_text,
+    same,
 )
-from rag.server import EngineDep
 from rag.settings import Settings
 
 router = APIRouter(prefix="/integrations/feishu", tags=["integrations"])
@@ -60,22 +59,6 @@ def decrypt(encrypt_key: str, encrypted: str) -> str:
 
 def signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:
     return hashlib.sha256((timestamp + nonce + encrypt_key).encode() + body).hexdigest()
-
-
-class SeenEvents:
-    """Event ids already handled (Feishu retries deliveries it thinks failed)."""
-
-    def __init__(self, capacity: int = 10_000):
-        self.capacity, self._ids, self._lock = capacity, OrderedDict(), threading.Lock()
-
-    def first_time(self, event_id: str) -> bool:
-        with self._lock:
-            if event_id in self._ids:
-                return False
-            self._ids[event_id] = None
-            while len(self._ids) > self.capacity:
-                self._ids.popitem(last=False)
-            return True
 
 
 class OpenApi:
@@ -111,10 +94,10 @@ class OpenApi:
             raise RuntimeError(f"reply refused: {r.json().get('msg')}")
 
 
-def _state(request: Request) -> tuple[SeenEvents, OpenApi]:
+def _state(request: Request) -> tuple[SeenIds, OpenApi]:
     state = request.app.state
     if not hasattr(state, "feishu"):
-        state.feishu = (SeenEvents(), OpenApi(state.runtime.settings))
+        state.feishu = (SeenIds(), OpenApi(state.runtime.settings))
     return state.feishu
 
 
@@ -135,14 +118,18 @@ async def receive(request: Request, background: BackgroundTasks, engine: EngineD
         return {"challenge": payload.get("challenge", "")}
     if s.feishu_encrypt_key and not signed:
         raise Rejected(401, "events must carry X-Lark-Signature when an Encrypt Key is set")
-    header = payload.get("header") or {}
+    header, event = payload.get("header"), payload.get("event")
+    if not isinstance(header, dict):
+        raise Rejected(400, "event without a header (only schema 2.0 events are handled)")
     _check_token(header.get("token"), s)
     if header.get("event_type") != MESSAGE_EVENT:
         return {}
+    message = event.get("message") if isinstance(event, dict) else None
+    if not isinstance(message, dict):
+        raise Rejected(400, "message event without a message")
     seen, api = _state(request)
     if not seen.first_time(str(header.get("event_id"))):
         return {"status": "duplicate event ignored"}
-    message = (payload.get("event") or {}).get("message") or {}
     question = _question(message)
     if question:
         background.add_task(_answer, engine, api, message["message_id"], question, s.public_url)
@@ -155,6 +142,8 @@ def _payload(raw: bytes, s: Settings) -> dict:
         if not isinstance(body, dict):
             raise ValueError("not an object")
         if "encrypt" in body:
+            if not isinstance(body["encrypt"], str):
+                raise ValueError("encrypt is not a string")
             if not s.feishu_encrypt_key:
                 raise Rejected(400, "encrypted event but no RAG_FEISHU_ENCRYPT_KEY configured")
             body = json.loads(decrypt(s.feishu_encrypt_key, body["encrypt"]))
@@ -168,7 +157,7 @@ def _payload(raw: bytes, s: Settings) -> dict:
 
 
 def _check_token(token: object, s: Settings) -> None:
-    if not isinstance(token, str) or not hmac.compare_digest(token, s.feishu_verification_token):
+    if not isinstance(token, str) or not same(token, s.feishu_verification_token):
         raise Rejected(403, "verification token does not match")
 
 
@@ -178,7 +167,7 @@ def _check_signature(request: Request, raw: bytes, s: Settings) -> None:
     given = request.headers.get("x-lark-signature", "")
     if not timestamp.isdigit() or not fresh(int(timestamp), s.max_clock_skew):
         raise Rejected(401, "X-Lark-Request-Timestamp is missing or too far off")
-    if not hmac.compare_digest(signature(timestamp, nonce, s.feishu_encrypt_key, raw), given):
+    if not same(given, signature(timestamp, nonce, s.feishu_encrypt_key, raw)):
         raise Rejected(403, "X-Lark-Signature does not match")
 
 
@@ -190,11 +179,13 @@ def _question(message: dict) -> str:
         text = json.loads(message.get("content") or "{}").get("text", "")
     except (ValueError, AttributeError):
         return ""
-    mentions = message.get("mentions") or []
+    if not isinstance(text, str):
+        return ""
+    mentions = [m for m in message.get("mentions") or [] if isinstance(m, dict) and m.get("key")]
     if message.get("chat_type") == "group" and not mentions:
         return ""
     for m in mentions:
-        text = text.replace(m.get("key", "") or "\0", "")
+        text = text.replace(str(m["key"]), "")
     return text.replace("@_all", "").strip()[:500]
 
 

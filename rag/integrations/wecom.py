@@ -14,26 +14,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 import struct
 import time
 import xml.etree.ElementTree as ET
+from xml.parsers import expat
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
+from rag.deps import EngineDep
 from rag.integrations.common import (
     Rejected,
+    SeenIds,
     aes_cbc,
     fresh,
     not_configured,
     pkcs7_pad,
     pkcs7_unpad,
     reply_text,
+    same,
     utf8_size,
 )
-from rag.server import EngineDep
 
 router = APIRouter(prefix="/integrations/wecom", tags=["integrations"])
 TEXT_LIMIT = 2048  # bytes of Content in a text message
@@ -55,7 +58,7 @@ class WeComCrypto:
         return hashlib.sha1(joined.encode()).hexdigest()
 
     def verify(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
-        if not hmac.compare_digest(self.signature(timestamp, nonce, encrypted), signature or ""):
+        if not same(signature or "", self.signature(timestamp, nonce, encrypted)):
             raise Rejected(403, "msg_signature does not match")
 
     def decrypt(self, encrypted: str) -> str:
@@ -93,13 +96,20 @@ def _check_time(request: Request, timestamp: str) -> None:
         raise Rejected(401, "timestamp is missing or too far from the server's clock")
 
 
-def parse_xml(text: str | bytes) -> ET.Element:
-    """Parse a small XML document; DTDs (and so entity tricks) are refused outright."""
-    if b"<!DOCTYPE" in (text.encode() if isinstance(text, str) else text).upper():
-        raise Rejected(400, "XML with a DOCTYPE is not accepted")
+def _no_doctype(*_: object) -> None:
+    raise Rejected(400, "XML with a DOCTYPE is not accepted")
+
+
+def parse_xml(data: str | bytes) -> ET.Element:
+    """Parse a small UTF-8 XML document; any DTD (and so any entity trick) is refused before
+    the document is built."""
     try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        scan = expat.ParserCreate()
+        scan.StartDoctypeDeclHandler = _no_doctype
+        scan.Parse(text, True)
         return ET.fromstring(text)
-    except ET.ParseError as e:
+    except (UnicodeDecodeError, expat.ExpatError, ET.ParseError) as e:
         raise Rejected(400, f"malformed XML: {e}") from e
 
 
@@ -137,11 +147,19 @@ async def receive(
     message = parse_xml(crypto.decrypt(encrypted))
     if message.findtext("MsgType") != "text" or not (message.findtext("Content") or "").strip():
         return Response(status_code=200)  # events, images…: acknowledged, not answered
-    answer = engine.ask(message.findtext("Content", "")[:500])
+    if not _seen(request).first_time(message.findtext("MsgId") or encrypted):
+        return Response(status_code=200)  # WeCom's retry of a message already being answered
+    answer = await run_in_threadpool(engine.ask, message.findtext("Content", "")[:500])
     content = reply_text(answer, request.app.state.runtime.settings.public_url, TEXT_LIMIT,
                          size=utf8_size)  # fmt: skip
     reply = reply_xml(message.findtext("FromUserName", ""), crypto.receive_id, content)
     return Response(encrypted_reply(crypto, reply, nonce), media_type="application/xml")
+
+
+def _seen(request: Request) -> SeenIds:
+    if not hasattr(request.app.state, "wecom_seen"):
+        request.app.state.wecom_seen = SeenIds()
+    return request.app.state.wecom_seen
 
 
 def reply_xml(to_user: str, from_corp: str, content: str) -> str:
