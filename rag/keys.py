@@ -9,6 +9,7 @@ instead of a key, optionally after a page password.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -114,6 +115,7 @@ class Sessions:
     def __init__(self, state_dir: Path):
         self.path = state_dir / "session.key"
 
+    @functools.cached_property
     def _secret(self) -> bytes:
         if not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,4 +140,4 @@ class Sessions:
 
     def _sign(self, expiry: str, password: str) -> str:
         message = f"{expiry}:{hashlib.sha256(password.encode()).hexdigest()}".encode()
-        return hmac.new(self._secret(), message, hashlib.sha256).hexdigest()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
