@@ -2,7 +2,8 @@
 
 What happens to a file, in order:
 
-1. bytes are decoded as UTF-8, else GB18030; binary or undecodable files raise ``UnreadableFile``;
+1. a reader chosen by the file's content (``rag.readers``: text, HTML, PDF, Word) gives lines,
+   metadata and pages; binary, undecodable or unsupported files raise ``UnreadableFile``;
 2. per line: pinyin annotations after characters are removed (``強(qiáng)`` → ``強``), web
    boilerplate is dropped (breadcrumbs, 浏览次数, footers, everything from 相关阅读 on), and
    ``key: value`` metadata lines (索引号, 发布机构, 成文日期, 发布日期, 来源, …) move to ``meta``;
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from rag.clauses import heading_at
 from rag.errors import UnreadableFile
+from rag.readers import Extracted, Progress, read
 from rag.types import Document
 from rag.zh import fold
 
@@ -47,47 +49,61 @@ SENTENCE_PUNCT = re.compile(r"[。，、；：！？,;:!?]")
 LINE_END = tuple("。！？；;:：!?…”’」』)）〕】")
 
 
-def read_document(path: Path, doc_id: str | None = None) -> Document:
-    """Read and normalise one file. Raises ``UnreadableFile`` with the reason."""
-    raw = path.read_bytes()
-    text = decode(raw, path.name)
-    lines, meta = clean_lines(text)
-    paragraphs = join_paragraphs(lines)
+def read_document(path: Path, doc_id: str | None = None, progress: Progress | None = None,
+                  raw: bytes | None = None) -> Document:  # fmt: skip
+    """Read and normalise one file of any supported format. Raises ``UnreadableFile`` with the
+    reason (binary, empty, undecodable, a format to convert first)."""
+    raw = path.read_bytes() if raw is None else raw
+    return document_from(read(raw, path.name, progress), doc_id or path.stem, path.name,
+                         hashlib.sha256(raw).hexdigest())  # fmt: skip
+
+
+def document_from(extracted: Extracted, doc_id: str, source: str, sha256: str = "") -> Document:
+    """Normalise a reader's lines into a ``Document``, keeping which page each line was on."""
+    lines, meta = _clean([(line.text, line.page) for line in extracted.lines])
+    paragraphs, pages = _join_with_pages(lines)
     if not paragraphs:
-        raise UnreadableFile(f"{path.name}: no text left after removing boilerplate")
-    paragraphs = merge_split_title(paragraphs)
-    return Document(
-        doc_id=doc_id or path.stem,
-        title=paragraphs[0],
-        text="\n".join(paragraphs),
-        meta=meta,
-        source=path.name,
-        sha256=hashlib.sha256(raw).hexdigest(),
-    )
+        raise UnreadableFile(f"{source}: no text left after removing boilerplate")
+    merged = merge_split_title(paragraphs)
+    if len(merged) < len(paragraphs):  # the title's two lines became one: one "\n" less
+        pages = [(max(0, o - 1), p) for o, p in pages]
+    title = extracted.title or merged[0]
+    meta = {**extracted.meta, **meta}
+    if extracted.notes:
+        meta["说明"] = "；".join(extracted.notes)
+    return Document(doc_id=doc_id, title=title, text="\n".join(merged), meta=meta,
+                    source=source, sha256=sha256, pages=tuple(_page_changes(pages)))  # fmt: skip
 
 
-def decode(raw: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM), else GB18030; refuse binary and empty files.
+def _join_with_pages(lines: list[tuple[str, int]]) -> tuple[list[str], list[tuple[int, int]]]:
+    """``join_paragraphs`` over (line, page) pairs; also returns (text offset, page) of every
+    line start, so a paragraph continued on the next page maps both of its parts."""
+    paragraphs: list[str] = []
+    starts: list[tuple[int, int]] = []  # offset in the joined text (paragraphs + "\n"), page
+    offset = 0
+    for text, page in lines:
+        if paragraphs and _continues(paragraphs[-1], text):
+            starts.append((offset - 1, page))  # offset - 1: just past the previous part
+            paragraphs[-1] += text
+            offset += len(text)
+        else:
+            starts.append((offset, page))
+            paragraphs.append(text)
+            offset += len(text) + 1
+    return paragraphs, starts
 
-    >>> decode("政策".encode("gb18030"), "x.txt")
-    '政策'
+
+def _page_changes(starts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Keep only the (offset, page) entries where the page changes.
+
+    >>> _page_changes([(0, 1), (5, 1), (9, 2), (14, 2)])
+    [(0, 1), (9, 2)]
     """
-    if not raw.strip():
-        raise UnreadableFile(f"{name}: empty file")
-    if b"\x00" in raw[:4096]:
-        raise UnreadableFile(f"{name}: binary file (contains NUL bytes)")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnreadableFile(f"{name}: not UTF-8 or GB18030 text")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > len(text) * 0.01:
-        raise UnreadableFile(f"{name}: looks binary ({controls} control characters)")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    out: list[tuple[int, int]] = []
+    for offset, page in starts:
+        if page and (not out or out[-1][1] != page):
+            out.append((offset, page))
+    return out
 
 
 def clean_lines(text: str) -> tuple[list[str], dict[str, str]]:
@@ -96,9 +112,15 @@ def clean_lines(text: str) -> tuple[list[str], dict[str, str]]:
     >>> clean_lines("首页 > 资讯\\n建強(qiáng)社區(qū)\\n发布机构: 区发改局\\n相关阅读\\n别的")
     (['建強社區'], {'发布机构': '区发改局'})
     """
-    lines: list[str] = []
+    kept, meta = _clean([(line, 0) for line in text.split("\n")])
+    return [line for line, _ in kept], meta
+
+
+def _clean(lines: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], dict[str, str]]:
+    """``clean_lines`` over (line, page) pairs: every kept line keeps its page."""
+    kept: list[tuple[str, int]] = []
     meta: dict[str, str] = {}
-    for line in text.split("\n"):
+    for line, page in lines:
         line = PINYIN.sub("", line).strip().strip("\u3000\xa0")
         folded = fold(line)
         if TAIL_MARKER.match(folded):
@@ -110,8 +132,8 @@ def clean_lines(text: str) -> tuple[list[str], dict[str, str]]:
         elif META_PAIR.match(folded):
             meta.update(_meta_pairs(line, folded))
         else:
-            lines.append(line)
-    return lines, meta
+            kept.append((line, page))
+    return kept, meta
 
 
 def _meta_pairs(line: str, folded: str) -> dict[str, str]:
@@ -130,13 +152,7 @@ def join_paragraphs(lines: list[str]) -> list[str]:
     >>> join_paragraphs(["一、目标", "深化结对，积极开展学", "习观摩。", "二、任务"])
     ['一、目标', '深化结对，积极开展学习观摩。', '二、任务']
     """
-    paragraphs: list[str] = []
-    for line in lines:
-        if paragraphs and _continues(paragraphs[-1], line):
-            paragraphs[-1] += line
-        else:
-            paragraphs.append(line)
-    return paragraphs
+    return _join_with_pages([(line, 0) for line in lines])[0]
 
 
 def _continues(previous: str, line: str) -> bool:

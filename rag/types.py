@@ -6,6 +6,7 @@ folded text used for matching has the same length (see ``rag.zh.fold``), so one 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +23,16 @@ class Document:
     meta: dict[str, str] = field(default_factory=dict)  # 发布机构, 成文日期, 索引号, 来源…
     source: str = ""  # file name inside the corpus folder
     sha256: str = ""  # of the raw file bytes
+    pages: tuple[tuple[int, int], ...] = ()  # (text offset, page) where a new page starts
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page an offset of a paged source (PDF) is on; None for other formats.
+
+        >>> Document("d", "t", "ab\\ncd", pages=((0, 1), (3, 2))).page_at(4)
+        2
+        """
+        at = bisect.bisect_right([o for o, _ in self.pages], offset) - 1
+        return self.pages[at][1] if at >= 0 else None
 
     @property
     def issuer(self) -> str:
@@ -92,7 +103,7 @@ class ClauseTree:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClauseTree:
         return cls(
-            doc=Document(**d["doc"]),
+            doc=Document(**{**d["doc"], "pages": tuple(map(tuple, d["doc"].get("pages", ())))}),
             clauses=tuple(Clause(**{**c, "path": tuple(c["path"])}) for c in d["clauses"]),
             responsibilities=tuple(Responsibility.from_dict(r) for r in d["responsibilities"]),
         )

@@ -91,7 +91,8 @@ def test_gb18030_file_is_decoded(tmp_path: Path):
     [
         (b"", "empty file"),
         (b"   \n\n", "empty file"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "an image"),
+        (b"\x00\x01\x02binary\x00", "binary"),
         (bytes(range(128, 256)) * 4, "not UTF-8 or GB18030"),
     ],
 )
