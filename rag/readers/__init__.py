@@ -54,8 +54,10 @@ def sniff(raw: bytes, name: str) -> str:
 
     >>> sniff(b"%PDF-1.7 ...", "x.txt"), sniff(b"<div class='wrap'>", "x.html")
     ('pdf', 'html')
-    >>> sniff(b"\\xd0\\xcf\\x11\\xe0\\xa1\\xb1\\x1a\\xe1", "x.doc"), sniff("一、总则".encode(), "a.md")
-    ('doc', 'text')
+    >>> sniff(b"\\xd0\\xcf\\x11\\xe0\\xa1\\xb1\\x1a\\xe1", "x.doc")
+    'doc'
+    >>> sniff("一、总则".encode(), "a.md")
+    'text'
     """
     head = raw[:2048]
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-"):
