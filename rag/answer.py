@@ -22,12 +22,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.index import Index
-from rag.question import INTENT_WORDS, INTERROGATIVE, Need, prose_unit
+from rag.question import Need, content_terms, prose_unit
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
 from rag.zh import ANNOTATION_OPEN, fold, sentence_spans
 
 NOT_FOUND = "未在已收录的政策文件中找到相关规定。"
 RELATED = "以下条款可能相关，请核对原文。"
+CLARIFY = (
+    "请把问题说完整一些：写出要问的事项或政策名称，例如“谁负责医保跨省结算？”"
+    "或“安全生产检查发现了多少处隐患？”。"
+)
 MIN_COVERAGE = 0.2  # share of the question's weighted terms in the sentence, title and path
 WEIGHTS = {"context": 0.45, "sentence": 0.35, "meaning": 0.15, "rank": 0.2, "fits": 0.15}
 
@@ -87,6 +91,12 @@ def answer_from_hits(
                   (time.perf_counter() - started) * 1000, tuple(hits))  # fmt: skip
 
 
+def clarify(question: str, latency_ms: float) -> Answer:
+    """The answer to a question with no searchable word (“谁？”, “请问一下”, an emoji): ask for a
+    fuller question instead of searching — a refusal would wrongly say the documents are silent."""
+    return Answer(question, CLARIFY, False, "unclear", (), latency_ms)
+
+
 def rank_sentences(
     question: str, hits: list[Hit], index: Index, vector: np.ndarray, need: Need | None = None
 ) -> list[Candidate]:
@@ -98,11 +108,7 @@ def rank_sentences(
 def _term_weights(question: str, index: Index) -> dict[str, float]:
     """IDF weight of each content term of the question; unseen terms weigh the most."""
     unseen = index.unseen_idf()
-    return {
-        t: index.idf.get(t, unseen)
-        for t in index.terms(question)
-        if t not in INTENT_WORDS and not INTERROGATIVE.search(t)
-    }
+    return {t: index.idf.get(t, unseen) for t in content_terms(index.terms(question))}
 
 
 def _coverage(text: str, weights: dict[str, float]) -> float:

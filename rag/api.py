@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.deps import EngineDep, error, require_access, require_access_or_page
-from rag.question import MAX_QUESTION_CHARS, clean_question
+from rag.question import MAX_QUESTION_CHARS
 from rag.types import Answer
 
 health = APIRouter()
@@ -82,7 +82,7 @@ def search(
     k: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> list[dict[str, Any]]:
     """Retrieved passages, best first (hybrid BM25 + dense)."""
-    hits = engine.retriever.search(clean_question(q), k=k)
+    hits = engine.search(q, k=k)
     return [
         {"rank": h.rank, "score": h.score, "bm25_rank": h.bm25_rank, "dense_rank": h.dense_rank,
          **h.chunk.to_dict()}

@@ -99,9 +99,7 @@ def search(
 ) -> None:
     """Show the passages retrieved for a question (BM25 + dense, reciprocal rank fusion)."""
     engine = _engine(_settings(index=index))
-    from rag.question import clean_question
-
-    hits = engine.retriever.search(clean_question(query), k=k, mode=mode)
+    hits = engine.search(query, k=k, mode=mode)
     if as_json:
         _print_json([{**asdict(h), "chunk": h.chunk.to_dict()} for h in hits])
         return

@@ -11,15 +11,16 @@ from collections.abc import Collection
 from dataclasses import replace
 from functools import cached_property
 
-from rag.answer import answer_from_hits
+from rag.answer import CLARIFY, answer_from_hits, clarify
 from rag.embed import Embedder, make_embedder
+from rag.errors import BadQuestion
 from rag.index import BuildOptions, BuildReport, Index, Progress, build_index
 from rag.llm import LLMConfig, generate
 from rag.models import cl100k
-from rag.question import clean_question
+from rag.question import clean_question, content_terms
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.types import Answer
+from rag.types import Answer, Hit
 
 
 def ingest(settings: Settings, progress: Progress | None = None,
@@ -64,6 +65,13 @@ class Engine:
     def retriever(self) -> Retriever:
         return Retriever(self.index, self.embedder)
 
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """Retrieved passages only; a query with no searchable word is a ``BadQuestion``."""
+        query = clean_question(query)
+        if not content_terms(self.index.terms(query)):
+            raise BadQuestion(f"“{query[:20]}” has no word to search for: {CLARIFY}")
+        return self.retriever.search(query, k=k, mode=mode)
+
     def ask(
         self,
         question: str,
@@ -75,6 +83,8 @@ class Engine:
         started = time.perf_counter()
         question = clean_question(question)
         doc_ids = [self.index.tree(d).doc.doc_id for d in doc_ids or ()]
+        if not content_terms(self.index.terms(question)):  # nothing to look for: ask for more
+            return clarify(question, (time.perf_counter() - started) * 1000)
         vector = self.retriever.embed(question)  # once, for chunks and for sentences
         hits = self.retriever.search(question, k=top_k or self.settings.top_k, mode=mode,
                                      doc_ids=doc_ids, vector=vector)  # fmt: skip

@@ -74,6 +74,15 @@ def clean_question(text: str) -> str:
     return text.strip()
 
 
+def content_terms(terms: list[str]) -> list[str]:
+    """The search terms that say what a question is about, not what kind of answer it wants.
+
+    >>> content_terms(["负责", "医保", "哪个"])
+    ['医保']
+    """
+    return [t for t in terms if t not in INTENT_WORDS and not INTERROGATIVE.search(t)]
+
+
 def intent_of(question: str) -> str:
     """
     >>> intent_of("谁负责医保跨省结算？"), intent_of("化解欠薪糾紛多少件"), intent_of("何時完成")

@@ -167,7 +167,7 @@ class Answer:
     question: str
     answer: str
     found: bool
-    intent: str  # responsibility, quantity, time or general
+    intent: str  # responsibility, quantity, time, general, or unclear (no searchable word)
     citations: tuple[Citation, ...]
     latency_ms: float
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)  # not serialised

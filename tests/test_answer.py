@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import NOT_FOUND
+from rag.answer import CLARIFY, NOT_FOUND
 from rag.errors import BadQuestion, UnknownDocument
 
 ITEM_16 = "附件1 › 二、重点任务 › (四)完善基础设施和基本公共服务 › 16.医保跨省结算"
@@ -101,3 +101,18 @@ def test_document_filter(hashing_engine):
 def test_bad_questions_raise(hashing_engine):
     with pytest.raises(BadQuestion):
         hashing_engine.ask("   ")
+
+
+@pytest.mark.parametrize(
+    "question", ["谁？", "请问一下", "？", "的", "🙂", "\x07", "谁负责？！", "哪个部门牵头？"]
+)
+def test_a_question_with_no_searchable_word_asks_for_a_fuller_one(hashing_engine, question):
+    answer = hashing_engine.ask(question)
+    assert not answer.found and answer.intent == "unclear" and not answer.citations
+    assert answer.answer == CLARIFY and NOT_FOUND not in answer.answer
+
+
+def test_search_with_no_searchable_word_is_a_bad_question(hashing_engine):
+    with pytest.raises(BadQuestion, match="no word to search for"):
+        hashing_engine.search("请问一下")
+    assert hashing_engine.retriever.search("请问一下", k=3, mode="bm25") == []

@@ -230,3 +230,18 @@ def test_unreadable_key_file_fails_closed(hashing_engine, tmp_path):
     with TestClient(app) as c:
         r = c.post("/api/ask", json={"question": "谁负责医保跨省结算？"})
         assert r.status_code == 503 and "keys.json" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("question", ["谁？", "请问一下", "？", "的", "🙂", "\x01"])
+def test_a_question_with_no_searchable_word_gets_a_helpful_answer_on_every_route(client, question):
+    r = client.post("/api/ask", json={"question": question})
+    assert r.status_code == 200 and r.json()["intent"] == "unclear"
+    assert "请把问题说完整" in r.json()["answer"] and not r.json()["found"]
+    with client.stream("POST", "/api/ask/stream", json={"question": question}) as r:
+        assert r.status_code == 200 and "请把问题说完整" in "".join(r.iter_text())
+    messages = [{"role": "user", "content": question}]
+    r = client.post("/v1/chat/completions", json={"messages": messages})
+    assert r.status_code == 200
+    assert "请把问题说完整" in r.json()["choices"][0]["message"]["content"]
+    r = client.get("/api/search", params={"q": question})
+    assert r.status_code == 400 and "请把问题说完整" in r.json()["detail"]

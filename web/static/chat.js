@@ -103,9 +103,11 @@ async function copyText(text, button) {
 function renderAnswer(view, answer) {
   const {row, bubble} = view;
   row.classList.remove("pending");
-  row.classList.add(answer.found ? "found" : "notfound");
+  const state = answer.found ? "found" : answer.intent === "unclear" ? "unclear" : "notfound";
+  row.classList.add(state);
   bubble.textContent = "";
-  bubble.appendChild(el("span", "badge", answer.found ? "已找到依据" : "未找到明确规定"));
+  const badges = {found: "已找到依据", unclear: "请补充问题", notfound: "未找到明确规定"};
+  bubble.appendChild(el("span", "badge", badges[state]));
   const text = el("p", "answer-text");
   const cut = answer.answer.indexOf("依据：");  // "区医保局。依据：《…》…": the conclusion in bold
   if (answer.found && cut > 0) {
