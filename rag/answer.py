@@ -97,6 +97,12 @@ def clarify(question: str, latency_ms: float) -> Answer:
     return Answer(question, CLARIFY, False, "unclear", (), latency_ms)
 
 
+def nothing_matches(question: str, described: str, latency_ms: float) -> Answer:
+    """The answer when the asker's filters leave no document to search."""
+    text = f"没有符合筛选条件（{described}）的文件，请放宽或清除筛选条件后再问。"
+    return Answer(question, text, False, "general", (), latency_ms)
+
+
 def rank_sentences(
     question: str, hits: list[Hit], index: Index, vector: np.ndarray, need: Need | None = None
 ) -> list[Candidate]:

@@ -12,12 +12,16 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.deps import EngineDep, error, require_access, require_access_or_page
+from rag.filters import Filters
 from rag.question import MAX_QUESTION_CHARS
 from rag.types import Answer
 
 health = APIRouter()
 router = APIRouter(dependencies=[Depends(require_access)])
 page_router = APIRouter(dependencies=[Depends(require_access_or_page)])  # what the page calls
+
+
+DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 class AskRequest(BaseModel):
@@ -27,6 +31,17 @@ class AskRequest(BaseModel):
                           "traditional", examples=["谁负责医保跨省结算？"])  # fmt: skip
     top_k: int | None = Field(None, ge=1, le=20, description="passages to read (default 5)")
     doc_ids: list[str] | None = Field(None, description="only these documents (ids or prefixes)")
+    issuer: str | None = Field(None, max_length=100, description="only 发文机关 containing this")
+    date_from: str | None = Field(
+        None, pattern=DATE, description="only documents dated on or after this day (YYYY-MM-DD)"
+    )
+    date_to: str | None = Field(None, pattern=DATE, description="… on or before this day")
+    kinds: list[str] | None = Field(None, max_length=20, description="only these kinds: 通知, "
+                                    "办法, 意见, 方案, 条例…")  # fmt: skip
+
+    def filters(self) -> Filters:
+        return Filters(self.issuer or "", self.date_from or "", self.date_to or "",
+                       tuple(self.kinds or ()), tuple(self.doc_ids or ()))  # fmt: skip
 
 
 @health.get("/healthz", tags=["health"])
@@ -46,14 +61,14 @@ def healthz(request: Request) -> JSONResponse:
 @router.post("/api/ask", tags=["answers"])
 def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
     """Answer a question: ``{question, answer, found, intent, citations, latency_ms, mode}``."""
-    return engine.ask(body.question, top_k=body.top_k, doc_ids=body.doc_ids).to_dict()
+    return engine.ask(body.question, top_k=body.top_k, filters=body.filters()).to_dict()
 
 
 @page_router.post("/api/ask/stream", tags=["answers"])
 def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
     """The same answer as server-sent events: ``delta`` events with text, then one ``answer``
     event with the full JSON contract."""
-    answer = engine.ask(body.question, top_k=body.top_k, doc_ids=body.doc_ids)
+    answer = engine.ask(body.question, top_k=body.top_k, filters=body.filters())
     return StreamingResponse(_events(answer), media_type="text/event-stream")
 
 
@@ -80,9 +95,15 @@ def search(
     engine: EngineDep,
     q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="the question")],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
+    issuer: Annotated[str, Query(max_length=100, description="发文机关 contains")] = "",
+    date_from: Annotated[str | None, Query(pattern=DATE, description="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, Query(pattern=DATE, description="YYYY-MM-DD")] = None,
+    kind: Annotated[list[str] | None, Query(max_length=20, description="通知, 办法…")] = None,
+    doc: Annotated[list[str] | None, Query(max_length=50, description="document ids")] = None,
 ) -> list[dict[str, Any]]:
-    """Retrieved passages, best first (hybrid BM25 + dense)."""
-    hits = engine.search(q, k=k)
+    """Retrieved passages, best first (hybrid BM25 + dense), optionally filtered."""
+    filters = Filters(issuer, date_from or "", date_to or "", tuple(kind or ()), tuple(doc or ()))
+    hits = engine.search(q, k=k, filters=filters)
     return [
         {"rank": h.rank, "score": h.score, "bm25_rank": h.bm25_rank, "dense_rank": h.dense_rank,
          **h.chunk.to_dict()}

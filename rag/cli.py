@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from rag.errors import RagError
+from rag.filters import Filters, iso_date
 from rag.settings import Settings, describe
 
 app = typer.Typer(
@@ -30,6 +31,23 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="corpus folder [RAG_CORPUS_DIR]")]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder [RAG_INDEX_DIR]")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
+
+
+DocOpt = Annotated[list[str] | None, typer.Option(help="only these document ids (or prefixes)")]
+IssuerOpt = Annotated[str, typer.Option(help="only documents whose 发文机关 contains this")]
+SinceOpt = Annotated[str, typer.Option(help="only documents dated on or after (2023-01-01)")]
+UntilOpt = Annotated[str, typer.Option(help="only documents dated on or before")]
+KindOpt = Annotated[list[str] | None, typer.Option(help="only these kinds (通知, 办法, 意见…)")]
+
+
+def _filters(doc, issuer: str, since: str, until: str, kind) -> Filters:
+    """The filter options as ``Filters``; dates may be written 2023-01-01 or 2023年1月1日."""
+    dates = []
+    for given in (since, until):
+        if given and not iso_date(given):
+            raise RagError(f"{given!r} is not a date: write it as 2023-01-01")
+        dates.append(iso_date(given))
+    return Filters(issuer, dates[0], dates[1], tuple(kind or ()), tuple(doc or ()))
 
 
 def main() -> None:
@@ -94,12 +112,18 @@ def search(
     query: Annotated[str, typer.Argument(help="the question (simplified or traditional)")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="how many passages")] = 5,
     mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense")] = "hybrid",
+    doc: DocOpt = None,
+    issuer: IssuerOpt = "",
+    since: SinceOpt = "",
+    until: UntilOpt = "",
+    kind: KindOpt = None,
     index: IndexOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the passages retrieved for a question (BM25 + dense, reciprocal rank fusion)."""
+    filters = _filters(doc, issuer, since, until, kind)
     engine = _engine(_settings(index=index))
-    hits = engine.search(query, k=k, mode=mode)
+    hits = engine.search(query, k=k, mode=mode, filters=filters)
     if as_json:
         _print_json([{**asdict(h), "chunk": h.chunk.to_dict()} for h in hits])
         return
@@ -115,14 +139,19 @@ def search(
 def ask(
     question: Annotated[str, typer.Argument(help="the question (simplified or traditional)")],
     k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="passages to read")] = None,
-    doc: Annotated[list[str] | None, typer.Option(help="only these document ids")] = None,
     mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense retrieval")] = "hybrid",
+    doc: DocOpt = None,
+    issuer: IssuerOpt = "",
+    since: SinceOpt = "",
+    until: UntilOpt = "",
+    kind: KindOpt = None,
     index: IndexOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question with the clause it comes from, or say the documents do not cover it."""
+    filters = _filters(doc, issuer, since, until, kind)
     engine = _engine(_settings(index=index))
-    answer = engine.ask(question, top_k=k, doc_ids=doc, mode=mode)
+    answer = engine.ask(question, top_k=k, mode=mode, filters=filters)
     if as_json:
         _print_json(answer.to_dict())
         return

@@ -11,9 +11,10 @@ from collections.abc import Collection
 from dataclasses import replace
 from functools import cached_property
 
-from rag.answer import CLARIFY, answer_from_hits, clarify
+from rag.answer import CLARIFY, answer_from_hits, clarify, nothing_matches
 from rag.embed import Embedder, make_embedder
-from rag.errors import BadQuestion
+from rag.errors import BadQuestion, NoMatchingDocument
+from rag.filters import Filters, preferred
 from rag.index import BuildOptions, BuildReport, Index, Progress, build_index
 from rag.llm import LLMConfig, generate
 from rag.models import cl100k
@@ -65,12 +66,26 @@ class Engine:
     def retriever(self) -> Retriever:
         return Retriever(self.index, self.embedder)
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+    def search(
+        self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters = Filters()
+    ) -> list[Hit]:
         """Retrieved passages only; a query with no searchable word is a ``BadQuestion``."""
         query = clean_question(query)
         if not content_terms(self.index.terms(query)):
             raise BadQuestion(f"“{query[:20]}” has no word to search for: {CLARIFY}")
-        return self.retriever.search(query, k=k, mode=mode)
+        allowed = self.allowed(filters)
+        if allowed == []:
+            raise NoMatchingDocument(f"no document matches the filters ({filters.describe()})")
+        return self.retriever.search(query, k=k, mode=mode, doc_ids=allowed)
+
+    def allowed(self, filters: Filters) -> list[str] | None:
+        """Ids of the documents the filters let through (None: no filter, all of them).
+        Ids may be given as unambiguous prefixes ("003"); an unknown one is an error."""
+        if not filters.active:
+            return None
+        ids = tuple(self.index.tree(d).doc.doc_id for d in filters.doc_ids)
+        narrowed = replace(filters, doc_ids=ids)
+        return [t.doc.doc_id for t in self.index.trees.values() if narrowed.matches(t.doc)]
 
     def ask(
         self,
@@ -78,16 +93,26 @@ class Engine:
         top_k: int | None = None,
         doc_ids: Collection[str] | None = None,
         mode: str = "hybrid",
+        filters: Filters = Filters(),
     ) -> Answer:
-        """Answer a question with citations; raises BadQuestion / UnknownDocument on bad input."""
+        """Answer a question with citations; raises BadQuestion / UnknownDocument on bad input.
+
+        ``doc_ids`` is shorthand for ``filters.doc_ids``."""
         started = time.perf_counter()
         question = clean_question(question)
-        doc_ids = [self.index.tree(d).doc.doc_id for d in doc_ids or ()]
+        if doc_ids:
+            filters = replace(filters, doc_ids=tuple(filters.doc_ids) + tuple(doc_ids))
+        allowed = self.allowed(filters)
         if not content_terms(self.index.terms(question)):  # nothing to look for: ask for more
             return clarify(question, (time.perf_counter() - started) * 1000)
+        if allowed == []:
+            return nothing_matches(question, filters.describe(),
+                                   (time.perf_counter() - started) * 1000)  # fmt: skip
+        trees = self.index.trees
+        prefer = preferred(question, (trees[d].doc for d in allowed or trees))
         vector = self.retriever.embed(question)  # once, for chunks and for sentences
         hits = self.retriever.search(question, k=top_k or self.settings.top_k, mode=mode,
-                                     doc_ids=doc_ids, vector=vector)  # fmt: skip
+                                     doc_ids=allowed, vector=vector, prefer=prefer)  # fmt: skip
         answer = answer_from_hits(question, hits, self.index, started, vector)
         if self.llm is not None:
             answer = generate(answer, self.index, vector, self.llm)

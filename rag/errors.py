@@ -32,3 +32,7 @@ class UnknownDocument(RagError):
 
 class BadQuestion(RagError):
     """An empty, oversized or otherwise unusable question."""
+
+
+class NoMatchingDocument(RagError):
+    """Search filters that leave no document to search."""

@@ -53,8 +53,12 @@ class Retriever:
         mode: str = "hybrid",
         doc_ids: Collection[str] | None = None,
         vector: np.ndarray | None = None,
+        prefer: Collection[str] = (),
     ) -> list[Hit]:
-        """The ``k`` best chunks; ``vector`` is the query's embedding if already computed."""
+        """The ``k`` best chunks; ``vector`` is the query's embedding if already computed.
+
+        ``prefer``: documents the question points at (its year, its issuer); in hybrid mode
+        their chunks form a third ranking for the fusion, a nudge rather than a filter."""
         if mode not in MODES:
             raise BadQuestion(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         allowed = self._allowed(doc_ids)
@@ -62,6 +66,11 @@ class Retriever:
         dense = self._dense(query, allowed, vector) if mode != "bm25" else {}
         if mode == "hybrid":
             scores = reciprocal_rank_fusion([list(bm25), list(dense)], self.rrf_k)
+            if prefer:
+                chunks = self.index.chunks
+                nudge = [i for i in sorted(scores, key=lambda i: -scores[i])
+                         if chunks[i].doc_id in prefer]  # fmt: skip
+                scores = reciprocal_rank_fusion([list(bm25), list(dense), nudge], self.rrf_k)
         else:
             scores = bm25 or dense
         ranked = sorted(scores, key=lambda i: -scores[i])[:k]

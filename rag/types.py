@@ -36,11 +36,16 @@ class Document:
 
     @property
     def issuer(self) -> str:
-        return self.meta.get("发布机构") or self.meta.get("来源", "")
+        return self.meta.get("发文机关") or self.meta.get("发布机构") or self.meta.get("来源", "")
 
     @property
     def date(self) -> str:
         return self.meta.get("成文日期") or self.meta.get("发布日期", "")
+
+    @property
+    def number(self) -> str:
+        """发文字号 (文号), e.g. 国办发〔2018〕117号, or ""."""
+        return self.meta.get("发文字号") or self.meta.get("文号", "")
 
 
 @dataclass(frozen=True)

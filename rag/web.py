@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from rag.deps import SESSION_COOKIE, Runtime, runtime_of
 from rag.errors import UnknownDocument
+from rag.filters import kind_of
 from rag.keys import SESSION_SECONDS
 from rag.types import PATH_SEP, ClauseTree
 
@@ -77,7 +78,19 @@ async def login(request: Request) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def chat_page(request: Request) -> Response:
-    return guarded_page(request, "chat.html", {"examples": EXAMPLES})
+    engine = runtime_of(request).engine
+    facets = facet_values(list(engine.index.trees.values())) if engine else None
+    return guarded_page(request, "chat.html", {"examples": EXAMPLES, "facets": facets})
+
+
+def facet_values(trees: list[ClauseTree]) -> dict[str, list]:
+    """The choices of the chat page's filter box: issuers, kinds and documents in the index."""
+    docs = sorted((t.doc for t in trees), key=lambda d: d.title)
+    return {
+        "issuers": sorted({d.issuer for d in docs if d.issuer}),
+        "kinds": sorted({k for d in docs if (k := kind_of(d.title))}),
+        "documents": docs,
+    }
 
 
 @router.get("/documents", response_class=HTMLResponse)

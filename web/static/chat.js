@@ -53,6 +53,34 @@ async function waitUntilReady() {
   }
 }
 
+// The filter box (rendered by the server when the index is loaded): empty fields do not filter.
+const filterBox = document.getElementById("filters");
+
+function chosenFilters() {
+  const chosen = {};
+  if (!filterBox) return chosen;
+  const value = (name) => filterBox.querySelector(`[name=${name}]`).value;
+  if (value("issuer")) chosen.issuer = value("issuer");
+  if (value("kind")) chosen.kinds = [value("kind")];
+  if (value("date_from")) chosen.date_from = value("date_from");
+  if (value("date_to")) chosen.date_to = value("date_to");
+  if (value("doc")) chosen.doc_ids = [value("doc")];
+  return chosen;
+}
+
+function showFilterCount() {
+  const n = Object.keys(chosenFilters()).length;
+  document.getElementById("filter-count").textContent = n ? `（${n} 项）` : "";
+}
+
+if (filterBox) {
+  filterBox.addEventListener("change", showFilterCount);
+  document.getElementById("clear-filters").addEventListener("click", () => {
+    filterBox.querySelectorAll("select, input").forEach((field) => { field.value = ""; });
+    showFilterCount();
+  });
+}
+
 function addUser(question) {
   const row = el("div", "msg user");
   row.appendChild(el("div", "bubble", question));
@@ -171,7 +199,7 @@ async function ask(question) {
     const res = await fetch("/api/ask/stream", {
       method: "POST",
       headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({question}),
+      body: JSON.stringify({question, ...chosenFilters()}),
     });
     if (!res.ok) {
       let detail = res.status + " " + res.statusText;
