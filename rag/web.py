@@ -7,12 +7,13 @@ script inserts user and answer text with ``textContent`` only.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from rag.deps import SESSION_COOKIE, Runtime, runtime_of
@@ -112,9 +113,7 @@ def document_page(
     try:
         tree = engine.index.tree(doc_id)
     except UnknownDocument as e:
-        return guarded_page(
-            request, "message.html", {"title": "找不到文件", "message": str(e)}, 404
-        )
+        return _message(request, "找不到文件", str(e), 404)
     text = tree.doc.text
     if start is not None:
         start = max(0, min(start, len(text)))
@@ -124,12 +123,61 @@ def document_page(
         "document.html",
         {
             "tree": tree,
-            "paragraphs": paragraphs(text, start, end),
+            "paragraphs": _with_pages(tree, paragraphs(text, start, end)),
+            "page": tree.doc.page_at(start) if start is not None else None,
             "crumbs": breadcrumbs(tree, start),
             "outline": [(c, len(c.path)) for c in tree.clauses],
             "sep": PATH_SEP,
         },
     )
+
+
+@router.get("/docs/{doc_id}/file")
+def original_file(request: Request, doc_id: str) -> Response:
+    """The file a document was read from, as uploaded or put in the corpus folder — only while
+    it is still the very file that was indexed (same sha256), and only from inside the corpus."""
+    runtime = runtime_of(request)
+    if runtime.engine is None:
+        return _unavailable(request)
+    gate = guarded_page(request, "message.html", {"title": "", "message": ""})
+    if gate.status_code != 200:  # a login redirect: the viewer's own access rule applies
+        return gate
+    try:
+        doc = runtime.engine.index.tree(doc_id).doc
+    except UnknownDocument as e:
+        return _message(request, "找不到文件", str(e), 404)
+    corpus = runtime.settings.corpus_dir.resolve()
+    path = (corpus / doc.source).resolve()
+    if not path.is_relative_to(corpus) or not path.is_file() or _sha256(path) != doc.sha256:
+        return _message(request, "原文件已更改", f"{doc.source} 已不在文件库中，或在收录后被修改；"
+                        "请重新收录（rag ingest）后再下载。", 404)  # fmt: skip
+    response = FileResponse(path, filename=path.name)
+    for name, value in gate.headers.items():  # a freshly issued page session, if any
+        if name.lower() == "set-cookie":
+            response.headers.append(name, value)
+    return response
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _message(request: Request, title: str, message: str, status: int) -> Response:
+    return guarded_page(request, "message.html", {"title": title, "message": message}, status)
+
+
+def _with_pages(tree: ClauseTree, paras: list) -> list[tuple[int, list, int | None]]:
+    """Each paragraph with the page it starts, when a new page starts there (paged sources)."""
+    out, seen = [], None
+    for offset, pieces in paras:
+        page = tree.doc.page_at(offset)
+        out.append((offset, pieces, page if page != seen and tree.doc.pages else None))
+        seen = page
+    return out
 
 
 def _unavailable(request: Request) -> Response:
