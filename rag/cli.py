@@ -369,12 +369,15 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="who or what the key is for")] = "default",
+    admin: Annotated[bool, typer.Option(help="may also manage the document library (/admin)")] = (
+        False
+    ),
 ) -> None:
     """Create a key and print it once; from now on /api and /v1 require a key."""
     from rag.keys import KeyStore
 
     store = KeyStore(_settings().state_dir)
-    key, secret = store.create(name)
+    key, secret = store.create(name, admin=admin)
     out.print(secret)
     err.print(f"created key {key.id} ({name}); it is shown only now. Send it as "
               f"'Authorization: Bearer <key>'. Stored hashed in {store.path}")  # fmt: skip
@@ -392,9 +395,9 @@ def keys_list(as_json: JsonOpt = False) -> None:
     if not keys:
         out.print("no API keys: /api and /v1 are open (loopback only unless --allow-open)")
         return
-    table = Table("id", "name", "prefix", "created")
+    table = Table("id", "name", "prefix", "created", "admin")
     for key in keys:
-        table.add_row(key.id, key.name, key.prefix + "…", key.created)
+        table.add_row(key.id, key.name, key.prefix + "…", key.created, "yes" if key.admin else "")
     out.print(table)
 
 

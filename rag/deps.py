@@ -58,6 +58,10 @@ class Runtime:
             log.exception("loading the engine failed")
             self.error = f"{type(e).__name__}: {e}"
 
+    def swap(self, engine: Engine) -> None:
+        """Serve a newly built engine; requests already running finish on the old one."""
+        self.engine, self.error = engine, None
+
     def require(self) -> Engine:
         if self.engine is not None:
             return self.engine

@@ -43,6 +43,7 @@ class ApiKey:
     prefix: str  # the first characters of the key, to recognise it in lists
     sha256: str
     created: str
+    admin: bool = False  # may manage the document library (/admin, POST/DELETE /api/docs)
 
 
 def _digest(secret: str) -> str:
@@ -71,7 +72,7 @@ class KeyStore:
             self._cache = (stamp, keys)
         return list(self._cache[1])
 
-    def create(self, name: str) -> tuple[ApiKey, str]:
+    def create(self, name: str, admin: bool = False) -> tuple[ApiKey, str]:
         secret = PREFIX + secrets.token_urlsafe(32)
         key = ApiKey(
             id=secrets.token_hex(4),
@@ -79,6 +80,7 @@ class KeyStore:
             prefix=secret[:12],
             sha256=_digest(secret),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
+            admin=admin,
         )
         self._write([*self.keys(), key])
         return key, secret

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag import api, openai_compat, web
+from rag import admin, api, openai_compat, web
 from rag.deps import Runtime, error
 from rag.engine import Engine
 from rag.errors import BadQuestion, RagError, UnknownDocument
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api.page_router)
     app.include_router(openai_compat.router)
     app.include_router(web.router)
+    app.include_router(admin.page)
+    app.include_router(admin.router)
     for router in integrations:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")

@@ -56,6 +56,7 @@ class Settings:
         "http://127.0.0.1:8000", "where users reach the chat page; links in chat-tool replies"
     )
     max_clock_skew: int = _setting(3600, "seconds a chat tool's request timestamp may be off")
+    max_upload_bytes: int = _setting(50_000_000, "largest document file /admin accepts, in bytes")
     wecom_corp_id: str = _setting("", "企业微信 CorpID (the receive id of callback messages)")
     wecom_token: str = _setting("", "企业微信 callback Token")
     wecom_aes_key: str = _setting("", "企业微信 callback EncodingAESKey (43 characters)")
