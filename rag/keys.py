@@ -10,6 +10,7 @@ cookie instead of a key, optionally after a page password. Both files are writte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -68,7 +69,8 @@ def write_private(path: Path, data: bytes) -> None:
         tmp.replace(path)
         _fsync_dir(path.parent)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         raise StateNotWritable(
             f"cannot write {path}: {e.strerror or e}; free disk space or fix the permissions "
             "of RAG_STATE_DIR, then try again"
@@ -82,9 +84,8 @@ def _fsync_dir(folder: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
     finally:
         os.close(fd)
 
