@@ -4,8 +4,9 @@
 if it did). Routes declare ``EngineDep`` to get it, and guarded routers declare
 ``require_access``, checked at every request (docs/security.md):
 
-- no API key: open on a loopback address or with ``allow_open``; otherwise refused (503), so
-  revoking the last key or deleting the key file never opens a public server;
+- no API key: open to this machine only (loopback bind, request and client) or with
+  ``allow_open``; otherwise refused (503), so revoking the last key or deleting the key file
+  never opens a public server, nor one behind a local reverse proxy;
 - keys exist: a Bearer key for everything, or — for the chat page's question route only — a
   same-origin page session, rate-limited per session and per client address.
 """
@@ -125,27 +126,38 @@ def is_loopback(host: str) -> bool:
     return (mapped or ip).is_loopback
 
 
-def refuse_open(settings: Settings, local_address: str | None = None) -> None:
-    """With no API key, answer only on loopback (``settings.host`` and, when known, the
-    address this request arrived on) unless the operator chose ``allow_open``."""
+def refuse_open(settings: Settings, *seen: str | None) -> None:
+    """With no API key, serve this machine only — ``settings.host`` and every address ``seen``
+    (the request's server and client IPs, when known) loopback — unless ``allow_open``."""
     if settings.allow_open:
         return
-    public = next((h for h in (settings.host, local_address) if h and not is_loopback(h)), None)
+    public = next((h for h in (settings.host, *seen) if h and not is_loopback(h)), None)
     if public is not None:
         raise NoApiKey(
-            f"this server has no API key and listens on {public}, which is not loopback, so it "
-            "answers nobody: an administrator creates a key with `rag keys create` (then only "
-            "key holders and chat-page visitors can ask), or restarts `rag serve` with "
-            "--allow-open to serve everyone on purpose"
+            f"this server has no API key and {public} is not a loopback address, so it answers "
+            "nobody: an administrator creates a key with `rag keys create` (then only key "
+            "holders and chat-page visitors can ask), or restarts `rag serve` with --allow-open "
+            "to serve everyone on purpose"
         )
 
 
-def local_address(request: Request) -> str | None:
-    """The server address a request arrived on, when it is an IP address (ASGI ``server``)."""
-    host = (request.scope.get("server") or (None,))[0]
+def request_ips(request: Request) -> tuple[str | None, str | None]:
+    """The address a request arrived on and the client's (behind a trusted proxy, uvicorn
+    takes it from X-Forwarded-For), each only when it is an IP address."""
+    server = (request.scope.get("server") or (None,))[0]
+    return _ip(server), _ip(request.client.host if request.client else None)
+
+
+def _ip(host: str | None) -> str | None:
+    """``host`` when it is an IP address (not a test client's made-up name such as
+    "testserver").
+
+    >>> _ip("10.0.0.1"), _ip("testserver"), _ip(None)
+    ('10.0.0.1', None, None)
+    """
     try:
         return str(ipaddress.ip_address(host)) if host else None
-    except ValueError:  # e.g. a test client's made-up name
+    except ValueError:
         return None
 
 
@@ -159,7 +171,7 @@ def open_or_keyed(request: Request) -> bool:
     runtime = runtime_of(request)
     if runtime.keys.keys():
         return True
-    refuse_open(runtime.settings, local_address(request))
+    refuse_open(runtime.settings, *request_ips(request))
     return False
 
 

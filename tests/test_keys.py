@@ -201,8 +201,26 @@ def test_a_request_arriving_on_a_public_address_counts_as_public(hashing_engine,
     app = create_app(hashing_engine.settings.with_(state_dir=tmp_path), hashing_engine)
     with TestClient(app, base_url="http://10.1.2.3") as client:
         assert client.post("/api/ask", json=ASK).status_code == 503
-    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+    with TestClient(app, client=("203.0.113.9", 4000)) as client:  # e.g. through a tunnel
+        assert client.post("/api/ask", json=ASK).status_code == 503
+    with TestClient(app, base_url="http://127.0.0.1:8000", client=("::1", 1)) as client:
         assert client.post("/api/ask", json=ASK).status_code == 200
+
+
+def test_a_keyless_server_behind_a_local_proxy_is_not_open_to_the_internet(
+    hashing_engine, tmp_path
+):
+    """Bound to 127.0.0.1 behind a reverse proxy that forwards the client's address."""
+    import httpx
+
+    from .conftest import running
+
+    app = create_app(hashing_engine.settings.with_(state_dir=tmp_path), hashing_engine)
+    with running(app) as url:
+        proxied = httpx.post(url + "/api/ask", json=ASK, timeout=30,
+                             headers={"X-Forwarded-For": "203.0.113.9"})  # fmt: skip
+        assert proxied.status_code == 503 and "rag keys create" in proxied.json()["detail"]
+        assert httpx.post(url + "/api/ask", json=ASK, timeout=30).status_code == 200
 
 
 def test_environment_can_allow_open(tmp_path):
