@@ -436,3 +436,17 @@ def test_throttle_refills_and_stays_bounded():
     for n in range(1000):  # a flood of new keys
         t.take(f"flood{n}")
     assert len(t._buckets) <= 100
+
+
+def test_security_doc_is_linked_and_names_real_settings():
+    import re
+
+    from rag.settings import describe
+
+    from .conftest import REPO
+
+    doc = (REPO / "docs" / "security.md").read_text(encoding="utf-8")
+    assert "docs/security.md" in (REPO / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"RAG_[A-Z_]+", doc))
+    assert {"RAG_PAGE_PASSWORD", "RAG_PAGE_SESSION_RATE", "RAG_ALLOW_OPEN"} <= named
+    assert named <= {name for name, _, _ in describe()}
