@@ -23,7 +23,14 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from rag.deps import SESSION_COOKIE, EngineDep, Unauthorized, runtime_of, same_origin
+from rag.deps import (
+    SESSION_COOKIE,
+    EngineDep,
+    Unauthorized,
+    open_or_keyed,
+    runtime_of,
+    same_origin,
+)
 from rag.errors import RagError
 from rag.filters import kind_of
 from rag.library import BadUpload, Library, UploadTooLarge
@@ -39,7 +46,7 @@ class Forbidden(RagError):
 def require_admin(request: Request) -> None:
     """An admin key, or the page password's session from this server's own page."""
     runtime = runtime_of(request)
-    if not runtime.keys.keys():
+    if not open_or_keyed(request):  # no key yet: open on loopback (or --allow-open) only
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     key = runtime.keys.check(token.strip()) if scheme.lower() == "bearer" else None

@@ -165,12 +165,11 @@ def ask(
     out.print(f"[dim]{answer.intent} · {answer.latency_ms:.0f} ms[/dim]")
 
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    host: Annotated[
+        str | None, typer.Option(help="address to bind [RAG_HOST, default 127.0.0.1]")
+    ] = None,
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     allow_open: Annotated[
         bool, typer.Option(help="serve a non-loopback address even with no API key")
@@ -180,22 +179,23 @@ def serve(
     """Serve the chat page, JSON API (/api), OpenAI-compatible API (/v1) and chat-tool bots."""
     import uvicorn
 
+    from rag.deps import is_loopback, refuse_open
     from rag.keys import KeyStore
     from rag.server import create_app
 
-    settings = _settings(index=index)
+    # the app gets the bind and --allow-open too: it applies the same rule at every request
+    settings = _settings(index=index).with_(host=host, allow_open=allow_open or None)
     keys = KeyStore(settings.state_dir).keys()
-    if host not in LOOPBACK and not keys and not allow_open:
-        raise RagError(
-            f"refusing to serve the open API on {host}: create a key with `rag keys create` "
-            "(then only key holders and chat-page visitors can ask), or pass --allow-open"
+    if not keys:
+        refuse_open(settings)  # fail fast; revoking the last key later is caught per request
+    if not is_loopback(settings.host) and keys and not settings.page_password:
+        err.print(
+            "[yellow]note:[/yellow] anyone who can open the chat page can ask questions through "
+            "it (rate-limited); set RAG_PAGE_PASSWORD to require a password"
         )
-    if host not in LOOPBACK and keys and not settings.page_password:
-        err.print("[yellow]note:[/yellow] anyone who can open the chat page can ask questions "
-                  "through it; set RAG_PAGE_PASSWORD to require a password")  # fmt: skip
-    err.print(f"serving http://{host}:{port}  (API docs at /docs; the model loads in the "
-              "background, /healthz says when it is ready)")  # fmt: skip
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    err.print(f"serving http://{settings.host}:{port}  (API docs at /docs; the model loads in "
+              "the background, /healthz says when it is ready)")  # fmt: skip
+    uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
 
 
 @app.command("eval")
@@ -377,7 +377,7 @@ def keys_create(
     from rag.keys import KeyStore
 
     store = KeyStore(_settings().state_dir)
-    key, secret = store.create(name, admin=admin)
+    key, secret = store.create(name, admin=admin)  # a full disk or a read-only folder: one line
     out.print(secret)
     err.print(f"created key {key.id} ({name}); it is shown only now. Send it as "
               f"'Authorization: Bearer <key>'. Stored hashed in {store.path}")  # fmt: skip
@@ -393,7 +393,8 @@ def keys_list(as_json: JsonOpt = False) -> None:
         _print_json([{k: v for k, v in asdict(key).items() if k != "sha256"} for key in keys])
         return
     if not keys:
-        out.print("no API keys: /api and /v1 are open (loopback only unless --allow-open)")
+        out.print("no API keys: /api and /v1 are open on loopback only (or with --allow-open); "
+                  "a public `rag serve` refuses every request until a key exists")  # fmt: skip
         return
     table = Table("id", "name", "prefix", "created", "admin")
     for key in keys:
@@ -403,8 +404,14 @@ def keys_list(as_json: JsonOpt = False) -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="key id or prefix")]) -> None:
-    """Revoke a key; requests using it get 401 at once."""
+    """Revoke a key; requests using it get 401 at once (with no key left, a public server
+    refuses every request until a key is created, unless it runs with --allow-open)."""
     from rag.keys import KeyStore
 
     key = KeyStore(_settings().state_dir).revoke(key_id)
     out.print(f"revoked {key.id} ({key.name})")
+    if not KeyStore(_settings().state_dir).keys():
+        err.print(
+            "[yellow]note:[/yellow] that was the last key: a server on a public address now "
+            "refuses every request until `rag keys create` (unless it runs with --allow-open)"
+        )

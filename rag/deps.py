@@ -2,12 +2,18 @@
 
 ``Runtime`` holds the engine once the background loader has built it (and why loading failed,
 if it did). Routes declare ``EngineDep`` to get it, and guarded routers declare
-``require_access``: open while no API key exists; afterwards a Bearer key, or — for the chat
-page's own requests only — a same-origin page session.
+``require_access``, checked at every request (docs/security.md):
+
+- no API key: open to this machine only (loopback bind, request and client) or with
+  ``allow_open``; otherwise refused (503), so revoking the last key or deleting the key file
+  never opens a public server, nor one behind a local reverse proxy;
+- keys exist: a Bearer key for everything, or — for the chat page's question route only — a
+  same-origin page session, rate-limited per session and per client address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from typing import Annotated
@@ -19,6 +25,7 @@ from rag.engine import Engine
 from rag.errors import RagError
 from rag.keys import KeyStore, Sessions
 from rag.settings import Settings
+from rag.throttle import Throttle, retry_after
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "pqa_session"
@@ -37,12 +44,36 @@ class Unauthorized(RagError):
     status = 401
 
 
+class NoApiKey(RagError):
+    """No API key exists and the server is reachable beyond loopback without ``allow_open``."""
+
+    status = 503
+
+
+class TooManyRequests(RagError):
+    """A rate limit was reached; ``headers`` says when to come back."""
+
+    status = 429
+
+    def __init__(self, message: str, seconds: float):
+        super().__init__(message)
+        self.headers = {"Retry-After": retry_after(seconds)}
+
+
+LOGIN_FAILURES_PER_ADDRESS = 5  # a minute; then 429 until the bucket refills
+LOGIN_FAILURES_IN_ALL = 60  # a minute, over every address (slows a distributed guesser)
+
+
 class Runtime:
-    """Holds the engine once it is loaded, and how loading went."""
+    """Holds the engine once it is loaded, how loading went, and the access state."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings, self.engine = settings, engine
         self.keys, self.sessions = KeyStore(settings.state_dir), Sessions(settings.state_dir)
+        self.page_by_session = Throttle(settings.page_session_rate)
+        self.page_by_address = Throttle(settings.page_address_rate)
+        self.login_by_address = Throttle(LOGIN_FAILURES_PER_ADDRESS)
+        self.login_in_all = Throttle(LOGIN_FAILURES_IN_ALL)
         self.error: str | None = None
         self.started = time.monotonic()
         self.ready_after: float | None = 0.0 if engine else None
@@ -81,28 +112,106 @@ def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def require_access(request: Request) -> None:
-    """Open while no API key exists; then a Bearer key (or the page's session, see below)."""
+def is_loopback(host: str) -> bool:
+    """Does ``host`` name this machine only? Anything unknown counts as public (fail closed).
+
+    >>> [is_loopback(h) for h in ("127.0.0.2", "localhost", "::1", "::ffff:127.0.0.1")]
+    [True, True, True, True]
+    >>> [is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.5", "myhost", "")]
+    [False, False, False, False, False]
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def refuse_open(settings: Settings, *seen: str | None) -> None:
+    """With no API key, serve this machine only — ``settings.host`` and every address ``seen``
+    (the request's server and client IPs, when known) loopback — unless ``allow_open``."""
+    if settings.allow_open:
+        return
+    public = next((h for h in (settings.host, *seen) if h and not is_loopback(h)), None)
+    if public is not None:
+        raise NoApiKey(
+            f"this server has no API key and {public} is not a loopback address, so it answers "
+            "nobody: an administrator creates a key with `rag keys create` (then only key "
+            "holders and chat-page visitors can ask), or restarts `rag serve` with --allow-open "
+            "to serve everyone on purpose"
+        )
+
+
+def request_ips(request: Request) -> tuple[str | None, str | None]:
+    """The address a request arrived on and the client's (behind a trusted proxy, uvicorn
+    takes it from X-Forwarded-For), each only when it is an IP address."""
+    server = (request.scope.get("server") or (None,))[0]
+    return _ip(server), _ip(request.client.host if request.client else None)
+
+
+def _ip(host: str | None) -> str | None:
+    """``host`` when it is an IP address (not a test client's made-up name such as
+    "testserver").
+
+    >>> _ip("10.0.0.1"), _ip("testserver"), _ip(None)
+    ('10.0.0.1', None, None)
+    """
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, for rate limits (behind a proxy, uvicorn takes it from X-Forwarded-For)."""
+    return request.client.host if request.client else "unknown"
+
+
+def open_or_keyed(request: Request) -> bool:
+    """True when API keys exist; else checks the open rule (raising ``NoApiKey``)."""
     runtime = runtime_of(request)
-    if not runtime.keys.keys():
+    if runtime.keys.keys():
+        return True
+    refuse_open(runtime.settings, *request_ips(request))
+    return False
+
+
+def require_access(request: Request) -> None:
+    """Open while no API key exists (loopback or ``allow_open`` only); then a Bearer key."""
+    if not open_or_keyed(request):
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and runtime.keys.check(token.strip()):
+    if scheme.lower() == "bearer" and runtime_of(request).keys.check(token.strip()):
         return
     raise Unauthorized("send Authorization: Bearer <key> (an administrator creates keys with "
-                       "`rag keys create`)")  # fmt: skip
+                       "`rag keys create`); on the chat page, reload it")  # fmt: skip
 
 
 def require_access_or_page(request: Request) -> None:
     """Like ``require_access``, but the chat page's own same-origin requests, carrying the
-    session it was given, are let through too."""
+    session it was given, are let through too — at a human pace (429 beyond)."""
     runtime = runtime_of(request)
     cookie = request.cookies.get(SESSION_COOKIE)
-    if runtime.sessions.valid(cookie, runtime.settings.page_password) and same_origin(
-        request, runtime.settings.public_url
-    ):
-        return
-    require_access(request)
+    if "authorization" in request.headers or not cookie or not open_or_keyed(request):
+        return require_access(request)
+    if not (runtime.sessions.valid(cookie, runtime.settings.page_password)
+            and same_origin(request, runtime.settings.public_url)):  # fmt: skip
+        return require_access(request)
+    page_pace(runtime, cookie, client_address(request))
+
+
+def page_pace(runtime: Runtime, session: str, address: str) -> None:
+    """Count one chat-page question against its session and its address, or raise 429."""
+    wait = max(runtime.page_by_session.wait(session), runtime.page_by_address.wait(address))
+    if wait > 0:
+        raise TooManyRequests(
+            f"提问过于频繁，请 {retry_after(wait)} 秒后再试 (too many questions from this page "
+            f"session or address; an API key is not limited this way)", wait)  # fmt: skip
+    runtime.page_by_session.take(session)
+    runtime.page_by_address.take(address)
 
 
 def same_origin(request: Request, public_url: str) -> bool:
@@ -118,7 +227,7 @@ def same_origin(request: Request, public_url: str) -> bool:
     )
 
 
-def error(status: int, code: str, detail: str) -> JSONResponse:
+def error(status: int, code: str, detail: str, headers: dict | None = None) -> JSONResponse:
     """The one error shape of the HTTP API."""
     return JSONResponse({"error": code, "detail": detail}, status_code=status,
-                        headers=HEADERS.get(status))  # fmt: skip
+                        headers={**HEADERS.get(status, {}), **(headers or {})})  # fmt: skip

@@ -1,20 +1,23 @@
-"""API keys and chat-page sessions, kept in a small state file outside the repository.
+"""API keys and chat-page sessions, kept in small state files outside the repository.
 
 Keys are random (``pqa_`` + 32 url-safe bytes) and stored only as sha256 digests in
 ``<state_dir>/keys.json`` (mode 0600); ``rag keys create`` shows a key once. When the store holds
-no key the API is open (and ``rag serve`` refuses non-loopback addresses unless told
-``--allow-open``). Chat-page visitors get a signed, HttpOnly, SameSite=Strict session cookie
-instead of a key, optionally after a page password.
+no key the API is open — but only on a loopback address or with ``--allow-open``, checked at
+every request (``rag.deps``). Chat-page visitors get a signed, HttpOnly, SameSite=Lax session
+cookie instead of a key, optionally after a page password. Both files are written atomically
+(temporary file, fsync, rename), so a full disk leaves the old file, never a half-written one.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -24,6 +27,7 @@ from rag.errors import RagError
 
 PREFIX = "pqa_"
 SESSION_SECONDS = 12 * 3600
+SECRET_BYTES = 32
 
 
 class UnknownKey(RagError):
@@ -34,6 +38,56 @@ class BrokenKeyFile(RagError):
     """keys.json cannot be read: fail closed rather than open."""
 
     status = 503
+
+
+class StateNotWritable(RagError):
+    """A state file could not be written (disk full, permissions); the old one is kept."""
+
+    status = 503
+
+
+class NoSessionSecret(RagError):
+    """The session secret cannot be read or written: page sessions are refused (fail closed)."""
+
+    status = 503
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, readable by us only, or raise
+    ``StateNotWritable`` and leave the old file (if any) as it was."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.replace(path)
+        _fsync_dir(path.parent)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StateNotWritable(
+            f"cannot write {path}: {e.strerror or e}; free disk space or fix the permissions "
+            "of RAG_STATE_DIR, then try again"
+        ) from e
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (best effort: not every platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -62,12 +116,14 @@ class KeyStore:
             st = self.path.stat()
         except FileNotFoundError:
             return []
+        except OSError as e:
+            raise BrokenKeyFile(f"{self.path} is unreadable ({e.strerror}); fix it") from e
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         if self._cache is None or self._cache[0] != stamp:
             try:
                 rows = json.loads(self.path.read_text(encoding="utf-8"))["keys"]
                 keys = [ApiKey(**row) for row in rows]
-            except (ValueError, KeyError, TypeError) as e:
+            except (OSError, ValueError, KeyError, TypeError) as e:
                 raise BrokenKeyFile(f"{self.path} is unreadable ({e}); fix or remove it") from e
             self._cache = (stamp, keys)
         return list(self._cache[1])
@@ -99,47 +155,76 @@ class KeyStore:
         return next((k for k in self.keys() if hmac.compare_digest(k.sha256, digest)), None)
 
     def _write(self, keys: list[ApiKey]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"keys": [asdict(k) for k in keys]}, f, indent=2)
-        tmp.replace(self.path)
+        text = json.dumps({"keys": [asdict(k) for k in keys]}, indent=2, ensure_ascii=False)
+        write_private(self.path, text.encode("utf-8"))
         self._cache = None
 
 
+TOKEN = re.compile(r"([0-9]{1,12})\.([0-9a-f]{16})\.([0-9a-f]{64})")
+
+
 class Sessions:
-    """Signed session cookies ``<expiry>.<hmac>``; the secret lives in the state folder.
+    """Signed session cookies ``<expiry>.<nonce>.<hmac>``; the secret lives in the state folder.
 
     The page password (if any) is part of what is signed, so changing it ends every session.
+    The nonce makes each session distinct (rate limits count per session). A cookie is checked
+    against its exact shape before any number is parsed or anything is hashed.
     """
 
     def __init__(self, state_dir: Path):
         self.path = state_dir / "session.key"
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
 
-    @functools.cached_property
-    def _secret(self) -> bytes:
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:  # created readable by us only, and only once even if two requests race
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(secrets.token_bytes(32))
-        return self.path.read_bytes()
+    def secret(self) -> bytes:
+        """The 32-byte secret, created on first use; a short or unreadable file is replaced.
+        Raises ``NoSessionSecret`` when no full-length secret can be had."""
+        with self._lock:
+            if self._key is None:
+                self._key = self._load()
+            return self._key
+
+    def _load(self) -> bytes:
+        try:
+            key = self.path.read_bytes()
+        except FileNotFoundError:
+            key = b""
+        except OSError as e:
+            raise NoSessionSecret(
+                f"cannot read {self.path} ({e.strerror}); fix its permissions, or remove it"
+            ) from e
+        if len(key) == SECRET_BYTES:
+            return key
+        try:  # missing, or cut short when the disk filled: never sign with less than 32 bytes
+            write_private(self.path, secrets.token_bytes(SECRET_BYTES))
+            key = self.path.read_bytes()
+        except (StateNotWritable, OSError) as e:
+            raise NoSessionSecret(f"chat-page sessions are off: {e}") from e
+        if len(key) != SECRET_BYTES:
+            raise NoSessionSecret(f"{self.path} is not a {SECRET_BYTES}-byte secret; remove it")
+        return key
 
     def issue(self, password: str = "", now: float | None = None) -> str:
+        """A new session token (raises ``NoSessionSecret`` when sessions are off)."""
         expiry = str(int((time.time() if now is None else now) + SESSION_SECONDS))
-        return f"{expiry}.{self._sign(expiry, password)}"
+        nonce = secrets.token_hex(8)
+        return f"{expiry}.{nonce}.{self._sign(expiry, nonce, password)}"
 
     def valid(self, token: str | None, password: str = "", now: float | None = None) -> bool:
-        expiry, _, signature = (token or "").partition(".")
-        if not expiry.isdigit() or int(expiry) < (time.time() if now is None else now):
+        """Is ``token`` one we issued, unexpired, under this password? False when sessions are
+        off (fail closed)."""
+        match = TOKEN.fullmatch(token or "") if token and len(token) <= 100 else None
+        if match is None:
             return False
-        return hmac.compare_digest(signature.encode(), self._sign(expiry, password).encode())
+        expiry, nonce, signature = match.groups()
+        if int(expiry) < (time.time() if now is None else now):
+            return False
+        try:
+            expected = self._sign(expiry, nonce, password)
+        except NoSessionSecret:
+            return False
+        return hmac.compare_digest(signature.encode(), expected.encode())
 
-    def _sign(self, expiry: str, password: str) -> str:
-        message = f"{expiry}:{hashlib.sha256(password.encode()).hexdigest()}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+    def _sign(self, expiry: str, nonce: str, password: str) -> str:
+        message = f"{expiry}:{nonce}:{hashlib.sha256(password.encode()).hexdigest()}".encode()
+        return hmac.new(self.secret(), message, hashlib.sha256).hexdigest()

@@ -68,7 +68,7 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
         status = getattr(exc, "status", None) or STATUS.get(type(exc), 400)
-        return error(status, type(exc).__name__, str(exc))
+        return error(status, type(exc).__name__, str(exc), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -52,6 +52,14 @@ class Settings:
     page_password: str = _setting(
         "", "with API keys set, the chat page asks for this (empty: visitors get a session)"
     )
+    page_session_rate: int = _setting(30, "questions a minute one chat-page session may ask")
+    page_address_rate: int = _setting(
+        120, "questions a minute all chat-page sessions of one client address may ask"
+    )
+    host: str = _setting(
+        "127.0.0.1", "address rag serve binds; a non-loopback one needs an API key or allow_open"
+    )
+    allow_open: bool = _setting(False, "serve a non-loopback address with no API key (open API)")
     public_url: str = _setting(
         "http://127.0.0.1:8000", "where users reach the chat page; links in chat-tool replies"
     )
@@ -78,7 +86,7 @@ class Settings:
                 continue
             kind = type(f.default)
             try:
-                values[f.name] = kind(raw)
+                values[f.name] = _flag(raw) if kind is bool else kind(raw)
             except ValueError as e:
                 raise BadSetting(
                     f"{env_name(f.name)}={raw!r} is not a valid {kind.__name__}"
@@ -88,6 +96,20 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed; None values are ignored (handy for CLI options)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _flag(raw: str) -> bool:
+    """A boolean variable: ``bool("0")`` would be True, so spell the accepted words out.
+
+    >>> _flag("1"), _flag("Yes"), _flag("false"), _flag("")
+    (True, True, False, False)
+    """
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def env_name(field_name: str) -> str:

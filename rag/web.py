@@ -16,10 +16,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from rag.deps import SESSION_COOKIE, Runtime, runtime_of
+from rag.deps import (
+    SESSION_COOKIE,
+    NoApiKey,
+    Runtime,
+    client_address,
+    open_or_keyed,
+    runtime_of,
+)
 from rag.errors import UnknownDocument
 from rag.filters import kind_of
-from rag.keys import SESSION_SECONDS
+from rag.keys import SESSION_SECONDS, NoSessionSecret
+from rag.throttle import retry_after
 from rag.types import PATH_SEP, ClauseTree
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -35,17 +43,24 @@ EXAMPLES = [  # deliberately not taken from the evaluation sets
 
 def guarded_page(request: Request, name: str, context: dict, status: int = 200) -> Response:
     """Render a page behind the page access rule: once API keys exist a visitor needs a
-    session — handed out on the spot, or after ``RAG_PAGE_PASSWORD`` when one is set."""
+    session — handed out on the spot, or after ``RAG_PAGE_PASSWORD`` when one is set. Without
+    keys the page is open only where the API is (loopback or ``allow_open``)."""
     runtime = runtime_of(request)
-    response = templates.TemplateResponse(request, name, context, status_code=status)
-    password = runtime.settings.page_password
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if runtime.keys.keys() and not runtime.sessions.valid(cookie, password):
+    try:
+        if not open_or_keyed(request):
+            return templates.TemplateResponse(request, name, context, status_code=status)
+        password = runtime.settings.page_password
+        if runtime.sessions.valid(request.cookies.get(SESSION_COOKIE), password):
+            return templates.TemplateResponse(request, name, context, status_code=status)
         if password:
             query = "?" + request.url.query if request.url.query else ""
             return RedirectResponse(f"/login?next={quote(request.url.path + query)}", 303)
+        response = templates.TemplateResponse(request, name, context, status_code=status)
         _start_session(response, runtime)
-    return response
+        return response
+    except (NoApiKey, NoSessionSecret) as e:  # the administrator has to act: say what to do
+        context = {"title": "服务暂不可用", "message": str(e)}
+        return templates.TemplateResponse(request, "message.html", context, status_code=503)
 
 
 def _start_session(response: Response, runtime: Runtime) -> None:
@@ -58,23 +73,49 @@ def _start_session(response: Response, runtime: Runtime) -> None:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return templates.TemplateResponse(request, "login.html", {"next": next, "failed": False})
+    return templates.TemplateResponse(request, "login.html", {"next": next, "error": ""})
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
+    """Check the page password; failures are limited per address and in all (429 beyond),
+    and a locked-out address is refused before its password is even compared."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     password = form.get("password", [""])[0]
     target = form.get("next", ["/"])[0]
     target = target if target.startswith("/") and not target.startswith("//") else "/"
     runtime = runtime_of(request)
+    address = client_address(request)
+    wait = max(runtime.login_by_address.wait(address), runtime.login_in_all.wait(""))
+    if wait > 0:
+        seconds = retry_after(wait)
+        context = {"next": target, "error": f"尝试次数过多，请 {seconds} 秒后再试。"}
+        return templates.TemplateResponse(request, "login.html", context, status_code=429,
+                                          headers={"Retry-After": seconds})  # fmt: skip
     expected = runtime.settings.page_password
-    if not expected or not hmac.compare_digest(password.encode(), expected.encode()):
-        context = {"next": target, "failed": True}
+    if not expected or not same_secret(password, expected):
+        if expected:
+            runtime.login_by_address.take(address)
+            runtime.login_in_all.take("")
+        context = {"next": target, "error": "密码不正确。"}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     response = RedirectResponse(target, status_code=303)
-    _start_session(response, runtime)
+    try:
+        _start_session(response, runtime)
+    except NoSessionSecret as e:
+        context = {"title": "服务暂不可用", "message": str(e)}
+        return templates.TemplateResponse(request, "message.html", context, status_code=503)
     return response
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Compare in constant time, whatever the lengths (digests are always 32 bytes).
+
+    >>> same_secret("政策", "政策"), same_secret("政", "政策")
+    (True, False)
+    """
+    a, b = (hashlib.sha256(s.encode()).digest() for s in (given, expected))
+    return hmac.compare_digest(a, b)
 
 
 @router.get("/", response_class=HTMLResponse)
