@@ -19,7 +19,10 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from fastapi.testclient import TestClient
 
-from rag.integrations.common import reply_text, utf8_size
+from rag.integrations import dingtalk as dingtalk_module
+from rag.integrations import feishu as feishu_module
+from rag.integrations import wecom as wecom_module
+from rag.integrations.common import SeenIds, reply_text, utf8_size
 from rag.integrations.dingtalk import sign as dingtalk_sign
 from rag.integrations.feishu import decrypt as feishu_decrypt
 from rag.integrations.feishu import signature as feishu_signature
@@ -626,7 +629,7 @@ HOSTILE = {  # name: (send(app) -> status, expected status)
     "wecom-get-ts-arabic-digits": (
         wecom_get(ts="".join(chr(0x660 + int(d)) for d in now_s())),
         401,
-    ),  # fmt: skip
+    ),
     "wecom-get-ts-negative": (wecom_get(ts="-" + now_s()), 401),
     "wecom-get-ts-float": (wecom_get(ts=now_s() + ".5"), 401),
     "wecom-get-ts-bidi": (wecom_get(ts="\u202e" + now_s()), 401),
@@ -654,7 +657,7 @@ HOSTILE = {  # name: (send(app) -> status, expected status)
             b"<xml><Encrypt>&b;</Encrypt></xml>"
         ),
         400,
-    ),  # fmt: skip
+    ),
     "wecom-post-empty": (wecom_raw(b""), 400),
     "wecom-post-wrong-signature": (wecom_raw(b"<xml><Encrypt>AAAA</Encrypt></xml>"), 403),
     "wecom-post-signed-not-base64": (wecom_raw(signed_encrypt="!!not base64!!"), 400),
@@ -662,7 +665,7 @@ HOSTILE = {  # name: (send(app) -> status, expected status)
     "wecom-post-signed-random-blocks": (
         wecom_raw(signed_encrypt=base64.b64encode(bytes(range(64))).decode()),
         403,
-    ),  # fmt: skip
+    ),
     # 钉钉: headers, then the signed body
     **{
         f"ding-ts-{k}": (
@@ -670,7 +673,7 @@ HOSTILE = {  # name: (send(app) -> status, expected status)
             401,
         )
         for k, (v, _) in HOSTILE_TIMESTAMPS.items()
-    },  # fmt: skip
+    },
     "ding-ts-raw-superscript-byte": (ding_raw(ts=b"\xb2"), 401),
     "ding-ts-nul": (ding_raw(ts=b"1700\x00000000000"), 401),
     "ding-ts-fraction": (ding_raw(ts=now_s().encode() + b"000.5"), 401),
@@ -685,7 +688,7 @@ HOSTILE = {  # name: (send(app) -> status, expected status)
     "ding-msgid-object": (
         ding_raw(json.dumps({**ding_message("问"), "msgId": {"a": 1}}).encode()),
         400,
-    ),  # fmt: skip
+    ),
     "ding-empty-body": (ding_raw(b""), 400),
     "ding-body-over-64k": (ding_raw(BIG), 413),
     "ding-chunked-over-64k": (ding_raw([b"{"] + [b" " * 8192] * 9), 413),
@@ -696,7 +699,7 @@ HOSTILE = {  # name: (send(app) -> status, expected status)
             401,
         )
         for k, (v, _) in HOSTILE_TIMESTAMPS.items()
-    },  # fmt: skip
+    },
     "feishu-ts-raw-superscript-byte": (feishu_raw(ts=b"\xb2"), 401),
     "feishu-nonce-control": (feishu_raw(nonce=b"n\x07"), 400),
     "feishu-signature-5000": (feishu_raw(sig=b"a" * 5000), 400),
@@ -712,31 +715,31 @@ HOSTILE = {  # name: (send(app) -> status, expected status)
     "feishu-plain-nested-40-in-object": (
         feishu_raw(b'{"a": ' + nested(40) + b"}", plain=True),
         400,
-    ),  # fmt: skip
+    ),
     "feishu-plain-challenge-not-a-string": (
         feishu_raw(plain_event(challenge=json.loads(nested(30))), plain=True),
         400,
-    ),  # fmt: skip
+    ),
     "feishu-plain-token-bidi": (
         feishu_raw(plain_event(token="\u202everify-token"), plain=True),
         403,
-    ),  # fmt: skip
+    ),
     "feishu-plain-token-list": (feishu_raw(plain_event(token=["verify-token"]), plain=True), 403),
     "feishu-plain-token-lone-surrogate": (
         feishu_raw(b'{"type": "url_verification", "token": "\\ud800"}', plain=True),
         403,
-    ),  # fmt: skip
+    ),
     "feishu-plain-bom": (feishu_raw(b"\xef\xbb\xbf" + plain_event(), plain=True), 400),
     "feishu-plain-string": (feishu_raw(b'"verify-token"', plain=True), 400),
     "feishu-plain-huge-exponent": (feishu_raw(b'{"header": 1e999999}', plain=True), 400),
     "feishu-plain-event-id-object": (
         feishu_raw(message_event({"event_id": {"a": 1}}), plain=True),
         400,
-    ),  # fmt: skip
+    ),
     "feishu-plain-event-id-missing": (
         feishu_raw(message_event({"event_id": None}), plain=True),
         400,
-    ),  # fmt: skip
+    ),
     "feishu-plain-chunked-over-64k": (feishu_raw([b"{"] + [b" " * 8192] * 9, plain=True), 413),
 }
 
@@ -763,3 +766,144 @@ def test_hostile_input_gets_a_4xx_never_a_5xx(hostile_apps, name):
     send, expected = HOSTILE[name]
     target = hostile_apps if name.startswith("feishu") else hostile_apps[0]
     assert send(target) == expected
+
+
+# ---------------------------------------------------------------- replays
+
+
+def test_dingtalk_replayed_sign_is_refused_even_with_another_body(client):
+    stamp = ding_timestamp()
+    first = ding_post(client, ding_message("谁负责医保跨省结算？"), timestamp=stamp)
+    assert first.status_code == 200 and first.json()["msgtype"] == "markdown"
+    forged = ding_post(client, ding_message("医保跨省结算由哪个部门负责？"), timestamp=stamp)
+    assert forged.status_code == 409 and "区医保局" not in forged.text
+    again = ding_post(client, ding_message("谁负责医保跨省结算？"), timestamp=stamp)
+    assert again.status_code == 409
+
+
+def test_dingtalk_redelivery_of_a_message_is_not_answered_twice(client):
+    message = ding_message("谁负责医保跨省结算？")
+    assert ding_post(client, message).json()["msgtype"] == "markdown"
+    assert ding_post(client, message).json() == {"msgtype": "empty"}  # new sign, same msgId
+
+
+def test_replays_are_refused_after_a_restart(hashing_engine, open_api, tmp_path):
+    """A new app over the same state folder still knows what the old one answered."""
+    settings = dict(wecom_token=WECOM["token"], wecom_aes_key=WECOM["key"],
+                    wecom_corp_id=WECOM["corp"], dingtalk_app_secret=DING_SECRET,
+                    feishu_encrypt_key="feishu encrypt key", feishu_api_base=open_api.url,
+                    **FEISHU)  # fmt: skip
+    wecom = wecom_request("谁负责医保跨省结算？")
+    stamp = ding_timestamp()
+    headers = {"timestamp": stamp, "sign": dingtalk_sign(stamp, DING_SECRET)}
+    ding = json.dumps(ding_message("谁负责医保跨省结算？")).encode()
+    feishu = feishu_request(feishu_event("谁负责医保跨省结算？", f"ev-{uuid.uuid4()}"))
+    open_api.calls.clear()
+
+    def send_all(c):
+        return (wecom_send(c, wecom),
+                c.post("/integrations/dingtalk", content=ding, headers=headers),
+                feishu_send(c, feishu))  # fmt: skip
+
+    with make_client(hashing_engine, state_dir=tmp_path / "state", **settings) as before:
+        w, d, f = send_all(before)
+    assert "<Encrypt>" in w.text and d.json()["msgtype"] == "markdown" and f.json() == {}
+    assert len(open_api.replies()) == 1
+    with make_client(hashing_engine, state_dir=tmp_path / "state", **settings) as after:
+        w, d, f = send_all(after)
+    assert (w.status_code, w.text) == (200, "")
+    assert d.status_code == 409 and "区医保局" not in d.text
+    assert f.json() == {"status": "duplicate event ignored"}
+    assert len(open_api.replies()) == 1
+    with make_client(hashing_engine, state_dir=tmp_path / "other", **settings) as elsewhere:
+        w, d, f = send_all(elsewhere)  # the control: the refusals above came from the state
+    assert "<Encrypt>" in w.text and d.json()["msgtype"] == "markdown"
+    assert len(open_api.replies()) == 2
+
+
+def test_seen_ids_expire_and_stay_bounded(tmp_path):
+    seen = SeenIds(tmp_path / "seen.sqlite3", ttl=10, capacity=300)
+    assert seen.first_time("a", now=0) and not seen.first_time("a", now=5)
+    assert seen.first_time("a", now=11)  # expired, so new again
+    for n in range(1000):
+        seen.first_time(f"k{n}", now=20)
+    assert 300 <= len(seen) <= 300 + 256
+    assert (tmp_path / "seen.sqlite3").stat().st_mode & 0o077 == 0
+
+
+def test_seen_ids_have_one_winner_across_threads_and_instances(tmp_path):
+    path, results = tmp_path / "seen.sqlite3", []
+    barrier = threading.Barrier(8)
+
+    def race():
+        store = SeenIds(path)  # its own connection, like another worker process
+        barrier.wait()
+        results.append(store.first_time("the same message"))
+
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_an_unusable_replay_store_fails_closed(hashing_engine, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    with make_client(hashing_engine, state_dir=blocker / "state",
+                     dingtalk_app_secret=DING_SECRET) as c:  # fmt: skip
+        r = ding_post(c, ding_message("谁负责医保跨省结算？"))
+    assert r.status_code == 503 and "RAG_STATE_DIR" in r.json()["detail"]
+
+
+# ---------------------------------------------------------------- off the event loop
+
+
+def test_bots_parse_and_answer_off_the_event_loop(hashing_engine, tmp_path, monkeypatch):
+    """Decrypting, parsing and answering run in worker threads, never on the event loop."""
+    on_loop: list[tuple[str, bool]] = []
+
+    def watch(name, fn):
+        def wrapped(*args, **kwargs):
+            on_loop.append((name, loop_running()))
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    class WatchedEngine:
+        def __init__(self, engine):
+            self.settings, self.ask = engine.settings, watch("ask", engine.ask)
+
+    for module, name in ((wecom_module, "parse_xml"), (dingtalk_module, "load_json"),
+                         (feishu_module, "load_json"), (feishu_module, "decrypt")):  # fmt: skip
+        monkeypatch.setattr(module, name, watch(name, getattr(module, name)))
+    with make_client(WatchedEngine(hashing_engine), state_dir=tmp_path,
+                     wecom_token=WECOM["token"], wecom_aes_key=WECOM["key"],
+                     wecom_corp_id=WECOM["corp"], dingtalk_app_secret=DING_SECRET,
+                     feishu_encrypt_key="feishu encrypt key",
+                     **FEISHU) as c:  # fmt: skip
+        assert "<Encrypt>" in wecom_post(c, "谁负责医保跨省结算？").text
+        assert ding_post(c, ding_message("谁负责医保跨省结算？")).json()["msgtype"] == "markdown"
+        verification = {"challenge": "c", "token": "verify-token", "type": "url_verification"}
+        assert feishu_post(c, verification, headers=False).json() == {"challenge": "c"}
+    names = {name for name, _ in on_loop}
+    assert names == {"parse_xml", "load_json", "decrypt", "ask"}
+    assert not any(running for _, running in on_loop), on_loop
+
+
+def loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_hostile_characters_in_a_signed_question_get_an_answer(client):
+    """Bidi overrides, zero-width and control characters, a lone surrogate: still answered."""
+    text = "\u202e谁负责\u200b医保跨省结算？\x00\ud800"
+    raw = json.dumps(ding_message(text)).encode()  # ASCII JSON with \\u escapes
+    r = ding_post(client, None, raw=raw)
+    assert r.status_code == 200 and r.json()["markdown"]["text"].startswith("区医保局。")
+    assert "\u202e" not in r.json()["markdown"]["title"]

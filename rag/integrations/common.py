@@ -194,7 +194,7 @@ class SeenIds:
                                "ORDER BY expires DESC LIMIT -1 OFFSET ?)",
                                (self.capacity,))  # fmt: skip
                 return added.rowcount == 1
-        except sqlite3.Error as e:  # fail closed: an unreadable store answers nothing
+        except (sqlite3.Error, OSError) as e:  # fail closed: without the store, answer nothing
             raise Rejected(503, f"the replay store {self.path} cannot be used ({e}); check "
                                 "that RAG_STATE_DIR is writable, or delete the file")  # fmt: skip
 
