@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from rag.integrations import dingtalk as dingtalk_module
 from rag.integrations import feishu as feishu_module
 from rag.integrations import wecom as wecom_module
-from rag.integrations.common import SeenIds, reply_text, utf8_size
+from rag.integrations.common import MAX_BODY, SeenIds, reply_text, utf8_size
 from rag.integrations.dingtalk import sign as dingtalk_sign
 from rag.integrations.feishu import decrypt as feishu_decrypt
 from rag.integrations.feishu import signature as feishu_signature
@@ -907,3 +907,12 @@ def test_hostile_characters_in_a_signed_question_get_an_answer(client):
     r = ding_post(client, None, raw=raw)
     assert r.status_code == 200 and r.json()["markdown"]["text"].startswith("区医保局。")
     assert "\u202e" not in r.json()["markdown"]["title"]
+
+
+def test_a_body_of_exactly_the_limit_is_read_one_byte_more_is_not(client):
+    message = json.dumps(ding_message("谁负责医保跨省结算？")).encode()
+    padded = message[:-1] + b" " * (MAX_BODY - len(message)) + b"}"
+    assert len(padded) == MAX_BODY
+    assert ding_post(client, None, raw=padded).json()["msgtype"] == "markdown"
+    over = message[:-1] + b" " * (MAX_BODY - len(message) + 1) + b"}"
+    assert ding_post(client, None, raw=over).status_code == 413
