@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -9,15 +10,19 @@ import json
 import os
 import threading
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from fastapi.testclient import TestClient
 
-from rag.integrations.common import reply_text, utf8_size
+from rag.integrations import dingtalk as dingtalk_module
+from rag.integrations import feishu as feishu_module
+from rag.integrations import wecom as wecom_module
+from rag.integrations.common import MAX_BODY, SeenIds, reply_text, utf8_size
 from rag.integrations.dingtalk import sign as dingtalk_sign
 from rag.integrations.feishu import decrypt as feishu_decrypt
 from rag.integrations.feishu import signature as feishu_signature
@@ -136,12 +141,14 @@ def test_wecom_stale_timestamp_is_refused(client):
     assert r.status_code == 401
 
 
-def wecom_post(client, content: str, *, crypto=None, corp=WECOM["corp"], msg_type="text",
-               tamper=None, signature=None, timestamp=None):  # fmt: skip
+def wecom_request(content: str, *, crypto=None, corp=WECOM["corp"], msg_type="text",
+                  tamper=None, signature=None, timestamp=None, msg_id=None):  # fmt: skip
+    """(query, body) of a callback built as WeCom builds it."""
     crypto = crypto or WeComCrypto(WECOM["token"], WECOM["key"], corp)
+    msg_id = msg_id or str(uuid.uuid4().int >> 64)
     inner = (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[zhangsan]]>"
              f"</FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[{msg_type}]]>"
-             f"</MsgType><Content><![CDATA[{content}]]></Content><MsgId>1</MsgId>"
+             f"</MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>"
              f"<AgentID>1000002</AgentID></xml>")  # fmt: skip
     encrypted = crypto.encrypt(inner)
     timestamp = timestamp or str(int(time.time()))
@@ -153,9 +160,17 @@ def wecom_post(client, content: str, *, crypto=None, corp=WECOM["corp"], msg_typ
         encrypted = tamper(encrypted)
     body = (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]>"
             f"</Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>")  # fmt: skip
-    return client.post("/integrations/wecom",
-                       params={"msg_signature": sig, "timestamp": timestamp, "nonce": nonce},
-                       content=body.encode(), headers={"Content-Type": "text/xml"})  # fmt: skip
+    return {"msg_signature": sig, "timestamp": timestamp, "nonce": nonce}, body.encode()
+
+
+def wecom_send(client, request):
+    query, body = request
+    return client.post("/integrations/wecom", params=query, content=body,
+                       headers={"Content-Type": "text/xml"})  # fmt: skip
+
+
+def wecom_post(client, content: str, **kwargs):
+    return wecom_send(client, wecom_request(content, **kwargs))
 
 
 def test_wecom_text_message_gets_an_encrypted_cited_reply(client):
@@ -217,8 +232,14 @@ def test_wecom_events_are_acknowledged_not_answered(client):
 # ---------------------------------------------------------------- 钉钉
 
 
+def ding_timestamp() -> str:
+    """Now in milliseconds, never the same twice: DingTalk accepts each (timestamp, sign) once."""
+    ding_timestamp.last = max(int(time.time() * 1000), getattr(ding_timestamp, "last", 0) + 1)
+    return str(ding_timestamp.last)
+
+
 def ding_post(client, payload, *, timestamp=None, secret=DING_SECRET, raw=None):
-    timestamp = timestamp or str(int(time.time() * 1000))
+    timestamp = timestamp or ding_timestamp()
     headers = {"timestamp": timestamp, "sign": dingtalk_sign(timestamp, secret),
                "Content-Type": "application/json"}  # fmt: skip
     content = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
@@ -226,7 +247,7 @@ def ding_post(client, payload, *, timestamp=None, secret=DING_SECRET, raw=None):
 
 
 def ding_message(text: str, group: bool = False, at: bool = True) -> dict:
-    return {"msgtype": "text", "text": {"content": text}, "msgId": "msg1",
+    return {"msgtype": "text", "text": {"content": text}, "msgId": f"msg-{uuid.uuid4()}",
             "conversationType": "2" if group else "1", "isInAtList": at,
             "senderNick": "张三", "conversationId": "cid1"}  # fmt: skip
 
@@ -306,8 +327,9 @@ def feishu_event(text: str, event_id: str, chat_type: str = "p2p", mention: bool
     }  # fmt: skip
 
 
-def feishu_post(client, payload: dict, *, key="feishu encrypt key", sign_key=None,
-                timestamp=None, tamper=False, headers=True):  # fmt: skip
+def feishu_request(payload: dict, *, key="feishu encrypt key", sign_key=None,
+                   timestamp=None, tamper=False, headers=True):  # fmt: skip
+    """(body, headers) of an encrypted, signed event built as Feishu builds it."""
     raw = json.dumps({"encrypt": feishu_encrypt(key, json.dumps(payload, ensure_ascii=False))})
     raw = raw.encode()
     timestamp = timestamp or str(int(time.time()))
@@ -317,8 +339,16 @@ def feishu_post(client, payload: dict, *, key="feishu encrypt key", sign_key=Non
         raw = raw.replace(b'"}', b'A"}')
     h = {"X-Lark-Request-Timestamp": timestamp, "X-Lark-Request-Nonce": nonce,
          "X-Lark-Signature": sig} if headers else {}  # fmt: skip
-    return client.post("/integrations/feishu", content=raw,
-                       headers={**h, "Content-Type": "application/json"})  # fmt: skip
+    return raw, {**h, "Content-Type": "application/json"}
+
+
+def feishu_send(client, request):
+    raw, headers = request
+    return client.post("/integrations/feishu", content=raw, headers=headers)
+
+
+def feishu_post(client, payload: dict, **kwargs):
+    return feishu_send(client, feishu_request(payload, **kwargs))
 
 
 def test_feishu_published_decryption_vector():
@@ -423,7 +453,7 @@ def test_long_answers_are_trimmed_with_a_link_back():
 def test_non_ascii_signatures_are_refused_not_crashed(client):
     query = {"msg_signature": "签名", "timestamp": str(int(time.time())), "nonce": "1",
              "echostr": WECOM_ECHO["echostr"]}  # fmt: skip
-    assert client.get("/integrations/wecom", params=query).status_code == 403
+    assert client.get("/integrations/wecom", params=query).status_code == 400  # not a SHA-1
     event = {"challenge": "x", "token": "令牌", "type": "url_verification"}
     r = feishu_post(client, event, headers=False)
     assert r.status_code == 403
@@ -460,3 +490,429 @@ def test_long_questions_still_leave_room_for_the_answer():
     answer = Answer("问" * 300, "区医保局负责。" + "答" * 3000, True, "general", (cite,), 1.0)
     text = reply_text(answer, PUBLIC, 2048, size=utf8_size)
     assert utf8_size(text) <= 2048 and text.startswith("区医保局负责。答")
+
+
+# ---------------------------------------------------------------- hostile-input table
+
+
+def asgi(app, method: str, path: str, *, query: dict | None = None,
+         headers: list[tuple[bytes, bytes]] = (), chunks: list[bytes] = (b"",)) -> int:  # fmt: skip
+    """The status of one request sent straight to the ASGI app, with headers exactly as given
+    (TestClient re-encodes them: a raw b"\\xb2" would arrive as "Â²", not "²"), the body in
+    ``chunks`` and no Content-Length unless one is given. An exception counts as a 500."""
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                for i, c in enumerate(chunks)]  # fmt: skip
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": urlencode(query or {}).encode(), "root_path": "",
+             "headers": [(b"host", b"testserver"), *headers], "client": ("127.0.0.1", 1),
+             "server": ("testserver", 80)}  # fmt: skip
+    try:
+        asyncio.run(app(scope, receive, send))
+    except Exception:  # what a server would answer 500 to
+        return 500
+    return next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+
+def now_s() -> str:
+    return str(int(time.time()))
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+BIG = b"x" * (64 * 1024 + 1)
+HOSTILE_TIMESTAMPS = {  # (value, why) each a 500 or a pass before bounded parsing
+    "superscript": ("²", "str.isdigit() is True, int() fails"),
+    "400-digits": ("9" * 400, "int() works, float division overflows"),
+    "5000-digits": ("9" * 5000, "int() refuses more than 4300 digits"),
+}
+
+
+def wecom_get(ts=None, nonce="1", sig="0" * 40, echostr="AAAA"):
+    query = {
+        "msg_signature": sig,
+        "timestamp": now_s() if ts is None else ts,
+        "nonce": nonce,
+        "echostr": echostr,
+    }
+    return lambda app: asgi(app, "GET", "/integrations/wecom", query=query)
+
+
+def wecom_raw(body: bytes | list[bytes] = b"<xml/>", ts=None, nonce="1", sig="0" * 40,
+              headers=(), signed_encrypt: str | None = None):  # fmt: skip
+    """A POST; with ``signed_encrypt`` the body carries that Encrypt text, correctly signed."""
+    ts = ts or now_s()
+    if signed_encrypt is not None:
+        sig = WeComCrypto(WECOM["token"], WECOM["key"], WECOM["corp"]).signature(
+            ts, nonce, signed_encrypt
+        )
+        body = f"<xml><Encrypt><![CDATA[{signed_encrypt}]]></Encrypt></xml>".encode()
+    chunks = body if isinstance(body, list) else [body]
+    query = {"msg_signature": sig, "timestamp": ts, "nonce": nonce}
+    return lambda app: asgi(app, "POST", "/integrations/wecom", query=query,
+                            headers=list(headers), chunks=chunks)  # fmt: skip
+
+
+def ding_raw(body: bytes | list[bytes] = b"{}", ts: bytes | None = None,
+             sign: bytes | None = None, headers=()):  # fmt: skip
+    """A POST, signed with the right secret unless ``ts`` or ``sign`` say otherwise."""
+
+    def send(app):
+        stamp = ts if ts is not None else ding_timestamp().encode()
+        given = sign if sign is not None else dingtalk_sign(stamp.decode("latin-1"),
+                                                            DING_SECRET).encode()  # fmt: skip
+        chunks = body if isinstance(body, list) else [body]
+        return asgi(
+            app,
+            "POST",
+            "/integrations/dingtalk",
+            headers=[(b"timestamp", stamp), (b"sign", given), *headers],
+            chunks=chunks,
+        )
+
+    return send
+
+
+def feishu_raw(body: bytes | list[bytes] = b"{}", ts: bytes | None = None, nonce=b"n-1",
+               sig: bytes | None = None, headers=(), plain=False):  # fmt: skip
+    """A POST, signed correctly unless ``ts`` or ``sig`` say otherwise; ``plain``: to the app
+    without an Encrypt Key, unsigned."""
+
+    def send(apps):
+        app = apps[1] if plain else apps[0]
+        chunks = body if isinstance(body, list) else [body]
+        if plain:
+            return asgi(app, "POST", "/integrations/feishu", headers=list(headers), chunks=chunks)
+        stamp = ts if ts is not None else now_s().encode()
+        given = (
+            sig
+            if sig is not None
+            else feishu_signature(
+                stamp.decode("latin-1"),
+                nonce.decode("latin-1"),
+                "feishu encrypt key",
+                b"".join(chunks),
+            ).encode()
+        )
+        sent = [(b"x-lark-request-timestamp", stamp), (b"x-lark-request-nonce", nonce),
+                (b"x-lark-signature", given), *headers]  # fmt: skip
+        return asgi(app, "POST", "/integrations/feishu", headers=sent, chunks=chunks)
+
+    return send
+
+
+def plain_event(**fields) -> bytes:
+    return json.dumps({"type": "url_verification", "token": "verify-token", "challenge": "c",
+                       **fields}, ensure_ascii=False).encode()  # fmt: skip
+
+
+def message_event(header: dict) -> bytes:
+    event = feishu_event("谁负责医保跨省结算？", "ev-hostile")
+    event["header"] = {**event["header"], **header}
+    return json.dumps(event).encode()
+
+
+LYING_LENGTH = [(b"content-length", b"10")]
+HOSTILE = {  # name: (send(app) -> status, expected status)
+    # 企业微信 URL verification: query parameters
+    **{f"wecom-get-ts-{k}": (wecom_get(ts=v), 401) for k, (v, _) in HOSTILE_TIMESTAMPS.items()},
+    "wecom-get-ts-arabic-digits": (
+        wecom_get(ts="".join(chr(0x660 + int(d)) for d in now_s())),
+        401,
+    ),
+    "wecom-get-ts-negative": (wecom_get(ts="-" + now_s()), 401),
+    "wecom-get-ts-float": (wecom_get(ts=now_s() + ".5"), 401),
+    "wecom-get-ts-bidi": (wecom_get(ts="\u202e" + now_s()), 401),
+    "wecom-get-ts-empty": (wecom_get(ts=""), 401),
+    "wecom-get-nonce-nul": (wecom_get(nonce="1\x00"), 400),
+    "wecom-get-nonce-bidi": (wecom_get(nonce="\u202e1"), 400),
+    "wecom-get-nonce-5000": (wecom_get(nonce="1" * 5000), 400),
+    "wecom-get-signature-5000": (wecom_get(sig="a" * 5000), 400),
+    "wecom-get-signature-zero-width": (wecom_get(sig="0" * 39 + "\u200b"), 400),
+    "wecom-get-echostr-100k": (wecom_get(echostr="A" * 100_000), 422),
+    "wecom-get-wrong-signature": (wecom_get(), 403),
+    # 企业微信 messages
+    **{f"wecom-post-ts-{k}": (wecom_raw(ts=v), 401) for k, (v, _) in HOSTILE_TIMESTAMPS.items()},
+    "wecom-post-nonce-escape-sequence": (wecom_raw(nonce="\x1b[31m"), 400),
+    "wecom-post-body-over-64k": (wecom_raw(BIG), 413),
+    "wecom-post-chunked-over-64k": (wecom_raw([b"<xml>"] + [b"x" * 8192] * 9), 413),
+    "wecom-post-lying-content-length": (wecom_raw([BIG], headers=LYING_LENGTH), 413),
+    "wecom-post-nested-5000": (wecom_raw(b"<a>" * 5_000 + b"</a>" * 5_000), 400),
+    "wecom-post-nested-33": (wecom_raw(b"<a>" * 33 + b"</a>" * 33), 400),
+    "wecom-post-utf16": (wecom_raw("<xml><Encrypt>x</Encrypt></xml>".encode("utf-16")), 400),
+    "wecom-post-invalid-utf8": (wecom_raw(b"<xml><Encrypt>\xff\xfe</Encrypt></xml>"), 400),
+    "wecom-post-billion-laughs": (
+        wecom_raw(
+            b'<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
+            b"<xml><Encrypt>&b;</Encrypt></xml>"
+        ),
+        400,
+    ),
+    "wecom-post-empty": (wecom_raw(b""), 400),
+    "wecom-post-wrong-signature": (wecom_raw(b"<xml><Encrypt>AAAA</Encrypt></xml>"), 403),
+    "wecom-post-signed-not-base64": (wecom_raw(signed_encrypt="!!not base64!!"), 400),
+    "wecom-post-signed-partial-block": (wecom_raw(signed_encrypt="A" * 24), 400),
+    "wecom-post-signed-random-blocks": (
+        wecom_raw(signed_encrypt=base64.b64encode(bytes(range(64))).decode()),
+        403,
+    ),
+    # 钉钉: headers, then the signed body
+    **{
+        f"ding-ts-{k}": (
+            ding_raw(ts=v.encode("latin-1", "replace") if k == "superscript" else v.encode()),
+            401,
+        )
+        for k, (v, _) in HOSTILE_TIMESTAMPS.items()
+    },
+    "ding-ts-raw-superscript-byte": (ding_raw(ts=b"\xb2"), 401),
+    "ding-ts-nul": (ding_raw(ts=b"1700\x00000000000"), 401),
+    "ding-ts-fraction": (ding_raw(ts=now_s().encode() + b"000.5"), 401),
+    "ding-sign-latin1": (ding_raw(sign=b"\xff\xfe"), 403),
+    "ding-nested-20000": (ding_raw(nested(20_000)), 400),
+    "ding-nested-33-in-object": (ding_raw(b'{"msgtype": "text", "x": ' + nested(33) + b"}"), 400),
+    "ding-huge-integer": (ding_raw(b'{"msgtype": "text", "n": ' + b"9" * 5000 + b"}"), 400),
+    "ding-utf16": (ding_raw(json.dumps(ding_message("问")).encode("utf-16")), 400),
+    "ding-invalid-utf8": (ding_raw(b'{"msgtype": "text", "text": {"content": "\xff"}}'), 400),
+    "ding-nan": (ding_raw(b"NaN"), 400),
+    "ding-text-null": (ding_raw(b'{"msgtype": "text", "text": null}'), 400),
+    "ding-msgid-object": (
+        ding_raw(json.dumps({**ding_message("问"), "msgId": {"a": 1}}).encode()),
+        400,
+    ),
+    "ding-empty-body": (ding_raw(b""), 400),
+    "ding-body-over-64k": (ding_raw(BIG), 413),
+    "ding-chunked-over-64k": (ding_raw([b"{"] + [b" " * 8192] * 9), 413),
+    # 飞书 with an Encrypt Key: signature headers, then the signed body
+    **{
+        f"feishu-ts-{k}": (
+            feishu_raw(ts=v.encode("latin-1", "replace") if k == "superscript" else v.encode()),
+            401,
+        )
+        for k, (v, _) in HOSTILE_TIMESTAMPS.items()
+    },
+    "feishu-ts-raw-superscript-byte": (feishu_raw(ts=b"\xb2"), 401),
+    "feishu-nonce-control": (feishu_raw(nonce=b"n\x07"), 400),
+    "feishu-signature-5000": (feishu_raw(sig=b"a" * 5000), 400),
+    "feishu-signature-latin1": (feishu_raw(sig=b"\xe9" * 64), 400),
+    "feishu-wrong-signature-before-parsing": (feishu_raw(b"{not json", sig=b"0" * 64), 403),
+    "feishu-signed-not-json": (feishu_raw(b"{not json"), 400),
+    "feishu-signed-nested": (feishu_raw(nested(20_000)), 400),
+    "feishu-signed-not-encrypted": (feishu_raw(plain_event()), 400),
+    "feishu-signed-encrypt-not-base64": (feishu_raw(b'{"encrypt": "%%%"}'), 400),
+    "feishu-body-over-64k": (feishu_raw(BIG), 413),
+    # 飞书 without an Encrypt Key: the token is all there is
+    "feishu-plain-nested-20000": (feishu_raw(nested(20_000), plain=True), 400),
+    "feishu-plain-nested-40-in-object": (
+        feishu_raw(b'{"a": ' + nested(40) + b"}", plain=True),
+        400,
+    ),
+    "feishu-plain-challenge-not-a-string": (
+        feishu_raw(plain_event(challenge=json.loads(nested(30))), plain=True),
+        400,
+    ),
+    "feishu-plain-token-bidi": (
+        feishu_raw(plain_event(token="\u202everify-token"), plain=True),
+        403,
+    ),
+    "feishu-plain-token-list": (feishu_raw(plain_event(token=["verify-token"]), plain=True), 403),
+    "feishu-plain-token-lone-surrogate": (
+        feishu_raw(b'{"type": "url_verification", "token": "\\ud800"}', plain=True),
+        403,
+    ),
+    "feishu-plain-bom": (feishu_raw(b"\xef\xbb\xbf" + plain_event(), plain=True), 400),
+    "feishu-plain-string": (feishu_raw(b'"verify-token"', plain=True), 400),
+    "feishu-plain-huge-exponent": (feishu_raw(b'{"header": 1e999999}', plain=True), 400),
+    "feishu-plain-event-id-object": (
+        feishu_raw(message_event({"event_id": {"a": 1}}), plain=True),
+        400,
+    ),
+    "feishu-plain-event-id-missing": (
+        feishu_raw(message_event({"event_id": None}), plain=True),
+        400,
+    ),
+    "feishu-plain-chunked-over-64k": (feishu_raw([b"{"] + [b" " * 8192] * 9, plain=True), 413),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_apps(hashing_engine, tmp_path_factory):
+    """The three bots configured (飞书 with an Encrypt Key), and 飞书 without one."""
+    settings = hashing_engine.settings.with_(
+        public_url=PUBLIC, state_dir=tmp_path_factory.mktemp("hostile"),
+        wecom_token=WECOM["token"], wecom_aes_key=WECOM["key"], wecom_corp_id=WECOM["corp"],
+        dingtalk_app_secret=DING_SECRET, feishu_encrypt_key="feishu encrypt key",
+        feishu_api_base="http://127.0.0.1:9", **FEISHU,
+    )  # fmt: skip
+    return (create_app(settings, hashing_engine),
+            create_app(settings.with_(feishu_encrypt_key=""), hashing_engine))  # fmt: skip
+
+
+def test_the_hostile_table_is_big_enough():
+    assert len(HOSTILE) >= 40
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_input_gets_a_4xx_never_a_5xx(hostile_apps, name):
+    send, expected = HOSTILE[name]
+    target = hostile_apps if name.startswith("feishu") else hostile_apps[0]
+    assert send(target) == expected
+
+
+# ---------------------------------------------------------------- replays
+
+
+def test_dingtalk_replayed_sign_is_refused_even_with_another_body(client):
+    stamp = ding_timestamp()
+    first = ding_post(client, ding_message("谁负责医保跨省结算？"), timestamp=stamp)
+    assert first.status_code == 200 and first.json()["msgtype"] == "markdown"
+    forged = ding_post(client, ding_message("医保跨省结算由哪个部门负责？"), timestamp=stamp)
+    assert forged.status_code == 409 and "区医保局" not in forged.text
+    again = ding_post(client, ding_message("谁负责医保跨省结算？"), timestamp=stamp)
+    assert again.status_code == 409
+
+
+def test_dingtalk_redelivery_of_a_message_is_not_answered_twice(client):
+    message = ding_message("谁负责医保跨省结算？")
+    assert ding_post(client, message).json()["msgtype"] == "markdown"
+    assert ding_post(client, message).json() == {"msgtype": "empty"}  # new sign, same msgId
+
+
+def test_replays_are_refused_after_a_restart(hashing_engine, open_api, tmp_path):
+    """A new app over the same state folder still knows what the old one answered."""
+    settings = dict(wecom_token=WECOM["token"], wecom_aes_key=WECOM["key"],
+                    wecom_corp_id=WECOM["corp"], dingtalk_app_secret=DING_SECRET,
+                    feishu_encrypt_key="feishu encrypt key", feishu_api_base=open_api.url,
+                    **FEISHU)  # fmt: skip
+    wecom = wecom_request("谁负责医保跨省结算？")
+    stamp = ding_timestamp()
+    headers = {"timestamp": stamp, "sign": dingtalk_sign(stamp, DING_SECRET)}
+    ding = json.dumps(ding_message("谁负责医保跨省结算？")).encode()
+    feishu = feishu_request(feishu_event("谁负责医保跨省结算？", f"ev-{uuid.uuid4()}"))
+    open_api.calls.clear()
+
+    def send_all(c):
+        return (wecom_send(c, wecom),
+                c.post("/integrations/dingtalk", content=ding, headers=headers),
+                feishu_send(c, feishu))  # fmt: skip
+
+    with make_client(hashing_engine, state_dir=tmp_path / "state", **settings) as before:
+        w, d, f = send_all(before)
+    assert "<Encrypt>" in w.text and d.json()["msgtype"] == "markdown" and f.json() == {}
+    assert len(open_api.replies()) == 1
+    with make_client(hashing_engine, state_dir=tmp_path / "state", **settings) as after:
+        w, d, f = send_all(after)
+    assert (w.status_code, w.text) == (200, "")
+    assert d.status_code == 409 and "区医保局" not in d.text
+    assert f.json() == {"status": "duplicate event ignored"}
+    assert len(open_api.replies()) == 1
+    with make_client(hashing_engine, state_dir=tmp_path / "other", **settings) as elsewhere:
+        w, d, f = send_all(elsewhere)  # the control: the refusals above came from the state
+    assert "<Encrypt>" in w.text and d.json()["msgtype"] == "markdown"
+    assert len(open_api.replies()) == 2
+
+
+def test_seen_ids_expire_and_stay_bounded(tmp_path):
+    seen = SeenIds(tmp_path / "seen.sqlite3", ttl=10, capacity=300)
+    assert seen.first_time("a", now=0) and not seen.first_time("a", now=5)
+    assert seen.first_time("a", now=11)  # expired, so new again
+    for n in range(1000):
+        seen.first_time(f"k{n}", now=20)
+    assert 300 <= len(seen) <= 300 + 256
+    assert (tmp_path / "seen.sqlite3").stat().st_mode & 0o077 == 0
+
+
+def test_seen_ids_have_one_winner_across_threads_and_instances(tmp_path):
+    path, results = tmp_path / "seen.sqlite3", []
+    barrier = threading.Barrier(8)
+
+    def race():
+        store = SeenIds(path)  # its own connection, like another worker process
+        barrier.wait()
+        results.append(store.first_time("the same message"))
+
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_an_unusable_replay_store_fails_closed(hashing_engine, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    with make_client(hashing_engine, state_dir=blocker / "state",
+                     dingtalk_app_secret=DING_SECRET) as c:  # fmt: skip
+        r = ding_post(c, ding_message("谁负责医保跨省结算？"))
+    assert r.status_code == 503 and "RAG_STATE_DIR" in r.json()["detail"]
+
+
+# ---------------------------------------------------------------- off the event loop
+
+
+def test_bots_parse_and_answer_off_the_event_loop(hashing_engine, tmp_path, monkeypatch):
+    """Decrypting, parsing and answering run in worker threads, never on the event loop."""
+    on_loop: list[tuple[str, bool]] = []
+
+    def watch(name, fn):
+        def wrapped(*args, **kwargs):
+            on_loop.append((name, loop_running()))
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    class WatchedEngine:
+        def __init__(self, engine):
+            self.settings, self.ask = engine.settings, watch("ask", engine.ask)
+
+    for module, name in ((wecom_module, "parse_xml"), (dingtalk_module, "load_json"),
+                         (feishu_module, "load_json"), (feishu_module, "decrypt")):  # fmt: skip
+        monkeypatch.setattr(module, name, watch(name, getattr(module, name)))
+    with make_client(WatchedEngine(hashing_engine), state_dir=tmp_path,
+                     wecom_token=WECOM["token"], wecom_aes_key=WECOM["key"],
+                     wecom_corp_id=WECOM["corp"], dingtalk_app_secret=DING_SECRET,
+                     feishu_encrypt_key="feishu encrypt key",
+                     **FEISHU) as c:  # fmt: skip
+        assert "<Encrypt>" in wecom_post(c, "谁负责医保跨省结算？").text
+        assert ding_post(c, ding_message("谁负责医保跨省结算？")).json()["msgtype"] == "markdown"
+        verification = {"challenge": "c", "token": "verify-token", "type": "url_verification"}
+        assert feishu_post(c, verification, headers=False).json() == {"challenge": "c"}
+    names = {name for name, _ in on_loop}
+    assert names == {"parse_xml", "load_json", "decrypt", "ask"}
+    assert not any(running for _, running in on_loop), on_loop
+
+
+def loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_hostile_characters_in_a_signed_question_get_an_answer(client):
+    """Bidi overrides, zero-width and control characters, a lone surrogate: still answered."""
+    text = "\u202e谁负责\u200b医保跨省结算？\x00\ud800"
+    raw = json.dumps(ding_message(text)).encode()  # ASCII JSON with \\u escapes
+    r = ding_post(client, None, raw=raw)
+    assert r.status_code == 200 and r.json()["markdown"]["text"].startswith("区医保局。")
+    assert "\u202e" not in r.json()["markdown"]["title"]
+
+
+def test_a_body_of_exactly_the_limit_is_read_one_byte_more_is_not(client):
+    message = json.dumps(ding_message("谁负责医保跨省结算？")).encode()
+    padded = message[:-1] + b" " * (MAX_BODY - len(message)) + b"}"
+    assert len(padded) == MAX_BODY
+    assert ding_post(client, None, raw=padded).json()["msgtype"] == "markdown"
+    over = message[:-1] + b" " * (MAX_BODY - len(message) + 1) + b"}"
+    assert ding_post(client, None, raw=over).status_code == 413

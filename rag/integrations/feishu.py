@@ -18,21 +18,29 @@ import hashlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 
 import httpx
 from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.concurrency import run_in_threadpool
 
 from rag.deps import EngineDep
 from rag.engine import Engine
+from rag.errors import RagError
 from rag.integrations.common import (
     Rejected,
     SeenIds,
     aes_cbc,
-    fresh,
+    check_time,
+    check_token,
+    load_json,
     not_configured,
     pkcs7_unpad,
+    question_text,
+    read_body,
     reply_text,
     same,
+    seen_ids,
 )
 from rag.settings import Settings
 
@@ -94,29 +102,64 @@ class OpenApi:
             raise RuntimeError(f"reply refused: {r.json().get('msg')}")
 
 
-def _state(request: Request) -> tuple[SeenIds, OpenApi]:
+def _api(request: Request) -> OpenApi:
     state = request.app.state
-    if not hasattr(state, "feishu"):
-        state.feishu = (SeenIds(), OpenApi(state.runtime.settings))
-    return state.feishu
+    if not hasattr(state, "feishu_api"):
+        state.feishu_api = OpenApi(state.runtime.settings)
+    return state.feishu_api
 
 
 @router.post("")
 async def receive(request: Request, background: BackgroundTasks, engine: EngineDep) -> dict:
+    """Headers are checked first; the body is read bounded and handled off the event loop."""
     s: Settings = request.app.state.runtime.settings
     if not (s.feishu_app_id and s.feishu_app_secret and s.feishu_verification_token):
         raise not_configured(
             "飞书", "RAG_FEISHU_APP_ID, RAG_FEISHU_APP_SECRET, RAG_FEISHU_VERIFICATION_TOKEN"
         )
-    raw = await request.body()
-    signed = "x-lark-signature" in request.headers
-    if s.feishu_encrypt_key and signed:
-        _check_signature(request, raw, s)  # before reading anything out of the body
+    signed = None  # without an Encrypt Key there is nothing to check a signature with
+    if s.feishu_encrypt_key and "x-lark-signature" in request.headers:
+        signed = _signed_by(request, s)
+    raw = await read_body(request)
+    reply = await run_in_threadpool(_event, raw, signed, seen_ids(request), s)
+    if isinstance(reply, Question):
+        background.add_task(_answer, engine, _api(request), reply.message_id, reply.text,
+                            s.public_url)  # fmt: skip
+        return {}
+    return reply
+
+
+@dataclass(frozen=True)
+class Question:
+    """A message event to answer after it is acknowledged."""
+
+    message_id: str
+    text: str
+
+
+def _signed_by(request: Request, s: Settings) -> tuple[str, str, str]:
+    """(timestamp, nonce, signature) of a signed callback, each checked for shape (and the
+    timestamp for freshness) before the body is read."""
+    h = request.headers
+    timestamp = h.get("x-lark-request-timestamp", "")
+    check_time(timestamp, s.max_clock_skew, "X-Lark-Request-Timestamp")
+    nonce = check_token(h.get("x-lark-request-nonce"), "X-Lark-Request-Nonce")
+    return timestamp, nonce, check_token(h.get("x-lark-signature"), "X-Lark-Signature")
+
+
+def _event(raw: bytes, signed: tuple[str, str, str] | None, seen: SeenIds,
+           s: Settings) -> dict | Question:  # fmt: skip
+    """What to do with a callback: the signature (if any) is checked before the body is read."""
+    if signed is not None:
+        _check_signature(signed, raw, s)
     payload = _payload(raw, s)
     if payload.get("type") == "url_verification":  # may come unsigned; only the token counts
         _check_token(payload.get("token"), s)
-        return {"challenge": payload.get("challenge", "")}
-    if s.feishu_encrypt_key and not signed:
+        challenge = payload.get("challenge", "")
+        if not isinstance(challenge, str):
+            raise Rejected(400, "the url_verification challenge is not a string")
+        return {"challenge": challenge}
+    if s.feishu_encrypt_key and signed is None:
         raise Rejected(401, "events must carry X-Lark-Signature when an Encrypt Key is set")
     header, event = payload.get("header"), payload.get("event")
     if not isinstance(header, dict):
@@ -125,35 +168,30 @@ async def receive(request: Request, background: BackgroundTasks, engine: EngineD
     if header.get("event_type") != MESSAGE_EVENT:
         return {}
     message = event.get("message") if isinstance(event, dict) else None
-    if not isinstance(message, dict):
-        raise Rejected(400, "message event without a message")
-    seen, api = _state(request)
-    if not seen.first_time(str(header.get("event_id"))):
+    event_id = header.get("event_id")
+    if not isinstance(message, dict) or not isinstance(event_id, str) or not event_id:
+        raise Rejected(400, "message event without a message or an event_id")
+    if not seen.first_time(f"feishu:{event_id}"):
         return {"status": "duplicate event ignored"}
-    question = _question(message)
-    if question:
-        background.add_task(_answer, engine, api, message["message_id"], question, s.public_url)
-    return {}
+    text = _question(message)
+    return Question(message["message_id"], text) if text else {}
 
 
 def _payload(raw: bytes, s: Settings) -> dict:
-    try:
-        body = json.loads(raw)
-        if not isinstance(body, dict):
-            raise ValueError("not an object")
-        if "encrypt" in body:
-            if not isinstance(body["encrypt"], str):
-                raise ValueError("encrypt is not a string")
-            if not s.feishu_encrypt_key:
-                raise Rejected(400, "encrypted event but no RAG_FEISHU_ENCRYPT_KEY configured")
-            body = json.loads(decrypt(s.feishu_encrypt_key, body["encrypt"]))
-        elif s.feishu_encrypt_key:
-            raise Rejected(400, "an Encrypt Key is configured, so events must be encrypted")
-        if not isinstance(body, dict):
-            raise ValueError("not an object")
-        return body
-    except ValueError as e:
-        raise Rejected(400, f"malformed event body: {e}") from e
+    body = load_json(raw, "event body")
+    if not isinstance(body, dict):
+        raise Rejected(400, "malformed event body: not an object")
+    if "encrypt" in body:
+        if not isinstance(body["encrypt"], str):
+            raise Rejected(400, "malformed event body: encrypt is not a string")
+        if not s.feishu_encrypt_key:
+            raise Rejected(400, "encrypted event but no RAG_FEISHU_ENCRYPT_KEY configured")
+        body = load_json(decrypt(s.feishu_encrypt_key, body["encrypt"]), "decrypted event")
+    elif s.feishu_encrypt_key:
+        raise Rejected(400, "an Encrypt Key is configured, so events must be encrypted")
+    if not isinstance(body, dict):
+        raise Rejected(400, "malformed event body: not an object")
+    return body
 
 
 def _check_token(token: object, s: Settings) -> None:
@@ -161,36 +199,36 @@ def _check_token(token: object, s: Settings) -> None:
         raise Rejected(403, "verification token does not match")
 
 
-def _check_signature(request: Request, raw: bytes, s: Settings) -> None:
-    timestamp = request.headers.get("x-lark-request-timestamp", "")
-    nonce = request.headers.get("x-lark-request-nonce", "")
-    given = request.headers.get("x-lark-signature", "")
-    if not timestamp.isdigit() or not fresh(int(timestamp), s.max_clock_skew):
-        raise Rejected(401, "X-Lark-Request-Timestamp is missing or too far off")
+def _check_signature(signed: tuple[str, str, str], raw: bytes, s: Settings) -> None:
+    timestamp, nonce, given = signed
     if not same(given, signature(timestamp, nonce, s.feishu_encrypt_key, raw)):
         raise Rejected(403, "X-Lark-Signature does not match")
 
 
 def _question(message: dict) -> str:
     """The text of a text message with @-mentions removed; group messages must mention us."""
-    if message.get("message_type") != "text" or not message.get("message_id"):
+    if message.get("message_type") != "text":
+        return ""
+    if not isinstance(message.get("message_id"), str) or not message["message_id"]:
         return ""
     try:
-        text = json.loads(message.get("content") or "{}").get("text", "")
-    except (ValueError, AttributeError):
+        content = load_json(message.get("content") or "{}", "message content")
+    except Rejected:
         return ""
+    text = content.get("text", "") if isinstance(content, dict) else ""
     if not isinstance(text, str):
         return ""
-    mentions = [m for m in message.get("mentions") or [] if isinstance(m, dict) and m.get("key")]
-    if message.get("chat_type") == "group" and not mentions:
+    mentions = message.get("mentions") if isinstance(message.get("mentions"), list) else []
+    keys = [m["key"] for m in mentions if isinstance(m, dict) and isinstance(m.get("key"), str)]
+    if message.get("chat_type") == "group" and not keys:
         return ""
-    for m in mentions:
-        text = text.replace(str(m["key"]), "")
-    return text.replace("@_all", "").strip()[:500]
+    for key in filter(None, keys):
+        text = text.replace(key, "")
+    return question_text(text.replace("@_all", ""))
 
 
 def _answer(engine: Engine, api: OpenApi, message_id: str, question: str, public_url: str):
     try:
         api.reply(message_id, reply_text(engine.ask(question), public_url, TEXT_LIMIT))
-    except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as e:
+    except (httpx.HTTPError, RuntimeError, KeyError, ValueError, RagError) as e:
         log.warning("飞书 reply to %s failed: %s", message_id, e)

@@ -25,16 +25,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
 from rag.deps import EngineDep
+from rag.engine import Engine
 from rag.integrations.common import (
+    MAX_DEPTH,
     Rejected,
     SeenIds,
     aes_cbc,
-    fresh,
+    check_time,
+    check_token,
     not_configured,
     pkcs7_pad,
     pkcs7_unpad,
+    question_text,
+    read_body,
     reply_text,
     same,
+    seen_ids,
     utf8_size,
 )
 
@@ -73,7 +79,10 @@ class WeComCrypto:
         message, receive_id = plain[20 : 20 + length], plain[20 + length :]
         if receive_id.decode("utf-8", "replace") != self.receive_id:
             raise Rejected(403, "the message is for another receive id (CorpID)")
-        return message.decode("utf-8")
+        try:
+            return message.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise Rejected(400, "the decrypted message is not UTF-8") from e
 
     def encrypt(self, message: str, random16: bytes | None = None) -> str:
         body = message.encode()
@@ -87,30 +96,49 @@ def _crypto(request: Request) -> WeComCrypto:
     s = request.app.state.runtime.settings
     if not (s.wecom_token and s.wecom_aes_key and s.wecom_corp_id):
         raise not_configured("企业微信", "RAG_WECOM_TOKEN, RAG_WECOM_AES_KEY, RAG_WECOM_CORP_ID")
-    return WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id)
+    try:
+        return WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id)
+    except ValueError as e:
+        raise Rejected(503, f"RAG_WECOM_AES_KEY is unusable ({e}): copy it again from the "
+                            "app's 接收消息 settings") from e  # fmt: skip
 
 
-def _check_time(request: Request, timestamp: str) -> None:
+def _check_query(request: Request, msg_signature: str, timestamp: str, nonce: str) -> None:
+    """The signed query parameters, bounded and the timestamp fresh, before anything else."""
     skew = request.app.state.runtime.settings.max_clock_skew
-    if not timestamp.isdigit() or not fresh(int(timestamp), skew):
-        raise Rejected(401, "timestamp is missing or too far from the server's clock")
-
-
-def _no_doctype(*_: object) -> None:
-    raise Rejected(400, "XML with a DOCTYPE is not accepted")
+    check_time(timestamp, skew, "timestamp")
+    check_token(nonce, "nonce")
+    check_token(msg_signature, "msg_signature")
 
 
 def parse_xml(data: str | bytes) -> ET.Element:
-    """Parse a small UTF-8 XML document; any DTD (and so any entity trick) is refused before
-    the document is built."""
+    """Parse a small UTF-8 XML document; any DTD (and so any entity trick) and any nesting
+    deeper than ``MAX_DEPTH`` are refused while scanning, before the document is built."""
+    depth = 0
+
+    def start(*_: object) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise Rejected(400, f"XML nested more than {MAX_DEPTH} levels deep")
+
+    def end(*_: object) -> None:
+        nonlocal depth
+        depth -= 1
+
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         scan = expat.ParserCreate()
         scan.StartDoctypeDeclHandler = _no_doctype
+        scan.StartElementHandler, scan.EndElementHandler = start, end
         scan.Parse(text, True)
         return ET.fromstring(text)
-    except (UnicodeDecodeError, expat.ExpatError, ET.ParseError) as e:
+    except (UnicodeError, expat.ExpatError, ET.ParseError) as e:
         raise Rejected(400, f"malformed XML: {e}") from e
+
+
+def _no_doctype(*_: object) -> None:
+    raise Rejected(400, "XML with a DOCTYPE is not accepted")
 
 
 @router.get("", response_class=PlainTextResponse)
@@ -119,11 +147,12 @@ def verify_url(
     msg_signature: str = Query(...),
     timestamp: str = Query(...),
     nonce: str = Query(...),
-    echostr: str = Query(...),
+    echostr: str = Query(..., max_length=4096),
 ) -> PlainTextResponse:
-    """URL verification: check the signature, answer the decrypted echostr."""
+    """URL verification: check the signature, answer the decrypted echostr (a plain ``def``,
+    so FastAPI runs it in the thread pool)."""
     crypto = _crypto(request)
-    _check_time(request, timestamp)
+    _check_query(request, msg_signature, timestamp, nonce)
     crypto.verify(msg_signature, timestamp, nonce, echostr)
     return PlainTextResponse(crypto.decrypt(echostr))
 
@@ -136,30 +165,36 @@ async def receive(
     timestamp: str = Query(...),
     nonce: str = Query(...),
 ) -> Response:
-    """An encrypted message; a text message gets an encrypted passive reply with the answer."""
+    """An encrypted message; a text message gets an encrypted passive reply with the answer.
+    The query is checked first; the body is read bounded and handled off the event loop."""
     crypto = _crypto(request)
-    _check_time(request, timestamp)
-    envelope = parse_xml(await request.body())
-    encrypted = envelope.findtext("Encrypt")
+    _check_query(request, msg_signature, timestamp, nonce)
+    raw = await read_body(request)
+    signed = (msg_signature, timestamp, nonce)
+    settings = request.app.state.runtime.settings
+    return await run_in_threadpool(answer, raw, signed, crypto, seen_ids(request), engine,
+                                   settings.public_url)  # fmt: skip
+
+
+def answer(raw: bytes, signed: tuple[str, str, str], crypto: WeComCrypto, seen: SeenIds,
+           engine: Engine, public_url: str) -> Response:  # fmt: skip
+    """The reply to a callback. WeCom signs the ciphertext, not the envelope around it, so the
+    envelope (bounded, no DTD, shallow) is the only thing read before the signature check."""
+    msg_signature, timestamp, nonce = signed
+    encrypted = parse_xml(raw).findtext("Encrypt")
     if not encrypted:
         raise Rejected(400, "no Encrypt element in the message")
     crypto.verify(msg_signature, timestamp, nonce, encrypted)
     message = parse_xml(crypto.decrypt(encrypted))
-    if message.findtext("MsgType") != "text" or not (message.findtext("Content") or "").strip():
+    question = question_text(message.findtext("Content"))
+    if message.findtext("MsgType") != "text" or not question:
         return Response(status_code=200)  # events, images…: acknowledged, not answered
-    if not _seen(request).first_time(message.findtext("MsgId") or encrypted):
-        return Response(status_code=200)  # WeCom's retry of a message already being answered
-    answer = await run_in_threadpool(engine.ask, message.findtext("Content", "")[:500])
-    content = reply_text(answer, request.app.state.runtime.settings.public_url, TEXT_LIMIT,
-                         size=utf8_size)  # fmt: skip
+    msg_id = message.findtext("MsgId") or hashlib.sha256(encrypted.encode()).hexdigest()
+    if not seen.first_time(f"wecom:{crypto.receive_id}:{msg_id}"):
+        return Response(status_code=200)  # a retry or a replay of a message already answered
+    content = reply_text(engine.ask(question), public_url, TEXT_LIMIT, size=utf8_size)
     reply = reply_xml(message.findtext("FromUserName", ""), crypto.receive_id, content)
     return Response(encrypted_reply(crypto, reply, nonce), media_type="application/xml")
-
-
-def _seen(request: Request) -> SeenIds:
-    if not hasattr(request.app.state, "wecom_seen"):
-        request.app.state.wecom_seen = SeenIds()
-    return request.app.state.wecom_seen
 
 
 def reply_xml(to_user: str, from_corp: str, content: str) -> str:
