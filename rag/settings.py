@@ -47,7 +47,7 @@ class Settings:
     llm_timeout: float = _setting(30.0, "seconds to wait for the LLM before falling back")
     state_dir: Path = _setting(
         Path(platformdirs.user_data_dir("policyqa")),
-        "API keys (hashed) and the session secret; keep it outside git",
+        "API keys (hashed), session secret, bot replay ids, trash; keep it outside git",
     )
     page_password: str = _setting(
         "", "with API keys set, the chat page asks for this (empty: visitors get a session)"
