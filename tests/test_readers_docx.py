@@ -382,3 +382,37 @@ def test_docx_sniffed_by_content_and_extraction_time(tmp_path: Path):
     assert extracted.lines[1999].text.startswith("2000.") and len(extracted.lines) == 2200
     print(f"\n{len(big_raw) // 1024} KB .docx, 2,000 list paragraphs + 200 table rows: "
           f"{seconds * 1000:.0f} ms")  # fmt: skip
+
+
+# --- formats to convert first -------------------------------------------------------------------
+
+OLE2 = (
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + b"\x3e\x00\x03\x00\xfe\xff" + b"\x00" * 482
+)
+
+
+def ofd_bytes() -> bytes:
+    """The skeleton of an OFD package (GB/T 33190): OFD.xml at the root, one document."""
+    return zip_bytes({
+        "OFD.xml": b'<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0">'
+                   b"<ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody>"
+                   b"</ofd:OFD>",
+        "Doc_0/Document.xml": b'<ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"/>',
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "hint"),
+    [
+        ("关于印发实施方案的通知.doc", OLE2, r"an old binary Word \.doc file: .*save as \.docx"),
+        ("任务分工表.wps", OLE2, r"a WPS file: open it in WPS and save as \.docx"),
+        ("改名的旧文件.docx", OLE2, r"an old binary Word \.doc file"),  # .doc renamed .docx
+        ("批复.ofd", ofd_bytes(), r"an OFD file: export it to PDF"),
+    ],
+)
+def test_formats_to_convert_name_the_file_and_say_how(tmp_path: Path, name: str, raw: bytes,
+                                                      hint: str):  # fmt: skip
+    path = tmp_path / name
+    path.write_bytes(raw)
+    with pytest.raises(UnreadableFile, match=rf"^{name.replace('.', '[.]')}: {hint}"):
+        read_document(path)
