@@ -302,15 +302,32 @@ def test_stale_core_title_is_ignored():
     assert read(to_bytes(document), "x.docx").title == ""
 
 
-def test_text_boxes_hidden_text_and_layout_tables():
+def text_box_run(text: str):
+    """A floating text box as Word writes it: a DrawingML shape, and the same box again as VML
+    for older readers (mc:Fallback), which must not be read twice."""
+    box = f"<w:txbxContent><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:txbxContent>"
+    return parse_xml(
+        f'<w:r {NS} xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+        'xmlns:v="urn:schemas-microsoft-com:vml"><mc:AlternateContent>'
+        f'<mc:Choice Requires="wps"><w:drawing><wps:wsp><wps:txbx>{box}</wps:txbx></wps:wsp>'
+        f"</w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox>{box}</v:textbox>"
+        "</v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    )
+
+
+def test_text_boxes_hidden_text_contents_and_layout_tables():
     document = new_document(numbering_xml({}, {}))
+    document.styles.add_style("toc 1", WD_STYLE_TYPE.PARAGRAPH)
+    document.add_paragraph("一、指导思想\t1", style="toc 1")  # the table of contents: skipped
     paragraph = document.add_paragraph("可见")
     paragraph.add_run("隐藏").font.hidden = True
+    paragraph._p.append(text_box_run("国发〔2019〕3号"))
     frame = document.add_table(rows=1, cols=1)  # a one-cell frame around body paragraphs
     frame.cell(0, 0).text = GUIDE
     frame.cell(0, 0).add_paragraph(GOAL)
     lines = [line.text for line in read(to_bytes(document), "x.docx").lines]
-    assert lines == ["可见", GUIDE, GOAL]
+    assert lines == ["可见", "国发〔2019〕3号", GUIDE, GOAL]
 
 
 # --- damaged files and zip bombs --------------------------------------------------------------

@@ -45,6 +45,8 @@ NOT_TEXT = {  # subtrees of a paragraph whose text is not the paragraph's own wo
 }  # fmt: skip
 CONTAINERS = {W + "sdt", W + "sdtContent", W + "customXml", W + "ins", W + "moveTo"}
 LABEL_END = tuple("、.．)）]】〕:：")
+TOC_STYLE = re.compile(r"^(toc|目录)\s*\d", re.IGNORECASE)  # Word's "toc 1", WPS's "目录 1"
+TOC_GALLERY = f"{W}sdtPr/{W}docPartObj/{W}docPartGallery"
 SENTENCE_END = re.compile(r"[。！？!?]")
 
 
@@ -117,12 +119,18 @@ def _related(part, reltype: str):
 
 
 def _blocks(container) -> Iterator:
-    """``w:p`` and ``w:tbl`` children in order, looking inside content controls."""
+    """``w:p`` and ``w:tbl`` children in order, looking inside content controls, except a
+    table of contents: it repeats the headings (with page numbers) before the text."""
     for child in container:
         if child.tag in (W + "p", W + "tbl"):
             yield child
-        elif child.tag in CONTAINERS:
+        elif child.tag in CONTAINERS and not _is_toc(child):
             yield from _blocks(child)
+
+
+def _is_toc(sdt) -> bool:
+    gallery = sdt.find(TOC_GALLERY)
+    return gallery is not None and gallery.get(W + "val") == "Table of Contents"
 
 
 def _block_lines(container, lists: _Lists) -> list[str]:
@@ -138,13 +146,17 @@ def _block_lines(container, lists: _Lists) -> list[str]:
 def _paragraph_lines(p, lists: _Lists) -> list[str]:
     """One paragraph as lines: its label + text (split at soft line breaks), then the
     paragraphs of any text box anchored in it."""
+    if lists.in_toc(p):
+        return []
     parts: list[str] = []
     _collect_text(p, parts)
     text = "".join(parts)
     label = lists.label(p)
     lines = [line for line in (label + text).split("\n") if line.strip()] if text.strip() else []
     for box in p.iter(W + "txbxContent"):
-        if not any(a.tag == MC_FALLBACK for a in box.iterancestors()):
+        ancestors = list(box.iterancestors())
+        owner = next(a for a in ancestors if a.tag == W + "p")  # boxes in boxes: their own p
+        if owner is p and not any(a.tag == MC_FALLBACK for a in ancestors):
             lines += _block_lines(box, lists)
     return lines
 
@@ -286,6 +298,7 @@ class _Lists:
         self.nums: dict[str, ListInstance] = {}
         self.styles: dict[str, tuple[str, str | None, int | None]] = {}  # id → basedOn, numId, ilvl
         self.default_style = ""
+        self.toc_styles: set[str] = set()  # styles.xml is read once, here
         self.counters: dict[str, dict[int, int]] = {}
         if numbering is not None:
             self._read_numbering(numbering)
@@ -325,6 +338,14 @@ class _Lists:
             self.styles[key] = (based.get(W + "val", "") if based is not None else "", num_id, ilvl)
             if style.get(W + "default") in ("1", "true", "on"):
                 self.default_style = key
+            name = style.find(W + "name")
+            if name is not None and TOC_STYLE.match(name.get(W + "val", "")):
+                self.toc_styles.add(key)
+
+    def in_toc(self, p) -> bool:
+        """A paragraph of a table of contents (styled toc 1, toc 2…)."""
+        style = p.find(f"{W}pPr/{W}pStyle")
+        return style is not None and style.get(W + "val", "") in self.toc_styles
 
     def _style_numbering(self, style: str) -> tuple[str | None, int | None, str]:
         """(numId, ilvl, the style that set numId) along the basedOn chain."""

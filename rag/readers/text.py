@@ -126,10 +126,9 @@ def _utf16_by_nuls(raw: bytes, name: str) -> Decoded | None:
     if b"\x00" not in sample:
         return None
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    if len(raw) % 2 == 0:
-        decoded = _tolerant(raw, "utf-16-le" if odd > even else "utf-16-be")
-        if decoded is not None and plausible(decoded.text):
-            return decoded
+    decoded = _tolerant(raw, "utf-16-le" if odd > even else "utf-16-be")
+    if decoded is not None and plausible(decoded.text):
+        return decoded
     raise UnreadableFile(f"{name}: binary file (contains NUL bytes)")
 
 
