@@ -121,14 +121,19 @@ def _by_bom(raw: bytes, name: str) -> Decoded | None:
 def _utf16_by_nuls(raw: bytes, name: str) -> Decoded | None:
     """UTF-16 without a BOM: the NUL high bytes of its ASCII characters (line ends, digits)
     sit on odd offsets (little-endian) or on even ones (big-endian); the side with more NULs
-    decides and the text must then be plausible. Any other file with NUL bytes is binary."""
+    decides. That is weak evidence, so the decoding must be strict and plausible by share (no
+    short-text allowance). Any other file with NUL bytes is binary."""
     sample = raw[:65536]
     if b"\x00" not in sample:
         return None
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    decoded = _tolerant(raw, "utf-16-le" if odd > even else "utf-16-be")
-    if decoded is not None and plausible(decoded.text):
-        return decoded
+    encoding = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        text = ""
+    if text and plausibility(text) >= PLAUSIBLE:
+        return Decoded(text, encoding)
     raise UnreadableFile(f"{name}: binary file (contains NUL bytes)")
 
 
