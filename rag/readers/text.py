@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from rag.errors import UnreadableFile
@@ -39,6 +40,7 @@ SYMBOLS = (  # punctuation and symbols policy texts use, besides the CJK charact
     "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"  # pinyin annotations, which normalisation removes
 )
 SYMBOL = re.compile(f"[{SYMBOLS}]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # control characters text never has
 
 HEADER_KEYS = {  # key as written → canonical meta key
     "法宝引证码": "法宝引证码", "原文链接": "原文链接",
@@ -98,7 +100,7 @@ def detect(raw: bytes, name: str) -> Decoded:
     text = decoded.text.lstrip("\ufeff")
     if not text.strip():
         raise UnreadableFile(f"{name}: empty file")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    controls = len(CONTROL.findall(text))
     if controls > len(text) * 0.01:
         raise UnreadableFile(f"{name}: looks binary ({controls} control characters)")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -154,10 +156,16 @@ def _legacy(raw: bytes) -> Decoded | None:
         except UnicodeDecodeError:
             continue
     for candidates in (strict, [_tolerant(raw, e) for e in ("utf-8", *LEGACY)]):
-        scored = [(plausibility(d.text), -n, d) for n, d in enumerate(candidates) if d]
+        scored, seen = [], set()
+        for n, decoded in enumerate(candidates):
+            if decoded is None or decoded.text in seen:  # Big5 variants often agree
+                continue
+            seen.add(decoded.text)
+            good, wide = _tally(decoded.text)
+            scored.append((good / wide if wide else 1.0, -n, _acceptable(good, wide), decoded))
         if scored:
-            best = max(scored, key=lambda s: s[:2])[2]
-            if plausible(best.text):
+            _, _, acceptable, best = max(scored, key=lambda s: s[:2])
+            if acceptable:
                 return best
     return None
 
@@ -190,16 +198,20 @@ def plausibility(text: str) -> float:
 
 def plausible(text: str) -> bool:
     """Plausible enough to index: see ``PLAUSIBLE`` and ``UNCOMMON_ALLOWED``."""
-    good, wide = _tally(text)
+    return _acceptable(*_tally(text))
+
+
+def _acceptable(good: int, wide: int) -> bool:
     return good >= PLAUSIBLE * wide or wide - good <= UNCOMMON_ALLOWED
 
 
 def _tally(text: str) -> tuple[int, int]:
     """(common characters of the better-fitting script + symbols, non-ASCII characters)."""
-    wide = [ch for ch in text if ord(ch) > 127 and ch != "\ufffd"]
-    symbols = sum(1 for ch in wide if SYMBOL.match(ch))
-    best = max(sum(1 for ch in wide if ch in common) for common in _common_characters())
-    return symbols + best, len(wide)
+    counts = Counter(text)  # each distinct character is looked up once
+    wide = {ch: n for ch, n in counts.items() if ord(ch) > 127 and ch != "\ufffd"}
+    symbols = sum(n for ch, n in wide.items() if SYMBOL.match(ch))
+    best = max(sum(n for ch, n in wide.items() if ch in common) for common in _common_characters())
+    return symbols + best, sum(wide.values())
 
 
 @functools.cache
