@@ -353,15 +353,35 @@ def test_high_compression_ratio_refused():
         read(raw, "bomb.docx")
 
 
+def set_declared_size(raw: bytearray, name: str, size: int) -> None:
+    """Rewrite an entry's uncompressed size in its local header and its directory record."""
+    for signature, size_at, name_len_at, name_at in ((b"PK\x03\x04", 22, 26, 30),
+                                                     (b"PK\x01\x02", 24, 28, 46)):  # fmt: skip
+        at = raw.find(signature)
+        while at != -1:
+            (length,) = struct.unpack("<H", raw[at + name_len_at : at + name_len_at + 2])
+            if raw[at + name_at : at + name_at + length] == name.encode():
+                raw[at + size_at : at + size_at + 4] = struct.pack("<I", size)
+            at = raw.find(signature, at + 4)
+
+
 def test_declared_total_size_refused():
     """The zip directory says 2 × 150 MB: refused before anything is inflated."""
     raw = bytearray(zip_bytes({"word/a.xml": b"<a/>", "word/b.xml": b"<b/>"}))
-    at = raw.find(b"PK\x01\x02")
-    while at != -1:  # central directory: uncompressed size at offset 24
-        raw[at + 24 : at + 28] = struct.pack("<I", 150 * 2**20)
-        at = raw.find(b"PK\x01\x02", at + 4)
+    for name in ("word/a.xml", "word/b.xml"):
+        set_declared_size(raw, name, 150 * 2**20)
     with pytest.raises(UnreadableFile, match=r"unpacks to 300 MB \(at most 200 MB\)"):
         read(bytes(raw), "bomb.docx")
+
+
+def test_understated_sizes_cannot_smuggle_a_bomb_past_the_limits():
+    """A directory that declares 1 KB for a 5 MB entry: zipfile stops at the declared size and
+    the CRC check fails, so the limits above hold even when the directory lies."""
+    raw = bytearray(zip_bytes({"[Content_Types].xml": b"<Types/>",
+                               "word/document.xml": b" " * 5_000_000}))  # fmt: skip
+    set_declared_size(raw, "word/document.xml", 1024)
+    with pytest.raises(UnreadableFile, match=r"^lie\.docx: not a readable Word \.docx"):
+        read(bytes(raw), "lie.docx")
 
 
 @pytest.mark.parametrize(

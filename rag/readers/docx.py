@@ -73,7 +73,9 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
 
 
 def check_zip(raw: bytes, name: str) -> None:
-    """Refuse a corrupt zip or a decompression bomb from the zip directory alone.
+    """Refuse a corrupt zip or a decompression bomb from the zip directory alone. The declared
+    sizes are a real bound: zipfile never inflates an entry past its declared size (and fails
+    its CRC check if the data goes on).
 
     >>> check_zip(b"PK\\x03\\x04 not really a zip", "x.docx")
     Traceback (most recent call last):
@@ -89,8 +91,8 @@ def check_zip(raw: bytes, name: str) -> None:
         ) from e
     if len(entries) > MAX_ENTRIES:
         raise UnreadableFile(
-            f"{name}: refused, the .docx holds {len(entries)} files (at most {MAX_ENTRIES}); "
-            "a Word document this large is probably not a document"
+            f"{name}: refused, the .docx holds {len(entries)} files (at most {MAX_ENTRIES}), "
+            "more than a Word document has; if it is one, save it again without embedded objects"
         )
     total = sum(entry.file_size for entry in entries)
     if total > MAX_UNCOMPRESSED:
@@ -103,7 +105,8 @@ def check_zip(raw: bytes, name: str) -> None:
         if entry.file_size > RATIO_FROM and ratio > MAX_RATIO:
             raise UnreadableFile(
                 f"{name}: refused, {entry.filename} is compressed {ratio:.0f}:1 (at most "
-                f"{MAX_RATIO}:1), which only a decompression bomb does"
+                f"{MAX_RATIO}:1) like a decompression bomb; if it is a real document, open it in "
+                "Word or WPS and save it again"
             )
 
 
