@@ -156,7 +156,8 @@ def ding(payload: Any = None, *, raw: bytes | None = None, timestamp: str | None
 
 
 def _with_id(payload: Any, n: int) -> bytes:
-    return json.dumps(payload, ensure_ascii=False).replace("{id}", f"m{n}").encode()
+    """JSON with ``{id}`` made unique; \\u escapes, so a lone surrogate can be sent too."""
+    return json.dumps(payload).replace("{id}", f"m{n}").encode()
 
 
 def feishu_event(text: Any = GOOD, *, content: Any = None, **message: Any) -> dict:
@@ -382,6 +383,25 @@ FIELDS = {  # type confusion and hostile numbers in /api/ask's fields (JSON text
 }
 
 
+CONTENT_TYPES = {  # a JSON body under other names, and other bodies under the JSON name
+    "text-plain": ({"Content-Type": "text/plain"}, None),
+    "missing": ({}, None),
+    "form": (FORM, b"question=" + GOOD.encode()),
+    "multipart": ({"Content-Type": "multipart/form-data; boundary=x"}, b"--x--"),
+    "json-latin1-charset": ({"Content-Type": "application/json; charset=latin-1"}, None),
+    "json-utf16-charset": ({"Content-Type": "application/json; charset=utf-16"}, None),
+    "xml": ({"Content-Type": "application/xml"}, b"<question>x</question>"),
+}
+
+
+def content_type_cases() -> list[Case]:
+    good = json.dumps({"question": GOOD}, ensure_ascii=False).encode()
+    return [Case(f"{route}-content-type-{name}", "POST", path,
+                 {"content": body or good, "headers": headers})
+            for name, (headers, body) in CONTENT_TYPES.items()
+            for route, path in JSON_ROUTES.items() if route != "chat"]  # fmt: skip
+
+
 def field_cases() -> list[Case]:
     out = []
     for name, text in FIELDS.items():
@@ -430,6 +450,8 @@ CHAT = [
     Case("chat-max_tokens-1e309", "POST", "/v1/chat/completions", raw_json(
         b'{"messages": [{"role": "user", "content": "' + GOOD.encode() + b'"}], '
         b'"max_tokens": 1e309, "temperature": NaN}')),
+    Case("chat-lone-surrogate", "POST", "/v1/chat/completions", raw_json(
+        b'{"messages": [{"role": "user", "content": "\\ud800\\u8c01\\u8d1f\\u8d23"}]}')),
     Case("chat-deep-content", "POST", "/v1/chat/completions", raw_json(
         b'{"messages": [{"role": "user", "content": ' + b"[" * 1000 + b"]" * 1000 + b"}]}")),
 ]  # fmt: skip
@@ -441,6 +463,7 @@ SEARCH = [
     Case("search-q-5000", "GET", "/api/search", {"params": {"q": "医" * 5_000}}),
     Case("search-q-invalid-utf8", "GET", "/api/search?q=%ff%fe%fd"),
     Case("search-q-overlong-utf8", "GET", "/api/search?q=%c0%af%e0%80%af"),
+    Case("search-q-cesu-surrogate", "GET", "/api/search?q=%ed%a0%80%e5%8c%bb"),
     Case("search-q-repeated", "GET", "/api/search?q=%E5%8C%BB%E4%BF%9D&q=x&q="),
     *[Case(f"search-k-{name}", "GET", "/api/search", {"params": {"q": "医保", "k": k}})
       for name, k in {"superscript": "²", "negative": "-1", "zero": "0", "51": "51",
@@ -627,6 +650,7 @@ DING_CASES = [
           "group-at-string": ding_message(conversationType="2", isInAtList="false"),
           "conversation-type-number": ding_message(conversationType=2),
           "content-100k": ding_message("问" * 100_000),
+          "content-lone-surrogate": ding_message("\ud800谁负责医保"),
       }.items()],
 ]  # fmt: skip
 
@@ -671,6 +695,7 @@ CASES = [
     *question_cases(HOSTILE_QUESTIONS, "any"),
     *raw_body_cases(),
     *field_cases(),
+    *content_type_cases(),
     *CHAT,
     *SEARCH,
     *DOCS,
