@@ -15,6 +15,7 @@ A ``Need`` turns the intent into checks on a candidate sentence:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rag.errors import BadQuestion
@@ -64,14 +65,28 @@ PROSE_DUTY = [  # how documents without annotations say who does what
 
 
 def clean_question(text: str) -> str:
-    """Refuse empty and oversized questions before any work is done."""
+    """Refuse empty and oversized questions before any work is done; the rest is ``visible``
+    (possibly "" — then there is nothing to search for, and the asker is asked for more)."""
     if not isinstance(text, str) or not text.strip():
         raise BadQuestion("the question is empty: ask something like 谁负责医保跨省结算？")
     if len(text) > MAX_QUESTION_CHARS:
         raise BadQuestion(
             f"the question has {len(text)} characters; the limit is {MAX_QUESTION_CHARS}"
         )
-    return text.strip()
+    return visible(text)
+
+
+def visible(text: str) -> str:
+    """The text with control, format (bidi, zero-width, BOM) and lone-surrogate characters turned
+    into spaces, stripped: what a reader sees, and what the text tools can encode.
+
+    >>> visible("\\u202e谁负责\\x00医保？\\u200b "), visible("\\ud800\\x07")
+    ('谁负责 医保？', '')
+    """
+    return "".join(" " if unicodedata.category(c) in INVISIBLE else c for c in text).strip()
+
+
+INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
 
 
 def content_terms(terms: list[str]) -> list[str]:

@@ -16,7 +16,6 @@ import re
 import sqlite3
 import threading
 import time
-import unicodedata
 from contextlib import closing
 from pathlib import Path
 from urllib.parse import quote
@@ -25,8 +24,10 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from fastapi import Request
 
+from rag.answer import clarify
+from rag.engine import Engine
 from rag.errors import RagError
-from rag.question import MAX_QUESTION_CHARS
+from rag.question import MAX_QUESTION_CHARS, visible
 from rag.types import Answer
 
 MAX_BODY = 64 * 1024  # bytes of a callback body: real ones are a few KiB
@@ -163,11 +164,18 @@ def question_text(text: object, limit: int = MAX_QUESTION_CHARS) -> str:
     if not isinstance(text, str):
         return ""
     head = text.lstrip()[: 4 * limit]  # a 64 KiB message is not read character by character
-    cleaned = "".join(" " if unicodedata.category(c) in _INVISIBLE else c for c in head)
-    return cleaned.strip()[:limit].strip()
+    return visible(head)[:limit].strip()
 
 
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
+def ask_or_clarify(engine: Engine, question: str, message: object) -> Answer:
+    """The engine's answer; a message with nothing visible in it (only control or zero-width
+    characters) is asked for a fuller question, like the chat page would."""
+    return engine.ask(question) if question else clarify(str(message)[:20], 0.0)
+
+
+def nothing_to_ask(message: object) -> bool:
+    """Not a text message, or a blank one: acknowledged without a reply."""
+    return not isinstance(message, str) or not message.strip()
 
 
 class SeenIds:

@@ -24,9 +24,11 @@ from rag.engine import Engine
 from rag.integrations.common import (
     Rejected,
     SeenIds,
+    ask_or_clarify,
     check_time,
     load_json,
     not_configured,
+    nothing_to_ask,
     question_text,
     read_body,
     reply_text,
@@ -75,13 +77,13 @@ def answer(raw: bytes, signed: str, seen: SeenIds, engine: Engine, settings: Set
     if msg_id is not None and not isinstance(msg_id, str):
         raise Rejected(400, "malformed robot message: msgId is not a string")
     question = question_text(text)
-    if not question:
+    if nothing_to_ask(text):
         return EMPTY
     if message.get("conversationType") == GROUP and message.get("isInAtList") is not True:
         return EMPTY  # group chatter not addressed to the robot
     if msg_id and not seen.first_time(f"dingtalk:msg:{msg_id}"):
         return EMPTY  # DingTalk's retry of a message already answered
-    result = engine.ask(question)
+    result = ask_or_clarify(engine, question, text)
     body = reply_text(result, settings.public_url, MARKDOWN_LIMIT, markdown=True)
     title = ("已找到依据：" if result.found else "未找到：") + question[:20]
     return {"msgtype": "markdown", "markdown": {"title": title, "text": body}}

@@ -31,10 +31,12 @@ from rag.integrations.common import (
     Rejected,
     SeenIds,
     aes_cbc,
+    ask_or_clarify,
     check_time,
     check_token,
     load_json,
     not_configured,
+    nothing_to_ask,
     pkcs7_unpad,
     question_text,
     read_body,
@@ -174,7 +176,7 @@ def _event(raw: bytes, signed: tuple[str, str, str] | None, seen: SeenIds,
     if not seen.first_time(f"feishu:{event_id}"):
         return {"status": "duplicate event ignored"}
     text = _question(message)
-    return Question(message["message_id"], text) if text else {}
+    return {} if nothing_to_ask(text) else Question(message["message_id"], text)
 
 
 def _payload(raw: bytes, s: Settings) -> dict:
@@ -211,6 +213,8 @@ def _question(message: dict) -> str:
         return ""
     if not isinstance(message.get("message_id"), str) or not message["message_id"]:
         return ""
+    if not isinstance(message.get("content") or "{}", str):  # Feishu sends a JSON string
+        return ""
     try:
         content = load_json(message.get("content") or "{}", "message content")
     except Rejected:
@@ -224,11 +228,12 @@ def _question(message: dict) -> str:
         return ""
     for key in filter(None, keys):
         text = text.replace(key, "")
-    return question_text(text.replace("@_all", ""))
+    return text.replace("@_all", "")
 
 
 def _answer(engine: Engine, api: OpenApi, message_id: str, question: str, public_url: str):
     try:
-        api.reply(message_id, reply_text(engine.ask(question), public_url, TEXT_LIMIT))
+        result = ask_or_clarify(engine, question_text(question), question)
+        api.reply(message_id, reply_text(result, public_url, TEXT_LIMIT))
     except (httpx.HTTPError, RuntimeError, KeyError, ValueError, RagError) as e:
         log.warning("飞书 reply to %s failed: %s", message_id, e)

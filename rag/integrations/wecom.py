@@ -31,9 +31,11 @@ from rag.integrations.common import (
     Rejected,
     SeenIds,
     aes_cbc,
+    ask_or_clarify,
     check_time,
     check_token,
     not_configured,
+    nothing_to_ask,
     pkcs7_pad,
     pkcs7_unpad,
     question_text,
@@ -187,12 +189,13 @@ def answer(raw: bytes, signed: tuple[str, str, str], crypto: WeComCrypto, seen: 
     crypto.verify(msg_signature, timestamp, nonce, encrypted)
     message = parse_xml(crypto.decrypt(encrypted))
     question = question_text(message.findtext("Content"))
-    if message.findtext("MsgType") != "text" or not question:
+    if message.findtext("MsgType") != "text" or nothing_to_ask(message.findtext("Content")):
         return Response(status_code=200)  # events, images…: acknowledged, not answered
     msg_id = message.findtext("MsgId") or hashlib.sha256(encrypted.encode()).hexdigest()
     if not seen.first_time(f"wecom:{crypto.receive_id}:{msg_id}"):
         return Response(status_code=200)  # a retry or a replay of a message already answered
-    content = reply_text(engine.ask(question), public_url, TEXT_LIMIT, size=utf8_size)
+    result = ask_or_clarify(engine, question, message.findtext("Content"))
+    content = reply_text(result, public_url, TEXT_LIMIT, size=utf8_size)
     reply = reply_xml(message.findtext("FromUserName", ""), crypto.receive_id, content)
     return Response(encrypted_reply(crypto, reply, nonce), media_type="application/xml")
 
