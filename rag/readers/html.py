@@ -206,6 +206,8 @@ def find_body(root: etree._Element) -> etree._Element:
     text, else the element whose own paragraphs hold the most Chinese text."""
     scores: dict[etree._Element, float] = {}
     for block, count in _block_counts(root):
+        if _chrome(block):
+            continue
         parent = block.getparent()
         scores[block] = scores.get(block, 0) + count
         if parent is not None:
@@ -218,7 +220,7 @@ def find_body(root: etree._Element) -> etree._Element:
         if isinstance(el.tag, str) and (
             KNOWN_BODY.match(el.get("id") or "") or KNOWN_BODY.match(el.get("class") or "")
         ):
-            if len(CJK.findall(el.text_content())) >= max(30, total * 0.2):
+            if len(CJK.findall(el.text_content())) >= max(20, total * 0.05):
                 return el
     candidates = [(s, el) for el, s in scores.items() if el.tag not in {"html"} and not _chrome(el)]
     if not candidates:
@@ -227,9 +229,20 @@ def find_body(root: etree._Element) -> etree._Element:
 
 
 def _block_counts(root: etree._Element):
-    """(block element, Chinese characters directly in it) for every block with text."""
-    for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag not in BLOCK_TAGS:
+    """(block element, Chinese characters directly in it) for every block with text; a data
+    table counts as one block, so its rows and cells never compete with the article."""
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "table" and el.find(".//table") is None:
+            count = len(CJK.findall(el.text_content()))
+            if count:
+                yield el, count
+            continue
+        stack.extend(reversed(el))
+        if el.tag not in BLOCK_TAGS:
             continue
         count = len(CJK.findall(el.text or ""))
         for child in el:
