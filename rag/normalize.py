@@ -45,11 +45,12 @@ BOILERPLATE = re.compile(
 )
 MARKDOWN = re.compile(r"<!--.*?-->|^#{1,6}\s+")  # "# 标题", "<!-- INFO END -->## 第一章"
 CN_DAY = "[\\d一二三四五六七八九十]{1,3}"
-DATE = rf"(\d{{4}}|[〇○零一二三四五六七八九]{{4}})年{CN_DAY}月{CN_DAY}日"
+DATE = rf"(\d{{4}}|[〇○零一二三四五六七八九]{{4}})\s*年\s*{CN_DAY}\s*月\s*{CN_DAY}\s*日"
 SIGNED = re.compile(rf"^({DATE})$|^({DATE})\s*\S.*(通过|公布|批准)$")
 NUMBER_LINE = re.compile(  # 国发〔2019〕3号, （医保办函〔2025〕86 号）
-    r"^[(（]?\s*([\u3400-\u9fff]{1,15}\s*〔\s*\d{4}\s*〕\s*\d+\s*号)\s*[)）]?$"
+    r"^[(（]?\s*(?P<n>[\u3400-\u9fff]{1,15}\s*〔\s*\d{4}\s*〕\s*\d+\s*号)\s*[)）]?$"
 )
+ORDER_NUMBER = re.compile(rf"^{DATE}\s*(?P<n>[\u3400-\u9fff]{{2,20}}令第\d+号)公布")  # 规章
 TAIL_MARKER = re.compile(r"^(相关阅读|相关链接|相关文章|延伸阅读|相关新闻|推荐阅读)\s*$")
 STAMP = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(:\d{2})?$")
 TITLE_SUFFIX = re.compile(
@@ -92,17 +93,19 @@ def text_meta(paragraphs: list[str]) -> dict[str, str]:
 
     >>> text_meta(["关于…的通知", "（医保办函〔2025〕86 号）", "正文。", "某局", "2025年10月24日"])
     {'发文字号': '医保办函〔2025〕86号', '成文日期': '2025年10月24日'}
+    >>> text_meta(["某办法", "2019年11月30日 国家市场监督管理总局令第20号公布"])["发文字号"]
+    '国家市场监督管理总局令第20号'
     """
     meta = {}
     for line in paragraphs[:10]:
-        m = NUMBER_LINE.match(line.strip())
+        m = NUMBER_LINE.match(line.strip()) or ORDER_NUMBER.search(line)
         if m:
-            meta["发文字号"] = re.sub(r"\s+", "", m.group(1))
+            meta["发文字号"] = re.sub(r"\s+", "", m.group("n"))
             break
     for line in paragraphs:
         m = SIGNED.match(line.strip())
         if m:
-            meta["成文日期"] = m.group(1) or m.group(3)
+            meta["成文日期"] = re.sub(r"\s+", "", m.group(1) or m.group(3))
             break
     return meta
 
