@@ -69,6 +69,7 @@ NUMBER_IN = re.compile(r"〔\d{4}〕|\[\d{4}\]")
 REPRINT = re.compile(r"^[（(【\[]转载[)）】\]]\s*")
 SITE_SUFFIX = re.compile(r"\s*[-_|－—]+\s*[^-_|－—]*(网|网站|门户|政府|平台)\s*$")
 MAX_SPAN = 200  # a rowspan/colspan larger than this is a typo, not a table
+MAX_CELLS = 200_000  # a table expanding to more cells than this is read as plain blocks
 
 
 def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
@@ -165,7 +166,7 @@ def _take_meta(root: etree._Element) -> dict[str, str]:
     """Labelled metadata anywhere on the page (``<td><b>索 引 号：</b></td><td>…</td>``,
     ``<li><span>文　　号：</span>…</li>``), removed from the tree once read."""
     meta: dict[str, str] = {}
-    found = []
+    found, labels = [], set()
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag in {"html", "body"}:
             continue
@@ -178,10 +179,10 @@ def _take_meta(root: etree._Element) -> dict[str, str]:
                 node = parent
             else:
                 break
-        if any(node is f or node in f.iterancestors() for f, _ in found):
+        if id(node) in labels:  # <b> inside a <td> already taken as the label
             continue
+        labels.add(id(node))
         found.append((node, LABELS[m.group(1)]))
-    labels = {id(node) for node, _ in found}
     for node, key in found:
         value_nodes, value = [], WRAP.sub(" ", node.tail or "").strip()
         for sibling in node.itersiblings():
@@ -277,9 +278,10 @@ def body_lines(body: etree._Element) -> list[str]:
 
     def walk(el: etree._Element) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
-        if tag == "table" and _is_data_table(el):
+        grid = _table_rows(el) if tag == "table" and _is_data_table(el) else None
+        if grid is not None:
             flush()
-            out.extend(line for line in _table_text(_table_rows(el)) if line)
+            out.extend(line for line in _table_text(grid) if line)
             return
         if tag == "br":
             flush()
@@ -346,8 +348,9 @@ def _span(cell: etree._Element, attr: str) -> int:
     return max(1, min(int(digits.group()) if digits else 1, MAX_SPAN))
 
 
-def _table_rows(table: etree._Element) -> list[list[str]]:
-    """The table as a grid of cell texts, merged cells repeated into every slot they cover."""
+def _table_rows(table: etree._Element) -> list[list[str]] | None:
+    """The table as a grid of cell texts, merged cells repeated into every slot they cover;
+    None when the merged cells would blow it up past ``MAX_CELLS``."""
     grid: dict[tuple[int, int], str] = {}
     rows = _rows(table)
     for r, row in enumerate(rows):
@@ -358,11 +361,15 @@ def _table_rows(table: etree._Element) -> list[list[str]]:
             text = " ".join(body_lines(cell))
             rowspan = min(_span(cell, "rowspan"), len(rows) - r)
             colspan = _span(cell, "colspan")
+            if len(grid) + rowspan * colspan > MAX_CELLS:
+                return None
             for dr in range(rowspan):
                 for dc in range(colspan):
                     grid.setdefault((r + dr, c + dc), text)
             c += colspan
     width = max((c for _, c in grid), default=-1) + 1
+    if width * len(rows) > MAX_CELLS:
+        return None
     return [[grid.get((r, c), "") for c in range(width)] for r in range(len(rows))]
 
 
@@ -462,12 +469,3 @@ def place_title(lines: list[str], title: str) -> tuple[list[str], str]:
             fuller = "".join(lines[i:j])
             return [fuller, *lines[:i], *lines[j:]], fuller
     return [title, *lines], title
-
-
-def _precedes(a: etree._Element, b: etree._Element) -> bool:
-    for el in a.getroottree().iter():
-        if el is a:
-            return True
-        if el is b:
-            return False
-    return False
