@@ -175,6 +175,13 @@ def test_dev_document(prefix, title, number, date, headings):
         assert squash(line).startswith(squash(want)), (line[:40], want)
 
 
+@pytest.mark.parametrize("prefix", ["d23", "d24", "d46"])
+def test_markdown_markers_and_comments_do_not_reach_the_text(prefix):
+    text = read_document(_path(prefix)).text
+    assert "<!--" not in text and "INFO END" not in text
+    assert not any(line.startswith("#") for line in text.split("\n"))
+
+
 def test_html_extraction_is_fast_enough():
     """Every dev HTML page in well under a second (the largest is 0.5 MB)."""
     for path in sorted(DEV.glob("*.html")):

@@ -290,3 +290,11 @@ def test_d09_reform_list_table_keeps_its_guiding_departments():
     row = next(line for line in d.text.split("\n") if line.startswith("1.改革举措："))
     assert "指导部门：最高人民法院、最高人民检察院、国家知识产权局" in row
     assert row.endswith("推广范围：全国")
+
+
+def test_interpretation_links_and_attachment_box_do_not_reach_the_text():
+    page = f"""<div class="article-content"><p>点击查看政策解读：【音频解读】关于《某办法》的解读</p>
+      <p>{ARTICLE}</p><p>政策解读：https://www.gz.gov.cn/zcjd/post_1.html</p>
+      <p>一图读懂：https://www.gz.gov.cn/ytdd/post_2.html</p><p>相关附件</p><p>附件1.docx</p></div>"""
+    doc = document_from(read_html(page.encode(), "x.html"), "x", "x.html")
+    assert doc.text == ARTICLE
