@@ -226,6 +226,19 @@ def test_table_with_rowspans_becomes_annotated_lines():
     ]
 
 
+def test_grouped_header_rows_become_one_header():
+    page = """<div><p>附件1</p><table>
+      <tr><td rowspan="2">序号</td><td colspan="2">统筹基金最高支付限额</td>
+          <td rowspan="2">审核确认有效期</td></tr>
+      <tr><td>职工医保</td><td>城乡居民医保</td></tr>
+      <tr><td>1</td><td>200元/月</td><td>50元/月</td><td>长期</td></tr></table></div>"""
+    assert lines(page) == [
+        "附件1",
+        "1.统筹基金最高支付限额（职工医保）：200元/月；统筹基金最高支付限额（城乡居民医保）：50元/月"
+        "；审核确认有效期：长期",
+    ]
+
+
 def test_hostile_spans_are_bounded():
     page = (
         '<div><p>正文</p><table><tr><td>项目</td><td>金额</td></tr><tr><td rowspan="999999999">'
@@ -298,3 +311,9 @@ def test_interpretation_links_and_attachment_box_do_not_reach_the_text():
       <p>一图读懂：https://www.gz.gov.cn/ytdd/post_2.html</p><p>相关附件</p><p>附件1.docx</p></div>"""
     doc = document_from(read_html(page.encode(), "x.html"), "x", "x.html")
     assert doc.text == ARTICLE
+
+
+def test_d45_grouped_header_names_both_levels():
+    text = dev("d45").text
+    assert "2.门诊特定病种（分类）：一类；门诊特定病种（病种名称）：糖尿病；" in text
+    assert "统筹基金最高支付限额（职工医保）：200元/月" in text

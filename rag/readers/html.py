@@ -281,7 +281,7 @@ def body_lines(body: etree._Element) -> list[str]:
         grid = _table_rows(el) if tag == "table" and _is_data_table(el) else None
         if grid is not None:
             flush()
-            out.extend(line for line in _table_text(grid) if line)
+            out.extend(line for line in _table_text(*grid) if line)
             return
         if tag == "br":
             flush()
@@ -348,13 +348,16 @@ def _span(cell: etree._Element, attr: str) -> int:
     return max(1, min(int(digits.group()) if digits else 1, MAX_SPAN))
 
 
-def _table_rows(table: etree._Element) -> list[list[str]] | None:
-    """The table as a grid of cell texts, merged cells repeated into every slot they cover;
-    None when the merged cells would blow it up past ``MAX_CELLS``."""
+def _table_rows(table: etree._Element) -> tuple[list[list[str]], list[int]] | None:
+    """The table as a grid of cell texts, merged cells repeated into every slot they cover,
+    and for each row how many rows a header starting there would take (a grouped header:
+    “统筹基金最高支付限额” over “职工医保 | 城乡居民医保”, beside cells spanning both rows).
+    None when the merged cells would blow the grid up past ``MAX_CELLS``."""
     grid: dict[tuple[int, int], str] = {}
     rows = _rows(table)
+    depths = []
     for r, row in enumerate(rows):
-        c = 0
+        c, down, across = 0, 1, False
         for cell in _cells(row):
             while (r, c) in grid:
                 c += 1
@@ -367,23 +370,34 @@ def _table_rows(table: etree._Element) -> list[list[str]] | None:
                 for dc in range(colspan):
                     grid.setdefault((r + dr, c + dc), text)
             c += colspan
+            down, across = max(down, rowspan), across or colspan > 1
+        depths.append(min(down, 3) if across else 1)
     width = max((c for _, c in grid), default=-1) + 1
     if width * len(rows) > MAX_CELLS:
         return None
-    return [[grid.get((r, c), "") for c in range(width)] for r in range(len(rows))]
+    return [[grid.get((r, c), "") for c in range(width)] for r in range(len(rows))], depths
 
 
-def _table_text(rows: list[list[str]]) -> list[str]:
-    """Lines for a table; leading rows that say one thing (the table's caption spanning all
-    columns, “附件2 任务分工表”) are lines of their own, not its header.
+def _table_text(rows: list[list[str]], depths: list[int]) -> list[str]:
+    """Lines for a table. Leading rows that say one thing (the caption spanning all columns,
+    “附件2 任务分工表”) are lines of their own; a grouped header's rows become one header,
+    the group named first and the column after it in brackets.
 
-    >>> _table_text([["附件2", "附件2"], ["任务", "牵头单位"], ["签约", "卫健委"]])
+    >>> _table_text([["附件2", "附件2"], ["任务", "牵头单位"], ["签约", "卫健委"]], [1, 1, 1])
     ['附件2', '任务：签约（牵头单位：卫健委）']
+    >>> head = [["病种", "限额", "限额"], ["病种", "职工", "居民"], ["糖尿病", "200元", "50元"]]
+    >>> _table_text(head, [2, 1, 1])
+    ['病种：糖尿病；限额（职工）：200元；限额（居民）：50元']
     """
     out = []
     while len(rows) > 2 and len({c for c in rows[0] if c}) <= 1:
         out.extend(c for c in rows[0][:1] if c)
-        rows = rows[1:]
+        rows, depths = rows[1:], depths[1:]
+    depth = min(depths[0], len(rows) - 1) if rows else 1
+    if depth > 1:
+        names = [list(dict.fromkeys(v for v in column if v)) for column in zip(*rows[:depth])]
+        header = [n[0] + "".join(f"（{sub}）" for sub in n[1:]) if n else "" for n in names]
+        rows = [header, *rows[depth:]]
     return out + table_lines(rows)
 
 
