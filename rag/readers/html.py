@@ -5,12 +5,13 @@ footers, and some repeat the whole body in a hidden block. The reader keeps only
 
 1. decode: BOM, else UTF-8 when the bytes are valid UTF-8, else the declared ``<meta>``
    charset, else detection (charset-normalizer);
-2. drop what a reader never sees: scripts, styles, comments, hidden elements, forms;
+2. drop what a reader never sees: scripts, styles, comments, hidden (``display:none``)
+   elements — among them the hidden second copy of the body some CMSs add;
 3. read the labelled metadata (索 引 号 / 发文机关 / 文　　号 / 实施日期 …) anywhere on the page
    into canonical keys, and remove it so it never reaches the body text;
-4. find the body: a known content container (``UCAP-CONTENT``, ``zoomcon``…) if it holds the
-   page's text, else the element whose paragraphs hold the most Chinese text outside
-   navigation, headers and footers;
+4. find the body: a known content container (``UCAP-CONTENT``, ``zoomcon``…) if it holds
+   some of the page's text, else the element whose paragraphs hold the most Chinese text
+   outside navigation, headers, footers, forms and sidebars;
 5. walk the body in order: block elements and ``<br>`` end a line, inline elements do not;
    data tables (merged cells expanded) become lines via ``rag.readers.tables.table_lines``.
 
@@ -218,9 +219,8 @@ def find_body(root: etree._Element) -> etree._Element:
                 scores[grand] = scores.get(grand, 0) + count / 2
     total = sum(len(CJK.findall(t)) for t in root.itertext())
     for el in root.iter():
-        if isinstance(el.tag, str) and (
-            KNOWN_BODY.match(el.get("id") or "") or KNOWN_BODY.match(el.get("class") or "")
-        ):
+        names = f"{el.get('id') or ''} {el.get('class') or ''}".split()
+        if isinstance(el.tag, str) and any(KNOWN_BODY.match(n) for n in names):
             if len(CJK.findall(el.text_content())) >= max(20, total * 0.05):
                 return el
     candidates = [(s, el) for el, s in scores.items() if el.tag not in {"html"} and not _chrome(el)]
