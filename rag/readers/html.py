@@ -21,9 +21,11 @@ line 1 when the body does not start with it.
 
 from __future__ import annotations
 
+import codecs
 import re
 
 import lxml.html
+from charset_normalizer import from_bytes
 from lxml import etree
 
 from rag.errors import UnreadableFile
@@ -63,9 +65,7 @@ BLOCK_TAGS = {
 CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
 WRAP = re.compile(r"[ \t\r\n\f]+")
 POSITION = re.compile(r"当前位置|所在位置|您的位置|首页\s*[>›»]")
-TRAILING_NUMBER = re.compile(
-    r"[（(][^（()）]*〔\d{4}〕[^（()）]*号[)）]$"
-)  # …的通知（国发〔2019〕3号）
+TRAILING_NUMBER = re.compile(r"[（(][^（()）]*〔\d{4}〕[^（()）]*号[)）]$")  # （国发〔2019〕3号）
 NUMBER_IN = re.compile(r"〔\d{4}〕|\[\d{4}\]")
 REPRINT = re.compile(r"^[（(【\[]转载[)）】\]]\s*")
 SITE_SUFFIX = re.compile(r"\s*[-_|－—]+\s*[^-_|－—]*(网|网站|门户|政府|平台)\s*$")
@@ -111,8 +111,6 @@ def decode(raw: bytes, name: str) -> str:
         encoding = _codec(declared.group(1).decode("ascii", "replace"))
         if encoding:
             return raw.decode(encoding, errors="replace")
-    from charset_normalizer import from_bytes
-
     best = from_bytes(raw[:200_000]).best()
     encoding = _codec(best.encoding) if best else None
     return raw.decode(encoding or "gb18030", errors="replace")
@@ -124,8 +122,6 @@ def _codec(label: str) -> str | None:
     >>> _codec("GB2312"), _codec("x-unknown")
     ('gb18030', None)
     """
-    import codecs
-
     label = label.strip().lower()
     if label in {"gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "gb18030", "euc-cn"}:
         return "gb18030"
@@ -204,8 +200,9 @@ def _take_meta(root: etree._Element) -> dict[str, str]:
 
 
 def find_body(root: etree._Element) -> etree._Element:
-    """The element holding the article: a known container with most of the page's paragraph
-    text, else the element whose own paragraphs hold the most Chinese text."""
+    """The element holding the article: a known content container that holds some of the
+    page's text (an empty one is a template left-over), else the element whose own paragraphs
+    — and its children's, half for grandchildren's — hold the most Chinese text."""
     scores: dict[etree._Element, float] = {}
     for block, count in _block_counts(root):
         if _chrome(block):
@@ -218,9 +215,9 @@ def find_body(root: etree._Element) -> etree._Element:
             if grand is not None:
                 scores[grand] = scores.get(grand, 0) + count / 2
     total = sum(len(CJK.findall(t)) for t in root.itertext())
-    for el in root.iter():
+    for el in root.iter(etree.Element):
         names = f"{el.get('id') or ''} {el.get('class') or ''}".split()
-        if isinstance(el.tag, str) and any(KNOWN_BODY.match(n) for n in names):
+        if any(KNOWN_BODY.match(n) for n in names):
             if len(CJK.findall(el.text_content())) >= max(20, total * 0.05):
                 return el
     candidates = [(s, el) for el, s in scores.items() if el.tag not in {"html"} and not _chrome(el)]
