@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.clauses import parse_clauses
 from rag.errors import UnreadableFile
 from rag.normalize import document_from, read_document
 from rag.readers import read, sniff
@@ -296,6 +297,10 @@ def test_d26_task_table_rowspans_give_each_row_its_units():
     assert len(rows) == 4  # one 工作事项 cell spanning four rows of tasks
     assert all("牵头单位：" in row and "配合单位：" in row for row in rows)
     assert "（牵头单位：市卫生健康委；配合单位：各区政府；" in rows[2]
+    tree = parse_clauses(d)  # the caption's “附件2” line opens the attachment
+    row = d.text.index(rows[0])
+    assert tree.clause_at(row).path[0] == "附件2"
+    assert any(r.lead == ("市卫生健康委",) for r in tree.responsibilities_in(row, row + 400))
 
 
 def test_d09_reform_list_table_keeps_its_guiding_departments():

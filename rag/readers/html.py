@@ -358,7 +358,7 @@ def _table_rows(table: etree._Element) -> tuple[list[list[str]], list[int]] | No
         for cell in _cells(row):
             while (r, c) in grid:
                 c += 1
-            text = " ".join(body_lines(cell))
+            text = "\n".join(body_lines(cell))  # table_lines joins a cell's lines again
             rowspan = min(_span(cell, "rowspan"), len(rows) - r)
             colspan = _span(cell, "colspan")
             if len(grid) + rowspan * colspan > MAX_CELLS:
@@ -380,15 +380,15 @@ def _table_text(rows: list[list[str]], depths: list[int]) -> list[str]:
     “附件2 任务分工表”) are lines of their own; a grouped header's rows become one header,
     the group named first and the column after it in brackets.
 
-    >>> _table_text([["附件2", "附件2"], ["任务", "牵头单位"], ["签约", "卫健委"]], [1, 1, 1])
-    ['附件2', '任务：签约（牵头单位：卫健委）']
+    >>> _table_text([["附件2\\n分工表"] * 2, ["任务", "牵头单位"], ["签约", "卫健委"]], [1, 1, 1])
+    ['附件2', '分工表', '任务：签约（牵头单位：卫健委）']
     >>> head = [["病种", "限额", "限额"], ["病种", "职工", "居民"], ["糖尿病", "200元", "50元"]]
     >>> _table_text(head, [2, 1, 1])
     ['病种：糖尿病；限额（职工）：200元；限额（居民）：50元']
     """
     out = []
     while len(rows) > 2 and len({c for c in rows[0] if c}) <= 1:
-        out.extend(c for c in rows[0][:1] if c)
+        out.extend(line for line in rows[0][0].split("\n") if line)  # “附件2”, “任务分工表”
         rows, depths = rows[1:], depths[1:]
     depth = min(depths[0], len(rows) - 1) if rows else 1
     if depth > 1:
