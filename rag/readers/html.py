@@ -15,8 +15,9 @@ footers, and some repeat the whole body in a hidden block. The reader keeps only
 5. walk the body in order: block elements and ``<br>`` end a line, inline elements do not;
    data tables (merged cells expanded) become lines via ``rag.readers.tables.table_lines``.
 
-The title is the metadata's 标题, else the page's ``<h1>`` nearest before the body; it becomes
-line 1 when the body does not start with it.
+The title is the metadata's 标题, else the title block (``<h1>``, an element classed
+``title``, ``<h2>``–``<h4>``) nearest before the body, else the page's ``<title>`` where the
+body spells it out; it becomes line 1 (added when the body does not have it).
 """
 
 from __future__ import annotations
@@ -80,9 +81,11 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
     meta = _take_meta(root)
     body = find_body(root)
     lines = _dedupe(body_lines(body))
-    title = REPRINT.sub("", meta.pop("标题", "") or page_title(root, body) or head_title)
+    title = REPRINT.sub("", meta.pop("标题", "") or page_title(root, body))
     if title:
         lines, title = place_title(lines, title)
+    elif head_title:  # the <title> often names only the site: trust it where the body agrees
+        lines, title = place_title(lines, REPRINT.sub("", head_title), add=False)
     return Extracted("html", tuple(Line(line) for line in lines), meta=meta, title=title)
 
 
@@ -447,11 +450,11 @@ def _title_like(text: str) -> bool:
     return 4 <= len(text) <= 120 and bool(CJK.search(text)) and not POSITION.search(text)
 
 
-def place_title(lines: list[str], title: str) -> tuple[list[str], str]:
+def place_title(lines: list[str], title: str, add: bool = True) -> tuple[list[str], str]:
     """Put the title on line 1: where the body spells it over one or more of its first lines
     (“国务院关于…” + “…的若干意见”), those lines become the title line; else the title is
-    added. A title block that differs only by a trailing （文号） or a missing issuer yields
-    to the body's fuller wording.
+    added (unless ``add`` is false: then the title is ""). A title block that differs only by
+    a trailing （文号） or a missing issuer yields to the body's fuller wording.
 
     >>> lines = ["国发〔2019〕3号", "国务院关于促进", "发展的意见", "各省："]
     >>> place_title(lines, "国务院关于促进发展的意见")[0]
@@ -479,4 +482,4 @@ def place_title(lines: list[str], title: str) -> tuple[list[str], str]:
         ):
             fuller = "".join(lines[i:j])
             return [fuller, *lines[:i], *lines[j:]], fuller
-    return [title, *lines], title
+    return ([title, *lines], title) if add else (lines, "")
