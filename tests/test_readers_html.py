@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rag.clauses import parse_clauses
 from rag.errors import UnreadableFile
@@ -249,6 +251,26 @@ def test_hostile_spans_are_bounded():
         'A</td><td colspan="-3">1元</td></tr><tr><td colspan="x">2元</td></tr></table></div>'
     )
     assert lines(page) == ["正文", "项目：A；金额：1元", "项目：A；金额：2元"]
+
+
+PIECES = st.sampled_from([
+    "<p>", "</p>", "<div>", "</div>", "<table>", "<tr>", "<td rowspan=3>", "<td colspan=99999>",
+    "</td>", "</tr>", "</table>", "<br>", "<b>索 引 号：</b>", "<span>文　　号：</span>", "<h1>",
+    "</h1>", "<!--", "-->", "<script>", "</script>", "<?xml version='1.0' encoding='gbk'?>",
+    "<meta charset=gbk>", "\ufeff", "\x00", "&nbsp;", "&#0;", "<", ">", "\r\n",
+])  # fmt: skip
+TEXT = st.text(alphabet="一二三政策条第、（）：1. ab\n", max_size=20)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(PIECES, TEXT), max_size=60), st.sampled_from(["utf-8", "gb18030"]))
+def test_any_markup_is_read_or_refused_never_crashes(parts, encoding):
+    raw = "".join(parts).encode(encoding, errors="ignore")
+    try:
+        extracted = read_html(raw, "x.html")
+    except UnreadableFile:
+        return
+    assert all(line.text and line.text == line.text.strip(" ") for line in extracted.lines)
 
 
 def test_layout_table_is_read_as_blocks_not_fields():
