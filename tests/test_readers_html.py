@@ -14,6 +14,7 @@ from rag.normalize import document_from, read_document
 from rag.readers import read, sniff
 from rag.readers.html import decode
 from rag.readers.html import read as read_html
+from rag.types import Document
 
 DEV = Path(__file__).resolve().parent.parent / "eval" / "dev" / "corpus"
 ARTICLE = "第一条　为了规范政府信息公开工作，保障公民、法人和其他组织依法获取政府信息，制定本条例。"
@@ -163,6 +164,26 @@ def test_gov_cn_metadata_table_with_spaced_labels():
     assert text == [extracted.title, "国发〔2019〕3号", ARTICLE]  # split title joined
     doc = document_from(extracted, "d", "d.html")
     assert (doc.issuer, doc.date, doc.number) == ("国务院", "2019年01月12日", "国发〔2019〕3号")
+
+
+def test_document_prefers_the_issuing_organ_and_the_signing_date():
+    meta = {"发布机构": "某街道办事处", "来源": "某网", "发文机关": "某市人民政府办公厅",
+            "发布日期": "2024-09-12", "成文日期": "2024-07-26", "文号": "穗府办规〔2024〕13号"}  # fmt: skip
+    doc = Document("d", "t", "x", meta=meta)
+    assert (doc.issuer, doc.date, doc.number) == ("某市人民政府办公厅", "2024-07-26", meta["文号"])
+    site_only = Document("d", "t", "x", meta={"发布机构": "某街道办事处", "发布日期": "2024-09-12"})
+    assert (site_only.issuer, site_only.date, site_only.number) == (
+        "某街道办事处",
+        "2024-09-12",
+        "",
+    )
+
+
+def test_html_blocks_are_not_rejoined_as_hard_line_breaks():
+    page = "<div><p>附件：推广清单</p><p>国务院办公厅</p><p>2018年12月23日</p></div>"
+    doc = document_from(read_html(page.encode(), "x.html"), "x", "x.html")
+    assert doc.text.split("\n") == ["附件：推广清单", "国务院办公厅", "2018年12月23日"]
+    assert doc.date == "2018年12月23日"  # the signature date, as the page declares none
 
 
 def test_guangzhou_normative_document_block_maps_to_canonical_keys():
