@@ -5,11 +5,15 @@ What happens to a file, in order:
 1. a reader chosen by the file's content (``rag.readers``: text, HTML, PDF, Word) gives lines,
    metadata and pages; binary, undecodable or unsupported files raise ``UnreadableFile``;
 2. per line: pinyin annotations after characters are removed (``強(qiáng)`` → ``強``), web
-   boilerplate is dropped (breadcrumbs, 浏览次数, footers, everything from 相关阅读 on), and
+   boilerplate is dropped (breadcrumbs, 浏览次数, footers, “政策解读” links, everything from
+   相关阅读 on), Markdown ``#`` markers and ``<!-- … -->`` comments are removed, and
    ``key: value`` metadata lines (索引号, 发布机构, 成文日期, 发布日期, 来源, …) move to ``meta``;
-3. hard line breaks inside sentences are undone: a line that does not end a sentence continues
-   the previous one, unless it is a heading;
-4. the title (first paragraph, or two lines when a title is split) becomes line 1.
+3. hard line breaks inside sentences are undone (not in HTML, whose blocks are paragraphs): a
+   line that does not end a sentence continues the previous one, unless it is a heading;
+4. the title (first paragraph, or two lines when a title is split) becomes line 1;
+5. what the text itself says fills metadata the file did not declare: a 文号 line near the top
+   (``国发〔2019〕3号``) is the 发文字号, the first date standing alone on a line (the signature)
+   or opening an adoption line (“2020年12月24日 …会议通过”) is the 成文日期.
 
 The display text keeps the original script (traditional stays traditional); matching happens on
 ``rag.zh.fold(text)``, which has the same length, so spans found while matching highlight the
@@ -37,9 +41,18 @@ META_PAIR = re.compile(rf"({META_KEYS})\s*:\s*")
 COUNTERS = {"浏览次数", "点击数", "阅读次数"}
 BOILERPLATE = re.compile(
     r"^(首页|当前位置|您的位置|你的位置)\s*[:>›»]|可发送邮件至|版权所有|打印本页|关闭窗口"
-    r"|^【?(打印|关闭|分享到)|^(上一篇|下一篇)\s*:"
+    r"|^【?(打印|关闭|分享到)|^(上一篇|下一篇)\s*:|^(点击查看)?(相关)?政策解读\s*:"
+    r"|^【?(一图读懂|图解|图文解读|音频解读|视频解读)】?\s*:"
 )
-TAIL_MARKER = re.compile(r"^(相关阅读|相关链接|相关文章|延伸阅读|相关新闻|推荐阅读)\s*$")
+MARKDOWN = re.compile(r"<!--.*?-->|^#{1,6}\s+")  # "# 标题", "<!-- INFO END -->## 第一章"
+CN_DAY = "[\\d一二三四五六七八九十]{1,3}"
+DATE = rf"(\d{{4}}|[〇○零一二三四五六七八九]{{4}})\s*年\s*{CN_DAY}\s*月\s*{CN_DAY}\s*日"
+SIGNED = re.compile(rf"^({DATE})$|^({DATE})\s*\S.*(通过|公布|批准)$")
+NUMBER_LINE = re.compile(  # 国发〔2019〕3号, （医保办函〔2025〕86 号）
+    r"^[(（]?\s*(?P<n>[\u3400-\u9fff]{1,15}\s*〔\s*\d{4}\s*〕\s*\d+\s*号)\s*[)）]?$"
+)
+ORDER_NUMBER = re.compile(rf"^{DATE}\s*(?P<n>[\u3400-\u9fff]{{2,20}}令第\d+号)公布")  # 规章
+TAIL_MARKER = re.compile(r"^(相关阅读|相关链接|相关文章|延伸阅读|相关新闻|推荐阅读|相关附件)\s*$")
 STAMP = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(:\d{2})?$")
 TITLE_SUFFIX = re.compile(
     r"(意见|通知|方案|计划|办法|规定|决定|细则|纲要|报告|批复|公告|通告|措施|规划|要点|条例|规则|指引|指南)"
@@ -61,28 +74,53 @@ def read_document(path: Path, doc_id: str | None = None, progress: Progress | No
 def document_from(extracted: Extracted, doc_id: str, source: str, sha256: str = "") -> Document:
     """Normalise a reader's lines into a ``Document``, keeping which page each line was on."""
     lines, meta = _clean([(line.text, line.page) for line in extracted.lines])
-    paragraphs, pages = _join_with_pages(lines)
+    # HTML blocks are paragraphs already; only text and PDF lines carry hard line breaks
+    paragraphs, pages = _join_with_pages(lines, join=extracted.format != "html")
     if not paragraphs:
         raise UnreadableFile(f"{source}: no text left after removing boilerplate")
     merged = merge_split_title(paragraphs)
     if len(merged) < len(paragraphs):  # the title's two lines became one: one "\n" less
         pages = [(max(0, o - 1), p) for o, p in pages]
     title = extracted.title or merged[0]
-    meta = {**extracted.meta, **meta}
+    meta = {**text_meta(merged), **extracted.meta, **meta}
     if extracted.notes:
         meta["说明"] = "；".join(extracted.notes)
     return Document(doc_id=doc_id, title=title, text="\n".join(merged), meta=meta,
                     source=source, sha256=sha256, pages=tuple(_page_changes(pages)))  # fmt: skip
 
 
-def _join_with_pages(lines: list[tuple[str, int]]) -> tuple[list[str], list[tuple[int, int]]]:
+def text_meta(paragraphs: list[str]) -> dict[str, str]:
+    """发文字号 and 成文日期 as the text states them (used where the file declares none).
+
+    >>> text_meta(["关于…的通知", "（医保办函〔2025〕86 号）", "正文。", "某局", "2025年10月24日"])
+    {'发文字号': '医保办函〔2025〕86号', '成文日期': '2025年10月24日'}
+    >>> text_meta(["某办法", "2019年11月30日 国家市场监督管理总局令第20号公布"])["发文字号"]
+    '国家市场监督管理总局令第20号'
+    """
+    meta = {}
+    for line in paragraphs[:10]:
+        m = NUMBER_LINE.match(line.strip()) or ORDER_NUMBER.search(line)
+        if m:
+            meta["发文字号"] = re.sub(r"\s+", "", m.group("n"))
+            break
+    for line in paragraphs:
+        m = SIGNED.match(line.strip())
+        if m:
+            meta["成文日期"] = re.sub(r"\s+", "", m.group(1) or m.group(3))
+            break
+    return meta
+
+
+def _join_with_pages(
+    lines: list[tuple[str, int]], join: bool = True
+) -> tuple[list[str], list[tuple[int, int]]]:
     """``join_paragraphs`` over (line, page) pairs; also returns (text offset, page) of every
     line start, so a paragraph continued on the next page maps both of its parts."""
     paragraphs: list[str] = []
     starts: list[tuple[int, int]] = []  # offset in the joined text (paragraphs + "\n"), page
     offset = 0
     for text, page in lines:
-        if paragraphs and _continues(paragraphs[-1], text):
+        if join and paragraphs and _continues(paragraphs[-1], text):
             starts.append((offset - 1, page))  # offset - 1: just past the previous part
             paragraphs[-1] += text
             offset += len(text)
@@ -121,7 +159,7 @@ def _clean(lines: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], dict[st
     kept: list[tuple[str, int]] = []
     meta: dict[str, str] = {}
     for line, page in lines:
-        line = PINYIN.sub("", line).strip().strip("\u3000\xa0")
+        line = MARKDOWN.sub("", PINYIN.sub("", line)).strip().strip("\u3000\xa0")
         folded = fold(line)
         if TAIL_MARKER.match(folded):
             break

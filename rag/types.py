@@ -36,16 +36,26 @@ class Document:
 
     @property
     def issuer(self) -> str:
-        return self.meta.get("发文机关") or self.meta.get("发布机构") or self.meta.get("来源", "")
+        """Who issued it: 发文机关, else the publishing site's 发布机构, else 来源."""
+        return _first(self.meta, "发文机关", "发布机构", "来源")
 
     @property
     def date(self) -> str:
-        return self.meta.get("成文日期") or self.meta.get("发布日期", "")
+        """When it was signed (成文日期), else when it was published (发布日期)."""
+        return _first(self.meta, "成文日期", "发布日期")
 
     @property
     def number(self) -> str:
-        """发文字号 (文号), e.g. 国办发〔2018〕117号, or ""."""
-        return self.meta.get("发文字号") or self.meta.get("文号", "")
+        """Its document number (发文字号, e.g. 国发〔2019〕3号), or "" when it has none.
+
+        >>> Document("d", "t", "x", meta={"文号": "穗府办规〔2021〕19号"}).number
+        '穗府办规〔2021〕19号'
+        """
+        return _first(self.meta, "发文字号", "文号")
+
+
+def _first(meta: dict[str, str], *keys: str) -> str:
+    return next((meta[k] for k in keys if meta.get(k)), "")
 
 
 @dataclass(frozen=True)
