@@ -11,10 +11,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rag.errors import RagError
+from rag.errors import RagError, os_error_text
 from rag.settings import Settings, describe
 
 app = typer.Typer(
@@ -36,7 +37,10 @@ def main() -> None:
     try:
         app()
     except RagError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        sys.exit(1)
+    except OSError as e:  # a full disk, a folder we may not read or write: one line, no trace
+        err.print(f"[red]error:[/red] {escape(os_error_text(e))}")
         sys.exit(1)
 
 
@@ -77,7 +81,7 @@ def ingest(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
         with _status("reading corpus and preparing the model (first run converts it, ~15 s)…"):
             report = run_ingest(settings, progress)
     for name, reason in report.skipped:
-        err.print(f"[yellow]warning:[/yellow] skipped {name}: {reason}")
+        err.print(f"[yellow]warning:[/yellow] skipped {escape(name)}: {escape(reason)}")
     if not report.changed:
         out.print(f"{report.path}/ is up to date ({report.documents} files, "
                   f"{report.chunks} chunks); nothing to do")  # fmt: skip

@@ -148,7 +148,7 @@ def test_unreadable_files_are_skipped_and_recorded(corpus_copy: Path, tmp_path: 
     assert report.documents == 5
     reasons = dict(report.skipped)
     assert "binary" in reasons["scan.txt"] and "empty" in reasons["empty.txt"]
-    assert "not a text file" in reasons["photo.png"]
+    assert "unsupported file type" in reasons["photo.png"]
     manifest = Index.load(tmp_path / "index").manifest
     assert {s["file"] for s in manifest["skipped"]} == {"scan.txt", "empty.txt", "photo.png"}
 
