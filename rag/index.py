@@ -20,6 +20,7 @@ text is new (vectors are reused by content hash).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import functools
@@ -256,7 +257,12 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.write_bytes(data)
+    try:
+        path.write_bytes(data)
+    except OSError as e:
+        if e.filename is None:  # a failed write() names no file: say which one
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
     _checkpoint(f"wrote {path.name}")
 
 
@@ -352,8 +358,8 @@ def _recover(index_dir: Path) -> None:
 def _clean(index_dir: Path) -> None:
     """Remove every leftover sibling but the folder ``index_dir`` points to."""
     current = index_dir.resolve() if index_dir.is_symlink() else None
-    for path, _, _ in _leftovers(index_dir):
-        if path == current:
+    for path, kind, _ in _leftovers(index_dir):
+        if kind != "link" and path.resolve() == current:
             continue
         if path.is_symlink() or path.is_file():
             path.unlink(missing_ok=True)
@@ -379,6 +385,7 @@ def _install(index_dir: Path, write: Callable[[Path], None]) -> None:
         if not installed:
             shutil.rmtree(version, ignore_errors=True)
     try:
+        _checkpoint("swapped")
         _clean(index_dir)
         _checkpoint("cleaned")
     except OSError:
@@ -402,13 +409,13 @@ def _point(index_dir: Path, version: Path) -> None:
         link.symlink_to(version.name)
         _checkpoint("linked")
         os.replace(link, index_dir)
-        _fsync_dir(index_dir.parent)
     except BaseException:
         link.unlink(missing_ok=True)
         if legacy and not os.path.lexists(index_dir):
             legacy.rename(index_dir)  # put the old index back as it was
         raise
-    _checkpoint("swapped")
+    with contextlib.suppress(OSError):  # the swap is done; this only hurries it to disk
+        _fsync_dir(index_dir.parent)
 
 
 def _ns(version: Path) -> int:
