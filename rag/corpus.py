@@ -64,7 +64,7 @@ def read_corpus(corpus: Path) -> tuple[list[ClauseTree], Skipped]:
         except OSError as e:
             skipped.append((relative, f"cannot be read ({e.strerror or e})"))
     if not trees:
-        raise EmptyCorpus(f"no readable documents in {corpus}: add UTF-8 or GB18030 .txt files")
+        raise EmptyCorpus(f"no readable text files in {corpus}: add UTF-8 or GB18030 .txt files")
     return trees, sorted(skipped)
 
 

@@ -106,7 +106,13 @@ def build_index(
     settings = _settings(embedder, options)
     with _writing(index_dir):
         previous = _previous(index_dir)
-        if previous and previous.manifest["files"] == files and _same_settings(previous, settings):
+        skips = [{"file": f, "reason": r} for f, r in skipped]
+        if (
+            previous
+            and previous.manifest["files"] == files
+            and previous.manifest["skipped"] == skips
+            and _same_settings(previous, settings)
+        ):
             return BuildReport(index_dir, False, len(trees), len(previous.chunks), skipped=skipped)
 
         chunks = [c for t in trees for c in chunk_tree(t, count_tokens, options.max_tokens,
@@ -143,7 +149,7 @@ def build_index(
                     "unit_words": len(terms.words),
                 },  # fmt: skip
                 "files": files,
-                "skipped": [{"file": f, "reason": r} for f, r in skipped],
+                "skipped": skips,
                 "counts": {
                     "documents": len(trees),
                     "chunks": len(chunks),

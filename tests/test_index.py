@@ -397,3 +397,15 @@ def test_two_ingests_at_once_are_refused(tmp_path: Path):
         with pytest.raises(IngestRunning, match="another `rag ingest`"):
             ingest(settings)
     assert ingest(settings).changed
+
+
+def test_a_new_skip_reaches_the_manifest_without_re_embedding(tmp_path: Path):
+    settings = tiny(tmp_path)
+    ingest(settings)
+    (settings.corpus_dir / "photo.png").write_bytes(b"\x89PNG")
+    counter = CountingEmbedder()
+    report = ingest(settings, embedder=counter)
+    assert report.changed and counter.seen == []
+    skipped = Index.load(settings.index_dir).manifest["skipped"]
+    assert [s["file"] for s in skipped] == ["photo.png"]
+    assert not ingest(settings).changed
