@@ -409,3 +409,21 @@ def test_a_new_skip_reaches_the_manifest_without_re_embedding(tmp_path: Path):
     skipped = Index.load(settings.index_dir).manifest["skipped"]
     assert [s["file"] for s in skipped] == ["photo.png"]
     assert not ingest(settings).changed
+
+
+def test_a_hostile_file_name_is_one_plain_warning_line(tmp_path: Path, monkeypatch, capsys):
+    from rag import cli
+
+    settings = tiny(tmp_path)
+    (settings.corpus_dir / "evil\n[red]x.png").write_bytes(b"\x89PNG")
+    monkeypatch.setattr("sys.argv", ["rag", "ingest", "--corpus", str(settings.corpus_dir),
+                                     "--index", str(settings.index_dir)])  # fmt: skip
+    monkeypatch.setenv("RAG_EMBEDDER", "hashing")
+    monkeypatch.setenv("COLUMNS", "400")
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if line.strip()] == [
+        "warning: skipped evil?[red]x.png: unsupported file type (expected .txt, .text, .md, "
+        ".html, .htm, .shtml, .pdf, .docx)"
+    ]
