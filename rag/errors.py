@@ -37,13 +37,19 @@ class BadQuestion(RagError):
 class DuplicateDocumentId(RagError):
     """Two corpus files would get the same document id; neither may replace the other."""
 
+    status = 409
+
 
 class IndexWriteFailed(RagError):
     """The index could not be written (disk full, no permission…); the old one is untouched."""
 
+    status = 503
+
 
 class IngestRunning(RagError):
     """Another ``rag ingest`` is writing the same index right now."""
+
+    status = 409
 
 
 def os_error_text(e: OSError) -> str:
