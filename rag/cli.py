@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -11,10 +12,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rag.errors import RagError
+from rag.errors import RagError, os_error_text
 from rag.filters import Filters, iso_date
 from rag.settings import Settings, describe
 
@@ -31,6 +33,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="corpus folder [RAG_CORPUS_DIR]")]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder [RAG_INDEX_DIR]")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # kept out of printed names: one message, one line
 
 
 DocOpt = Annotated[list[str] | None, typer.Option(help="only these document ids (or prefixes)")]
@@ -54,8 +57,20 @@ def main() -> None:
     try:
         app()
     except RagError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {_line(str(e))}")
         sys.exit(1)
+    except OSError as e:  # a full disk, a folder we may not read or write: one line, no trace
+        err.print(f"[red]error:[/red] {_line(os_error_text(e))}")
+        sys.exit(1)
+
+
+def _line(text: str) -> str:
+    """Text safe to print as one line: no rich markup, no control characters (file names).
+
+    >>> _line("bad\\nname [red].txt")
+    'bad?name \\\\[red].txt'
+    """
+    return escape(CONTROL.sub("?", text))
 
 
 def _settings(corpus: Path | None = None, index: Path | None = None) -> Settings:
@@ -95,7 +110,7 @@ def ingest(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
         with _status("reading corpus and preparing the model (first run converts it, ~15 s)…"):
             report = run_ingest(settings, progress)
     for name, reason in report.skipped:
-        err.print(f"[yellow]warning:[/yellow] skipped {name}: {reason}")
+        err.print(f"[yellow]warning:[/yellow] skipped {_line(name)}: {_line(reason)}")
     if not report.changed:
         out.print(f"{report.path}/ is up to date ({report.documents} files, "
                   f"{report.chunks} chunks); nothing to do")  # fmt: skip

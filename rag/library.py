@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.corpus import doc_id_for, walk
 from rag.errors import RagError, UnreadableFile
 from rag.normalize import read_document
 from rag.readers import CONVERT, READERS, SUFFIXES, sniff
@@ -141,10 +142,10 @@ class Library:
         if kind not in READERS or SUFFIXES.get(Path(name).suffix.lower()) not in READERS:
             known = ", ".join(sorted(s for s, f in SUFFIXES.items() if f in READERS))
             raise BadUpload(f"{name}: not a supported document (use {known})")
-        stem = Path(name).stem
-        for other in self.corpus.glob("*") if self.corpus.is_dir() else ():
-            if other.is_file() and other.stem == stem and other.name != name:
-                raise UploadConflict(f"{name} would get the same document id as {other.name}: "
+        existing = walk(self.corpus)[0] if self.corpus.is_dir() else {}
+        for other in existing:
+            if doc_id_for(other) == doc_id_for(name) and other != name:
+                raise UploadConflict(f"{name} would get the same document id as {other}: "
                                      "rename one of them or delete the old one first")  # fmt: skip
         try:
             read_document(Path(name), raw=raw)  # every reader's checks, before anything is written

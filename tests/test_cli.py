@@ -73,7 +73,7 @@ def test_empty_corpus_and_unknown_document_errors(env, tmp_path: Path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = rag("ingest", "--corpus", str(empty), env=env)
-    assert result.returncode == 1 and "no readable text files" in result.stderr
+    assert result.returncode == 1 and "no readable document" in result.stderr
     assert rag("ingest", env=env).returncode == 0
     unknown = rag("show", "999", env=env)
     assert unknown.returncode == 1 and "unknown document '999'" in unknown.stderr

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from rag.embed import HashingEmbedder
 from rag.engine import ingest
-from rag.errors import EmptyCorpus, IndexCorrupt, IndexMissing
+from rag.errors import DuplicateDocumentId, EmptyCorpus, IndexCorrupt, IndexMissing
 from rag.index import FORMAT_VERSION, Index
 from rag.settings import Settings
 
@@ -148,14 +149,14 @@ def test_unreadable_files_are_skipped_and_recorded(corpus_copy: Path, tmp_path: 
     assert report.documents == 5
     reasons = dict(report.skipped)
     assert "binary" in reasons["scan.txt"] and "empty" in reasons["empty.txt"]
-    assert "not a text file" in reasons["photo.png"]
+    assert "unsupported file type" in reasons["photo.png"]
     manifest = Index.load(tmp_path / "index").manifest
     assert {s["file"] for s in manifest["skipped"]} == {"scan.txt", "empty.txt", "photo.png"}
 
 
 def test_empty_or_missing_corpus_is_a_clear_error(tmp_path: Path):
     (tmp_path / "corpus").mkdir()
-    with pytest.raises(EmptyCorpus, match="no readable text files"):
+    with pytest.raises(EmptyCorpus, match="no readable document"):
         ingest(settings_for(tmp_path / "corpus", tmp_path))
     with pytest.raises(EmptyCorpus, match="does not exist"):
         ingest(settings_for(tmp_path / "nowhere", tmp_path))
@@ -175,3 +176,254 @@ def test_hnsw_index_can_be_selected(corpus_copy: Path, tmp_path: Path):
     index = Index.load(settings.index_dir)
     assert isinstance(index.dense, faiss.IndexHNSWFlat)
     assert index.manifest["dense"]["kind"] == "hnsw"
+
+
+# --- the corpus walk, ids, manifests and leftovers, on a tiny corpus --------------------------
+
+TINY = {
+    "000_x.txt": "关于医保工作的通知\n一、总体要求\n区医保局负责推进医保跨省结算。\n",
+    "001_y.txt": "关于资金保障的意见\n一、资金来源\n区财政局负责安排专项资金。\n",
+}
+
+
+def tiny(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in TINY.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    return settings_for(corpus, tmp_path)
+
+
+def _snapshot(root: Path) -> dict[str, bytes | str]:
+    """Every file's bytes and every link's target under ``root``, except the corpus."""
+    return {
+        str(p.relative_to(root)): os.readlink(p) if p.is_symlink() else p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_symlink() or (p.is_file() and p.relative_to(root).parts[0] != "corpus")
+    }
+
+
+def _all_text(index: Index) -> str:
+    return "".join(t.doc.text for t in index.trees.values())
+
+
+def test_links_out_of_the_corpus_are_skipped_and_named(tmp_path: Path):
+    settings = tiny(tmp_path)
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "passwd.txt").write_text("机密文件\n口令是天王盖地虎。\n", encoding="utf-8")
+    corpus = settings.corpus_dir
+    (corpus / "passwd.txt").symlink_to(secret / "passwd.txt")
+    (corpus / "etc").symlink_to(secret, target_is_directory=True)
+    (corpus / "alias.txt").symlink_to("000_x.txt")  # inside, but read as 000_x already
+    (corpus / "loop.txt").symlink_to("loop.txt")
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "up.txt").symlink_to("../../secret/passwd.txt")
+    report = ingest(settings)
+    reasons = dict(report.skipped)
+    for name in ("passwd.txt", "etc", "sub/up.txt"):
+        assert "outside the corpus folder" in reasons[name], name
+    assert "000_x.txt" in reasons["alias.txt"] and "loop" in reasons["loop.txt"]
+    index = Index.load(settings.index_dir)
+    assert set(index.trees) == {"000_x", "001_y"} and "天王盖地虎" not in _all_text(index)
+    assert {s["file"] for s in index.manifest["skipped"]} == set(reasons)
+
+
+def test_a_colliding_id_is_an_error_that_changes_nothing(tmp_path: Path, monkeypatch, capsys):
+    from rag import cli
+
+    settings = tiny(tmp_path)
+    ingest(settings)
+    before = _snapshot(tmp_path)
+    (settings.corpus_dir / "000_x.md").write_text("另一份通知\n区民政局负责养老。\n", "utf-8")
+    with pytest.raises(DuplicateDocumentId, match=r"000_x\.md and 000_x\.txt .*'000_x'"):
+        ingest(settings)
+    assert _snapshot(tmp_path) == before
+    assert "区医保局" in Index.load(settings.index_dir).tree("000_x").doc.text
+
+    monkeypatch.setattr("sys.argv", ["rag", "ingest", "--corpus", str(settings.corpus_dir),
+                                     "--index", str(settings.index_dir)])  # fmt: skip
+    monkeypatch.setenv("RAG_EMBEDDER", "hashing")
+    monkeypatch.setenv("COLUMNS", "400")
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    printed = capsys.readouterr().err.strip()
+    assert exit_.value.code == 1 and printed.count("\n") == 0
+    assert printed.startswith("error: 000_x.md and 000_x.txt")
+
+
+def test_sub_folders_are_walked_with_unique_path_ids(tmp_path: Path):
+    settings = tiny(tmp_path)
+    corpus = settings.corpus_dir
+    (corpus / "区县" / "江北").mkdir(parents=True)
+    (corpus / "区县" / "江北" / "a b.txt").write_text("江北区通知\n区交通局负责道路。\n", "utf-8")
+    (corpus / ".git").mkdir()
+    (corpus / ".git" / "HEAD.txt").write_text("ref: refs/heads/main\n", "utf-8")
+    (corpus / ".draft.txt").write_text("草稿\n不要收录。\n", "utf-8")
+    (corpus / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    os.mkfifo(corpus / "pipe.txt")  # reading it would block forever
+    report = ingest(settings)
+    index = Index.load(settings.index_dir)
+    assert set(index.trees) == {"000_x", "001_y", "区县-江北-a_b"}
+    tree = index.tree("区县-江北-a_b")
+    assert tree.doc.source == "区县/江北/a b.txt"
+    assert index.manifest["files"]["区县/江北/a b.txt"]["doc_id"] == "区县-江北-a_b"
+    reasons = dict(report.skipped)
+    assert set(reasons) == {"old.doc", "pipe.txt"}  # hidden ones are not even mentioned
+    assert "save as .docx" in reasons["old.doc"] and "not a regular file" in reasons["pipe.txt"]
+
+    (corpus / "区县-江北-a b.md").write_text("同名通知\n区民政局负责。\n", "utf-8")
+    with pytest.raises(DuplicateDocumentId, match="区县/江北/a b.txt"):
+        ingest(settings)
+
+
+def test_a_format_without_its_reader_module_is_skipped(tmp_path: Path, monkeypatch):
+    import rag.readers
+
+    monkeypatch.setitem(rag.readers.READERS, "pdf", "rag.readers.not_installed_here")
+    settings = tiny(tmp_path)
+    (settings.corpus_dir / "scan.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    (settings.corpus_dir / "disguised.txt").write_bytes(b"%PDF-1.4\n1 0 obj\n")
+    reasons = dict(ingest(settings).skipped)
+    for name in ("scan.pdf", "disguised.txt"):
+        assert "no pdf reader" in reasons[name] and "not_installed_here" in reasons[name]
+
+
+def _resave(index_dir: Path, name: str, data: bytes, manifest_change=None) -> None:
+    """Replace one artifact and keep its checksum matching, as a careful attacker would."""
+    import hashlib
+
+    (index_dir / name).write_bytes(data)
+    path = index_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["artifacts"][name] = hashlib.sha256(data).hexdigest()
+    if manifest_change:
+        manifest_change(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _npy(array) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _sentences(index_dir: Path) -> int:
+    return json.loads((index_dir / "manifest.json").read_text("utf-8"))["counts"]["sentences"]
+
+
+def _vectors(index_dir: Path, shape_of, dtype=np.float32) -> None:
+    _resave(index_dir, "sentences.npy", _npy(np.zeros(shape_of(_sentences(index_dir)), dtype)))
+
+
+MALFORMED = {
+    "list": lambda d: (d / "manifest.json").write_text("[]", encoding="utf-8"),
+    "null": lambda d: (d / "manifest.json").write_text("null", encoding="utf-8"),
+    "not-utf8": lambda d: (d / "manifest.json").write_bytes(b"\xff\xfe{"),
+    "no-model": lambda d: _rewrite_manifest(d, lambda m: m.pop("model")),
+    "no-counts": lambda d: _rewrite_manifest(d, lambda m: m.pop("counts")),
+    "count-as-text": lambda d: _rewrite_manifest(d, lambda m: m["counts"].update(chunks="3")),
+    "dimension": lambda d: _rewrite_manifest(d, lambda m: m["model"].update(dimension=128)),
+    "files-as-list": lambda d: _rewrite_manifest(d, lambda m: m.update(files=[])),
+    "artifact-outside": lambda d: _rewrite_manifest(
+        d, lambda m: m["artifacts"].update({"../corpus/000_x.txt": "0" * 64})
+    ),
+    # arrays replaced with their checksums updated: only shape checks can catch these
+    "sentence-dimension": lambda d: _vectors(d, lambda n: (n, 257)),
+    "sentence-flat": lambda d: _vectors(d, lambda n: n),
+    "sentence-dtype": lambda d: _vectors(d, lambda n: (n, 256), np.float64),
+    "unknown-doc": lambda d: _resave(
+        d, "sentences.jsonl", b'{"doc_id": "nobody", "start": 0, "end": 1}\n' * _sentences(d)
+    ),
+}
+
+
+@pytest.mark.parametrize("tamper", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_manifest_or_arrays_are_refused_and_rebuilt(tmp_path: Path, tamper):
+    settings = tiny(tmp_path)
+    ingest(settings)
+    tamper(settings.index_dir)
+    with pytest.raises(IndexCorrupt, match="rag ingest"):
+        Index.load(settings.index_dir)
+    assert ingest(settings).changed
+    assert set(Index.load(settings.index_dir).trees) == {"000_x", "001_y"}
+
+
+def test_a_relative_index_folder_keeps_what_it_points_to(tmp_path: Path, monkeypatch):
+    settings = tiny(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    relative = settings.with_(index_dir=Path("index"), corpus_dir=Path("corpus"))
+    ingest(relative)
+    (tmp_path / "corpus" / "002_z.txt").write_text("新通知\n区民政局负责养老。\n", "utf-8")
+    ingest(relative)
+    assert set(Index.load(Path("index")).trees) == {"000_x", "001_y", "002_z"}
+    versions = [p.name for p in tmp_path.iterdir() if p.name.startswith("index.v-")]
+    assert versions == [os.readlink("index")]
+
+
+def test_leftovers_of_an_old_crashed_swap_are_loaded_then_cleaned(tmp_path: Path):
+    """Builds before versioning renamed index → index.old-N, then index.tmp-M → index; a crash
+    between the two left no index at all."""
+    settings = tiny(tmp_path)
+    ingest(settings)
+    old = settings.index_dir.resolve()
+    settings.index_dir.unlink()
+    old.rename(tmp_path / "index.old-200")
+    (settings.corpus_dir / "002_z.txt").write_text("新通知\n区民政局负责养老。\n", "utf-8")
+    ingest(settings)
+    new = settings.index_dir.resolve()
+    settings.index_dir.unlink()
+    new.rename(tmp_path / "index.tmp-100")  # older name, newer content: the one to load
+    (tmp_path / "index.tmp-300").mkdir()  # a build killed before it wrote its manifest
+
+    assert set(Index.load(settings.index_dir).trees) == {"000_x", "001_y", "002_z"}
+    report = ingest(settings)
+    assert not report.changed  # recovered, nothing to rebuild
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["corpus", "index", "index.lock", os.readlink(settings.index_dir)]
+    assert set(Index.load(settings.index_dir).trees) == {"000_x", "001_y", "002_z"}
+
+
+def test_two_ingests_at_once_are_refused(tmp_path: Path):
+    import fcntl
+
+    from rag.errors import IngestRunning
+
+    settings = tiny(tmp_path)
+    with open(tmp_path / "index.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(IngestRunning, match="another `rag ingest`"):
+            ingest(settings)
+    assert ingest(settings).changed
+
+
+def test_a_new_skip_reaches_the_manifest_without_re_embedding(tmp_path: Path):
+    settings = tiny(tmp_path)
+    ingest(settings)
+    (settings.corpus_dir / "photo.png").write_bytes(b"\x89PNG")
+    counter = CountingEmbedder()
+    report = ingest(settings, embedder=counter)
+    assert report.changed and counter.seen == []
+    skipped = Index.load(settings.index_dir).manifest["skipped"]
+    assert [s["file"] for s in skipped] == ["photo.png"]
+    assert not ingest(settings).changed
+
+
+def test_a_hostile_file_name_is_one_plain_warning_line(tmp_path: Path, monkeypatch, capsys):
+    from rag import cli
+
+    settings = tiny(tmp_path)
+    (settings.corpus_dir / "evil\n[red]x.png").write_bytes(b"\x89PNG")
+    monkeypatch.setattr("sys.argv", ["rag", "ingest", "--corpus", str(settings.corpus_dir),
+                                     "--index", str(settings.index_dir)])  # fmt: skip
+    monkeypatch.setenv("RAG_EMBEDDER", "hashing")
+    monkeypatch.setenv("COLUMNS", "400")
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if line.strip()] == [
+        "warning: skipped evil?[red]x.png: unsupported file type (expected .txt, .text, .md, "
+        ".html, .htm, .shtml, .pdf, .docx)"
+    ]
