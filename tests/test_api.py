@@ -98,7 +98,7 @@ def test_stream_sends_deltas_then_the_full_answer(client):
             404,
             "UnknownDocument",
         ),
-        ("get", "/api/ask", {}, 405, "HTTPError"),
+        ("get", "/api/ask", {}, 405, "MethodNotAllowed"),
         ("get", "/api/search", {}, 422, "InvalidRequest"),
         ("get", "/api/search", {"params": {"q": " "}}, 400, "BadQuestion"),
         ("get", "/api/search", {"params": {"q": "医保", "k": 0}}, 422, "InvalidRequest"),
