@@ -254,6 +254,9 @@ HEAD_TIMEOUT = _raw_response("408 Request Timeout", "HeadTimeout",
                              "the request headers did not arrive in time")  # fmt: skip
 
 
+REFUSED_LINGER = 1.0  # seconds a refused connection may take to read its 503
+
+
 class BoundedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a request-head timeout and a hard connection cap.
 
@@ -265,16 +268,21 @@ class BoundedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.head_timer: asyncio.TimerHandle | None = None
-        self.head_bytes = 0
+        self.head_bytes, self.refused = 0, False
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
+            # Answer, then half-close and drop what the client sends: closing outright while
+            # its request is unread would reset the connection and lose the answer.
+            self.refused = True
             transport.write(FULL)
-            transport.close()
+            if transport.can_write_eof():
+                transport.write_eof()
+            self.loop.call_later(REFUSED_LINGER, transport.close)
             return
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self.transport.is_closing():
+        if self.refused or self.transport.is_closing():
             return
         self.head_bytes += len(data)
         super().data_received(data)
@@ -341,7 +349,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "http": bounded_protocol(settings.head_timeout, cap),
         "limit_concurrency": cap,
-        "backlog": min(2048, cap),
+        "backlog": max(128, min(2048, cap)),  # the kernel's queue of connections not accepted yet
         "timeout_keep_alive": 5,
     }
 

@@ -68,7 +68,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     caps = {prefix: getattr(s, name) for prefix, name in LARGER_BODIES.items()}
     app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes, seconds=s.body_timeout, caps=caps)
     app.add_middleware(SecurityHeaders)  # outermost of ours: refusals carry the headers too
+    _errors_are_json(app)
     return app
+
+
+def _errors_are_json(app: FastAPI) -> None:
+    """FastAPI files documented error bodies under the route's media type (text/event-stream,
+    text/plain); errors are always JSON, so the OpenAPI document says so."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    content = response.get("content")
+                    if code[0] in "45" and content and "application/json" not in content:
+                        response["content"] = {"application/json": next(iter(content.values()))}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 STATUS = {BadQuestion: 400, UnknownDocument: 404}
