@@ -174,6 +174,9 @@ def serve(
     err.print(f"serving http://{host}:{port}  (API docs at /docs; the model loads in the "
               "background, /healthz says when it is ready)")  # fmt: skip
     options = uvicorn_options(settings)
+    if options["limit_concurrency"] < settings.max_connections:
+        err.print(f"[yellow]note:[/yellow] at most {options['limit_concurrency']} connections "
+                  "(the open-file limit is low; raise `ulimit -n` for more)")  # fmt: skip
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning",
                             **options)  # fmt: skip
     quiet_repeats()  # after uvicorn has set up its log handlers

@@ -255,6 +255,7 @@ HEAD_TIMEOUT = _raw_response("408 Request Timeout", "HeadTimeout",
 
 
 REFUSED_LINGER = 1.0  # seconds a refused connection may take to read its 503
+MAX_LINGERING = 32  # refused connections kept that long at once (the rest close at once)
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -265,21 +266,35 @@ class BoundedH11Protocol(H11Protocol):
 
     head_timeout: float = 10.0
     max_connections: int = 512
+    lingering = 0  # refused connections still open (per server: each gets its own subclass)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.head_timer: asyncio.TimerHandle | None = None
         self.head_bytes, self.refused = 0, False
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
-            # Answer, then half-close and drop what the client sends: closing outright while
-            # its request is unread would reset the connection and lose the answer.
-            self.refused = True
-            transport.write(FULL)
-            if transport.can_write_eof():
-                transport.write_eof()
-            self.loop.call_later(REFUSED_LINGER, transport.close)
+            self._refuse(transport)
             return
         self._arm_head_timer()
+
+    def _refuse(self, transport: asyncio.Transport) -> None:
+        """Answer 503, then half-close and drop what the client sends for a moment: closing
+        outright while its request is unread would reset the connection and lose the answer.
+        Only a few linger at once, so a flood cannot use up file descriptors this way."""
+        self.refused = True
+        transport.write(FULL)
+        cls = type(self)
+        if cls.lingering >= MAX_LINGERING or not transport.can_write_eof():
+            transport.close()
+            return
+        cls.lingering += 1
+        transport.write_eof()
+
+        def close() -> None:
+            cls.lingering -= 1
+            transport.close()
+
+        self.loop.call_later(REFUSED_LINGER, close)
 
     def data_received(self, data: bytes) -> None:
         if self.refused or self.transport.is_closing():
@@ -326,13 +341,18 @@ def bounded_protocol(head_timeout: float, max_connections: int) -> type[BoundedH
                 {"head_timeout": head_timeout, "max_connections": max_connections})  # fmt: skip
 
 
-def connection_cap(wanted: int, reserve: int = 128) -> int:
-    """``wanted`` connections, kept ``reserve`` file descriptors below the open-file limit (which
-    is raised toward the hard limit first), so running out of descriptors cannot happen."""
+def connection_cap(wanted: int, reserve: int = 64) -> int:
+    """How many connections to keep open so descriptors cannot run out.
+
+    Open connections, plus twice as many again accepted before any can be refused (asyncio
+    accepts up to ``backlog`` at a time, and a flood fills a batch or two before the refusals
+    close), plus refused ones lingering, plus ``reserve`` for the process's own files must fit
+    under the open-file limit, which is raised toward the hard limit first.
+    """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted + reserve
-    if soft != resource.RLIM_INFINITY and soft < target:
-        raised = target if hard == resource.RLIM_INFINITY else min(hard, target)
+    need = 3 * wanted + MAX_LINGERING + reserve
+    if soft != resource.RLIM_INFINITY and soft < need:
+        raised = need if hard == resource.RLIM_INFINITY else min(hard, need)
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
             soft = raised
@@ -340,16 +360,17 @@ def connection_cap(wanted: int, reserve: int = 128) -> int:
             pass
     if soft == resource.RLIM_INFINITY:
         return wanted
-    return max(1, min(wanted, soft - reserve))
+    return max(1, min(wanted, (soft - MAX_LINGERING - reserve) // 3))
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """The uvicorn options that bound connections: head timeout, connection cap, backlog."""
+    """The uvicorn options that bound connections: head timeout, connection cap, backlog (the
+    kernel's queue of connections not yet accepted, and asyncio's accept batch)."""
     cap = connection_cap(settings.max_connections)
     return {
         "http": bounded_protocol(settings.head_timeout, cap),
         "limit_concurrency": cap,
-        "backlog": max(128, min(2048, cap)),  # the kernel's queue of connections not accepted yet
+        "backlog": min(2048, cap),
         "timeout_keep_alive": 5,
     }
 

@@ -356,9 +356,11 @@ def test_quiet_repeats_covers_uvicorn_and_root_handlers():
 
 
 def test_connection_cap_stays_below_the_open_file_limit():
-    cap = connection_cap(10**6, reserve=128)
+    from rag.limits import MAX_LINGERING
+
+    cap = connection_cap(10**6, reserve=64)
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    assert 1 <= cap and (soft == resource.RLIM_INFINITY or cap + 128 <= soft)
+    assert 1 <= cap and (soft == resource.RLIM_INFINITY or 3 * cap + MAX_LINGERING + 64 <= soft)
     assert connection_cap(10) == 10
 
 
