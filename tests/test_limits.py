@@ -172,8 +172,9 @@ def test_idle_connections_do_not_stop_a_normal_request(live):
 
 
 def test_connections_over_the_cap_are_shed_cleanly(hashing_engine):
-    settings = hashing_engine.settings.with_(max_connections=20, head_timeout=1.5)
-    with running(create_app(settings, hashing_engine), **uvicorn_options(settings)) as base:
+    settings = hashing_engine.settings.with_(max_connections=20, head_timeout=2.0)
+    options = uvicorn_options(settings) | {"backlog": 128}  # the burst is accepted at once
+    with running(create_app(settings, hashing_engine), **options) as base:
         with ExitStack() as stack:
             idle = [stack.enter_context(socket.create_connection(("127.0.0.1", port_of(base))))
                     for _ in range(60)]  # fmt: skip
@@ -184,7 +185,7 @@ def test_connections_over_the_cap_are_shed_cleanly(hashing_engine):
                 for s in readable:
                     replies[s] += s.recv(65536)
             refused = [r for r in replies.values() if r]
-            assert len(refused) >= 30  # at most 20 are kept (plus any not yet accepted)
+            assert len(refused) >= 30  # at most 20 are kept
             assert all(r.startswith(b"HTTP/1.1 503") and b"TooManyConnections" in r
                        and b"retry-after: 1" in r for r in refused)  # fmt: skip
             try:  # the cap is full: shed at once (or refused), never hung
@@ -192,7 +193,7 @@ def test_connections_over_the_cap_are_shed_cleanly(hashing_engine):
                 assert r.status_code == 503 and r.headers.get("retry-after")
             except httpx.TransportError:
                 pass
-            time.sleep(1.0)  # the idle ones are closed by the head timeout
+            time.sleep(1.5)  # the idle ones are closed by the head timeout
             assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
 
 
