@@ -87,7 +87,10 @@ class Retriever:
 
     def _bm25(self, query: str, allowed: np.ndarray | None) -> dict[int, float]:
         """Chunk id → BM25 score for the best ``pool`` chunks sharing a term with the query."""
-        scores = self.index.bm25.get_scores(self.index.terms(query))
+        terms = self.index.terms(query)
+        if not terms:  # only punctuation or symbols ("¿"): nothing to match, and bm25s fails
+            return {}
+        scores = self.index.bm25.get_scores(terms)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         top = np.argsort(-scores, kind="stable")[: self.pool]

@@ -68,13 +68,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     caps = {prefix: getattr(s, name) for prefix, name in LARGER_BODIES.items()}
     app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes, seconds=s.body_timeout, caps=caps)
     app.add_middleware(SecurityHeaders)  # outermost of ours: refusals carry the headers too
-    _errors_are_json(app)
+    _honest_openapi(app)
     return app
 
 
-def _errors_are_json(app: FastAPI) -> None:
-    """FastAPI files documented error bodies under the route's media type (text/event-stream,
-    text/plain); errors are always JSON, so the OpenAPI document says so."""
+def _honest_openapi(app: FastAPI) -> None:
+    """Two fixes to what FastAPI writes: it files documented error bodies under the route's
+    media type (text/event-stream, text/plain), but errors are always JSON; and it calls an
+    event stream a string, where our ``itemSchema`` describes each event."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -85,6 +86,9 @@ def _errors_are_json(app: FastAPI) -> None:
                     content = response.get("content")
                     if code[0] in "45" and content and "application/json" not in content:
                         response["content"] = {"application/json": next(iter(content.values()))}
+                    events = (content or {}).get("text/event-stream", {})
+                    if "itemSchema" in events:
+                        events.pop("schema", None)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
