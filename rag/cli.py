@@ -174,8 +174,8 @@ def serve(
     err.print(f"serving http://{host}:{port}  (API docs at /docs; the model loads in the "
               "background, /healthz says when it is ready)")  # fmt: skip
     options = uvicorn_options(settings)
-    if options["limit_concurrency"] < settings.max_connections:
-        err.print(f"[yellow]note:[/yellow] at most {options['limit_concurrency']} connections "
+    if options["http"].max_connections < settings.max_connections:
+        err.print(f"[yellow]note:[/yellow] at most {options['http'].max_connections} connections "
                   "(the open-file limit is low; raise `ulimit -n` for more)")  # fmt: skip
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning",
                             **options)  # fmt: skip

@@ -282,6 +282,7 @@ class BoundedH11Protocol(H11Protocol):
         outright while its request is unread would reset the connection and lose the answer.
         Only a few linger at once, so a flood cannot use up file descriptors this way."""
         self.refused = True
+        self.connections.discard(self)  # not counted: the cap is about connections we serve
         transport.write(FULL)
         cls = type(self)
         if cls.lingering >= MAX_LINGERING or not transport.can_write_eof():
@@ -369,7 +370,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     cap = connection_cap(settings.max_connections)
     return {
         "http": bounded_protocol(settings.head_timeout, cap),
-        "limit_concurrency": cap,
+        # uvicorn answers plain-text 503 to every request once connections reach this; ours
+        # refuses the connection over the cap instead (JSON), so uvicorn's is only a backstop
+        "limit_concurrency": cap + 1,
         "backlog": min(2048, cap),
         "timeout_keep_alive": 5,
     }
