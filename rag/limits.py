@@ -34,9 +34,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from rag.deps import error
 from rag.settings import Settings
 
-log = logging.getLogger(__name__)
 ANSWER_ROUTES = ("/api/ask", "/api/search", "/v1/chat/", "/integrations/")
-THREADPOOL = 40  # anyio's default worker threads for sync routes
 
 
 def content_length(value: str | None) -> int | None:
@@ -45,7 +43,7 @@ def content_length(value: str | None) -> int | None:
     >>> content_length("1024"), content_length("9" * 400), content_length("-1")
     (1024, 1000000000000000000, None)
     """
-    if value is None or not value.strip().isdigit():
+    if value is None or not (value.strip().isascii() and value.strip().isdigit()):
         return None
     digits = value.strip().lstrip("0") or "0"
     return int(digits) if len(digits) <= 18 else 10**18  # beyond any cap; no huge int parse
