@@ -389,7 +389,7 @@ def test_openapi_documents_every_error_with_the_error_body(client_for):
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("get", "/api/ask", "POST"), ("put", "/login", "GET, POST"),
+    ("get", "/api/ask", "POST"),
     ("delete", "/integrations/wecom", "GET, POST"), ("post", "/healthz", "GET"),
     ("post", "/static/app.css", "GET, HEAD"),
 ])  # fmt: skip
