@@ -9,16 +9,59 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from rag.deps import EngineDep, error, require_access, require_access_or_page
 from rag.filters import Filters
 from rag.question import MAX_QUESTION_CHARS
 from rag.types import Answer
 
-health = APIRouter()
-router = APIRouter(dependencies=[Depends(require_access)])
-page_router = APIRouter(dependencies=[Depends(require_access_or_page)])  # what the page calls
+MAX_DOC_IDS, MAX_DOC_ID_CHARS = 50, 200
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of the HTTP API."""
+
+    error: str = Field(description="what went wrong, as a name", examples=["BadQuestion"])
+    detail: str = Field(description="what to do about it", examples=["the question is empty"])
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for these error statuses, all with ``ErrorBody``."""
+    return {code: {"model": ErrorBody, "description": ERROR_TEXT[code]} for code in codes}
+
+
+ERROR_TEXT = {
+    400: "Bad input: empty or over-long question, malformed JSON",
+    401: "API keys exist and the request has no valid `Authorization: Bearer` key",
+    403: "A chat tool's signature or token does not match",
+    404: "Unknown document, route or unconfigured chat tool",
+    408: "The request body did not arrive in time",
+    413: "The request body is over the size limit (`RAG_MAX_BODY_BYTES`)",
+    422: "A field has the wrong type or is out of range",
+    503: "Loading, failed to load, or busy: see `Retry-After`",
+}
+ROUTE_ERRORS = errors(400, 401, 404, 408, 413, 422, 503)
+health = APIRouter(responses=errors(503))
+router = APIRouter(dependencies=[Depends(require_access)], responses=ROUTE_ERRORS)
+page_router = APIRouter(dependencies=[Depends(require_access_or_page)],  # what the page calls
+                        responses=ROUTE_ERRORS)  # fmt: skip
+
+
+def integral(value: Any) -> Any:
+    """JSON has one number type: accept 5.0 as 5, leave 1.5 (and everything else) to be
+    rejected by the strict int check.
+
+    >>> integral(5.0), integral(1.5), integral("5")
+    (5, 1.5, '5')
+    """
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# What ``clean_question`` accepts, documented (it answers 400 BadQuestion, not 422, otherwise).
+QUESTION_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": MAX_QUESTION_CHARS,
+                                   "pattern": r"\S"}  # fmt: skip
+DocId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOC_ID_CHARS)]
 
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -28,25 +71,39 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(description=f"≤{MAX_QUESTION_CHARS} characters, simplified or "
-                          "traditional", examples=["谁负责医保跨省结算？"])  # fmt: skip
-    top_k: int | None = Field(None, ge=1, le=20, description="passages to read (default 5)")
-    doc_ids: list[str] | None = Field(None, description="only these documents (ids or prefixes)")
+                          "traditional", examples=["谁负责医保跨省结算？"],
+                          json_schema_extra=QUESTION_SCHEMA)  # fmt: skip
+    top_k: Annotated[int | None, BeforeValidator(integral)] = Field(
+        None, ge=1, le=20, description="passages to read (default 5)"
+    )
+    doc_ids: list[DocId] | None = Field(
+        None, max_length=MAX_DOC_IDS, description=f"only these documents (ids or prefixes; "
+        f"≤{MAX_DOC_IDS}, each ≤{MAX_DOC_ID_CHARS} characters)")  # fmt: skip
     issuer: str | None = Field(None, max_length=100, description="only 发文机关 containing this")
     date_from: str | None = Field(
         None, pattern=DATE, description="only documents dated on or after this day (YYYY-MM-DD)"
     )
     date_to: str | None = Field(None, pattern=DATE, description="… on or before this day")
-    kinds: list[str] | None = Field(None, max_length=20, description="only these kinds: 通知, "
-                                    "办法, 意见, 方案, 条例…")  # fmt: skip
+    kinds: list[Annotated[str, StringConstraints(max_length=20)]] | None = Field(
+        None, max_length=20, description="only these kinds: 通知, 办法, 意见, 方案, 条例…"
+    )
 
     def filters(self) -> Filters:
         return Filters(self.issuer or "", self.date_from or "", self.date_to or "",
                        tuple(self.kinds or ()), tuple(self.doc_ids or ()))  # fmt: skip
 
 
+class EventStream(StreamingResponse):
+    """Server-sent events (so the OpenAPI document says ``text/event-stream``)."""
+
+    media_type = "text/event-stream"
+
+
 @health.get("/healthz", tags=["health"])
-def healthz(request: Request) -> JSONResponse:
-    """200 once the index and model are loaded; 503 while loading or if loading failed."""
+async def healthz(request: Request) -> JSONResponse:
+    """200 once the index and model are loaded; 503 while loading or if loading failed.
+
+    Runs on the event loop (no thread, no engine work), so it answers at once under load."""
     runtime = request.app.state.runtime
     if runtime.engine is not None:
         manifest = runtime.engine.index.manifest
@@ -64,12 +121,24 @@ def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
     return engine.ask(body.question, top_k=body.top_k, filters=body.filters()).to_dict()
 
 
-@page_router.post("/api/ask/stream", tags=["answers"])
+SSE = {
+    "description": "`event: delta` events with `{text}`, then one `event: answer` with the "
+    "answer contract",
+    "content": {"text/event-stream": {"itemSchema": {  # OpenAPI 3.2: the schema of one event
+        "type": "object", "required": ["event", "data"],
+        "properties": {"event": {"type": "string", "enum": ["delta", "answer"]},
+                       "data": {"type": "string", "contentMediaType": "application/json"}},
+    }}},
+}  # fmt: skip
+
+
+@page_router.post("/api/ask/stream", tags=["answers"], response_class=EventStream,
+                  responses={200: SSE})  # fmt: skip
 def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
     """The same answer as server-sent events: ``delta`` events with text, then one ``answer``
     event with the full JSON contract."""
     answer = engine.ask(body.question, top_k=body.top_k, filters=body.filters())
-    return StreamingResponse(_events(answer), media_type="text/event-stream")
+    return EventStream(_events(answer))
 
 
 def _events(answer: Answer) -> Iterator[str]:
@@ -93,7 +162,14 @@ def pieces(text: str, size: int = 8) -> list[str]:
 @router.get("/api/search", tags=["answers"])
 def search(
     engine: EngineDep,
-    q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="the question")],
+    q: Annotated[
+        str,
+        Query(
+            max_length=MAX_QUESTION_CHARS,
+            description="the question",
+            json_schema_extra=QUESTION_SCHEMA,
+        ),
+    ],  # fmt: skip
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     issuer: Annotated[str, Query(max_length=100, description="发文机关 contains")] = "",
     date_from: Annotated[str | None, Query(pattern=DATE, description="YYYY-MM-DD")] = None,

@@ -5,14 +5,22 @@ Timings on shared machines are noisy; compare the numbers of one run with each o
 
 from __future__ import annotations
 
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.engine import Engine, ingest
+from rag.index import Index
 from rag.settings import Settings
 
 
@@ -27,8 +35,7 @@ class Timing:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.values_ms)
-        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return percentile(self.values_ms, 0.95) or 0.0
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -38,9 +45,9 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def sample_questions(engine: Engine, n: int) -> list[str]:
+def sample_questions(index: Index, n: int) -> list[str]:
     """Clause titles spread over the corpus: realistic, deterministic, no hand-made list."""
-    titles = [c.title for t in engine.index.trees.values() for c in t.clauses if len(c.title) >= 4]
+    titles = [c.title for t in index.trees.values() for c in t.clauses if len(c.title) >= 4]
     step = max(1, len(titles) // n)
     return (titles[::step] * n)[:n]
 
@@ -79,43 +86,152 @@ def bench_ask(engine: Engine, questions: list[str]) -> Timing:
     return Timing("ask (in process)", [timed(lambda q=q: engine.ask(q)) for q in questions])
 
 
-def bench_server(settings: Settings, questions: list[str]) -> tuple[float, Timing]:
-    """Start ``rag serve`` on a free loopback port; seconds until /healthz is ready, then the
-    latency of sequential ``POST /api/ask`` requests."""
-    import os
-    import socket
-    import subprocess
-    import sys
+@dataclass(frozen=True)
+class Served:
+    """A running ``rag serve`` subprocess: where it listens, its pid, how long it took."""
 
+    base: str
+    pid: int
+    ready_s: float
+
+
+@contextmanager
+def served(settings: Settings, timeout: float = 300) -> Iterator[Served]:
+    """``rag serve`` on a free loopback port, with no API keys, stopped on exit; yields once
+    /healthz says ready."""
     import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    state = tempfile.mkdtemp()  # no API keys: the bench measures answering, not auth
-    env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_STATE_DIR": state}
-    command = [sys.executable, "-m", "rag", "serve", "--port", str(port)]
+    with tempfile.TemporaryDirectory() as state:  # no API keys: measure answering, not auth
+        env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_STATE_DIR": state}
+        command = [sys.executable, "-m", "rag", "serve", "--port", str(port)]
+        started = time.perf_counter()
+        server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                deadline = time.perf_counter() + timeout
+                while True:
+                    if server.poll() is not None or time.perf_counter() > deadline:
+                        raise RuntimeError(f"rag serve did not become ready ({server.returncode})")
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.05)
+            yield Served(base, server.pid, time.perf_counter() - started)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+
+def bench_server(settings: Settings, questions: list[str]) -> tuple[float, Timing]:
+    """Seconds until a fresh ``rag serve`` is ready, then the latency of sequential
+    ``POST /api/ask`` requests."""
+    import httpx
+
+    with served(settings) as server, httpx.Client(base_url=server.base, timeout=30) as client:
+        values = [
+            timed(lambda q=q: client.post("/api/ask", json={"question": q}).raise_for_status())
+            for q in questions
+        ]
+    return server.ready_s, Timing(f"POST /api/ask (n={len(values)})", values)
+
+
+@dataclass(frozen=True)
+class Load:
+    """What ``concurrency`` clients got from the server: statuses, latencies, memory."""
+
+    concurrency: int
+    seconds: float
+    statuses: dict[int, int]  # HTTP status → count; 0 = no response (connection error)
+    ok_ms: list[float]  # latency of the answered (2xx) requests
+    memory_kib: dict[str, int]  # the server's VmRSS / VmHWM after the run
+
+    @property
+    def count(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def shed(self) -> int:
+        return self.statuses.get(503, 0)
+
+    @property
+    def errors(self) -> int:
+        return self.count - len(self.ok_ms) - self.shed
+
+
+def run_load(base: str, pid: int, questions: list[str], concurrency: int, requests: int,
+             seconds: float) -> Load:  # fmt: skip
+    """``concurrency`` threads send ``POST /api/ask`` until ``requests`` were sent or
+    ``seconds`` passed, whichever comes first."""
+    import httpx
+
+    lock = threading.Lock()
+    sent = 0
+    statuses: Counter[int] = Counter()
+    ok_ms: list[float] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     started = time.perf_counter()
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    deadline = started + seconds
+
+    def worker(client: httpx.Client) -> None:
+        nonlocal sent
+        while True:
+            with lock:
+                if sent >= requests or time.perf_counter() > deadline:
+                    return
+                question = questions[sent % len(questions)]
+                sent += 1
+            t0 = time.perf_counter()
+            try:
+                status = client.post("/api/ask", json={"question": question}).status_code
+            except httpx.TransportError:
+                status = 0
+            ms = (time.perf_counter() - t0) * 1000
+            with lock:
+                statuses[status] += 1
+                if 200 <= status < 300:
+                    ok_ms.append(ms)
+
+    with httpx.Client(base_url=base, timeout=60, limits=limits) as client:
+        threads = [threading.Thread(target=worker, args=(client,)) for _ in range(concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    elapsed = time.perf_counter() - started
+    return Load(concurrency, elapsed, dict(statuses), ok_ms, process_memory(pid))
+
+
+def process_memory(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of a process in KiB, from /proc (psutil is not installed)."""
+    found: dict[str, int] = {}
     try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.perf_counter() + 300
-            while True:
-                if server.poll() is not None or time.perf_counter() > deadline:
-                    raise RuntimeError(f"rag serve did not become ready ({server.returncode})")
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.05)
-            ready = time.perf_counter() - started
-            values = [
-                timed(lambda q=q: client.post("/api/ask", json={"question": q}).raise_for_status())
-                for q in questions
-            ]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    return ready, Timing(f"POST /api/ask (n={len(values)})", values)
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                if name in ("VmRSS", "VmHWM"):
+                    found[name] = int(rest.split()[0])
+    except OSError:
+        pass
+    return {name: found[name] for name in ("VmRSS", "VmHWM") if name in found}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile; None for no values.
+
+    >>> percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5), percentile([], 0.9)
+    (3.0, None)
+    """
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -191,11 +191,16 @@ def serve(
     ] = False,
     index: IndexOpt = None,
 ) -> None:
-    """Serve the chat page, JSON API (/api), OpenAI-compatible API (/v1) and chat-tool bots."""
+    """Serve the chat page, JSON API (/api), OpenAI-compatible API (/v1) and chat-tool bots.
+
+    Bounded (rag.limits): request heads must arrive within RAG_HEAD_TIMEOUT s, at most
+    RAG_MAX_CONNECTIONS connections stay open, and a repeated log line is written once a minute.
+    """
     import uvicorn
 
     from rag.deps import is_loopback, refuse_open
     from rag.keys import KeyStore
+    from rag.limits import quiet_repeats, uvicorn_options
     from rag.server import create_app
 
     # the app gets the bind and --allow-open too: it applies the same rule at every request
@@ -210,7 +215,14 @@ def serve(
         )
     err.print(f"serving http://{settings.host}:{port}  (API docs at /docs; the model loads in "
               "the background, /healthz says when it is ready)")  # fmt: skip
-    uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
+    options = uvicorn_options(settings)
+    if options["http"].max_connections < settings.max_connections:
+        err.print(f"[yellow]note:[/yellow] at most {options['http'].max_connections} connections "
+                  "(the open-file limit is low; raise `ulimit -n` for more)")  # fmt: skip
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=port,
+                            log_level="warning", **options)  # fmt: skip
+    quiet_repeats()  # after uvicorn has set up its log handlers
+    uvicorn.Server(config).run()
 
 
 @app.command("eval")
@@ -347,34 +359,87 @@ def show_settings() -> None:
 @app.command()
 def bench(
     queries: Annotated[int, typer.Option(min=1, help="questions per in-process measurement")] = 50,
-    requests: Annotated[int, typer.Option(min=1, help="sequential HTTP requests to time")] = 100,
+    requests: Annotated[
+        int | None,
+        typer.Option(min=1, help="HTTP requests to time [100 sequential; 400 per --load level]"),
+    ] = None,
     cold: Annotated[bool, typer.Option(help="also time a build with a fresh model cache")] = True,
     server: Annotated[bool, typer.Option(help="also time a running `rag serve`")] = True,
+    load: Annotated[
+        bool, typer.Option("--load", help="only: concurrent load against a `rag serve`")
+    ] = False,
+    concurrency: Annotated[
+        str, typer.Option(help="--load: concurrent clients per level, comma-separated")
+    ] = "8,32",
+    seconds: Annotated[
+        float, typer.Option(min=0.1, help="--load: at most this long per level")
+    ] = 30.0,
     index: IndexOpt = None,
 ) -> None:
     """Measure ingest time, index size and in-process latency; prints numbers."""
     from rag import bench as b
 
     settings = _settings(index=index)
+    if load:
+        levels = _levels(concurrency)
+        _bench_load(settings, levels, requests or 400, seconds)
+        return
     with _status("timing ingest (cold builds convert the model and embed every chunk)…"):
         builds = b.bench_ingest(settings, cold_cache=cold)
-    for label, seconds in builds.items():
-        out.print(f"ingest {label:<48} {seconds:8.1f} s")
+    for label, seconds_taken in builds.items():
+        out.print(f"ingest {label:<48} {seconds_taken:8.1f} s")
     engine = _engine(settings)
     manifest = engine.index.manifest
     size = b.index_size(settings.index_dir)
     out.print(f"index  {manifest['counts']['chunks']} chunks, {manifest['counts']['documents']} "
               f"documents, {size / 1e6:.2f} MB on disk ({settings.index_dir}/)")  # fmt: skip
-    questions = b.sample_questions(engine, queries)
+    questions = b.sample_questions(engine.index, queries)
     for t in [*b.bench_search(engine, questions), b.bench_ask(engine, questions)]:
         out.print(
             f"{t.name:<22} p50 {t.p50:7.1f} ms   p95 {t.p95:7.1f} ms   (n={len(t.values_ms)})"
         )
     if server:
         with _status("starting rag serve and timing HTTP requests…"):
-            ready, t = b.bench_server(settings, b.sample_questions(engine, requests))
+            ready, t = b.bench_server(settings, b.sample_questions(engine.index, requests or 100))
         out.print(f"rag serve: ready {ready:.1f} s after start")
         out.print(f"{t.name:<22} p50 {t.p50:7.1f} ms   p95 {t.p95:7.1f} ms")
+
+
+def _levels(text: str) -> list[int]:
+    try:
+        levels = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        levels = []
+    if not levels or not all(1 <= c <= 1024 for c in levels):
+        raise RagError(f"--concurrency {text!r}: give numbers from 1 to 1024, e.g. 8,32")
+    return levels
+
+
+def _bench_load(settings: Settings, levels: list[int], requests: int, seconds: float) -> None:
+    """Bounded concurrent POST /api/ask against a fresh `rag serve`, one line per level."""
+    from rag import bench as b
+    from rag.index import Index
+
+    questions = b.sample_questions(Index.load(settings.index_dir), 200)
+    with _status("starting rag serve…"), b.served(settings) as server:
+        out.print(f"rag serve: ready {server.ready_s:.1f} s after start (pid {server.pid})")
+        out.print(f"server before load: {_memory(b.process_memory(server.pid))}")
+        for c in levels:
+            r = b.run_load(server.base, server.pid, questions, c, requests, seconds)
+            p = {q: b.percentile(r.ok_ms, q) for q in (0.5, 0.95, 0.99)}
+            ms = {q: "-" if v is None else f"{v:.1f}" for q, v in p.items()}
+            statuses = json.dumps({str(k): v for k, v in sorted(r.statuses.items())},
+                                  separators=(",", ":"))  # fmt: skip
+            out.print(
+                f"load c={c} n={r.count} s={r.seconds:.1f} req/s={r.count / r.seconds:.1f} "
+                f"p50_ms={ms[0.5]} p95_ms={ms[0.95]} p99_ms={ms[0.99]} ok={len(r.ok_ms)} "
+                f"shed={r.shed} errors={r.errors} status={statuses}"
+            )
+            out.print(f"server after c={c}: {_memory(r.memory_kib)}")
+
+
+def _memory(kib: dict[str, int]) -> str:
+    return "  ".join(f"{k}={v / 1024:.1f}MiB" for k, v in kib.items()) or "memory unknown"
 
 
 keys_app = typer.Typer(help="API keys for /api and /v1 (stored hashed in RAG_STATE_DIR).")

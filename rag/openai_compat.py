@@ -11,19 +11,21 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from rag.api import pieces
+from rag.api import ROUTE_ERRORS, EventStream, pieces
 from rag.deps import EngineDep, require_access
 from rag.errors import BadQuestion
 from rag.integrations.common import reply_text
 
-router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)])
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)],
+                   responses=ROUTE_ERRORS)  # fmt: skip
 MODEL = "policyqa"
+MAX_MESSAGES, MAX_PARTS = 256, 64  # a long conversation fits; a hostile list is refused early
 
 
 class Part(BaseModel):
@@ -35,15 +37,27 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[Part] | None = None
+    content: str | Annotated[list[Part], Field(max_length=MAX_PARTS)] | None = None
+
+
+# Documents what ``last_user_text`` needs (otherwise 400): a user message with some text.
+TEXT = {"type": "string", "pattern": r"\S"}
+USER_MESSAGE = {
+    "type": "object", "required": ["role", "content"],
+    "properties": {"role": {"const": "user"}, "content": {"anyOf": [TEXT, {
+        "type": "array", "contains": {"type": "object", "required": ["type", "text"],
+                                      "properties": {"type": {"const": "text"}, "text": TEXT}},
+    }]}},
+}  # fmt: skip
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, max_tokens… are accepted and ignored
 
     model: str = MODEL
-    messages: list[Message] = Field(min_length=1)
-    stream: bool = False
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES,
+                                    json_schema_extra={"contains": USER_MESSAGE})  # fmt: skip
+    stream: StrictBool = False
 
 
 @router.get("/models")
@@ -52,17 +66,23 @@ def models() -> dict[str, Any]:
     return {"object": "list", "data": [model]}
 
 
-@router.post("/chat/completions", response_model=None)
+COMPLETION = {
+    "description": "`chat.completion` JSON, or with `stream: true` `chat.completion.chunk` "
+    "server-sent events ending with `data: [DONE]`",
+    "content": {"application/json": {"schema": {"type": "object"}},
+                "text/event-stream": {"itemSchema": {"type": "object", "required": ["data"],
+                                                     "properties": {"data": {"type": "string"}}}}},
+}  # fmt: skip
+
+
+@router.post("/chat/completions", response_model=None, responses={200: COMPLETION})
 def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any] | StreamingResponse:
     answer = engine.ask(last_user_text(body.messages))
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     content = reply_text(answer, engine.settings.public_url, limit=100_000)
     citations = answer.to_dict()["citations"]
     if body.stream:
-        return StreamingResponse(
-            _chunks(completion_id, body.model, content, citations, answer.found),
-            media_type="text/event-stream",
-        )
+        return EventStream(_chunks(completion_id, body.model, content, citations, answer.found))
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -82,12 +102,17 @@ def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any] | StreamingResp
 
 
 def last_user_text(messages: list[Message]) -> str:
+    """The text of the last user message that has some (trailing empty ones are skipped)."""
     for m in reversed(messages):
         if m.role == "user":
             if isinstance(m.content, list):
-                return "".join(p.text or "" for p in m.content if p.type == "text")
-            return m.content or ""
-    raise BadQuestion("no user message to answer: send messages=[{role: user, content: …}]")
+                text = "".join(p.text or "" for p in m.content if p.type == "text")
+            else:
+                text = m.content or ""
+            if text.strip():
+                return text
+    raise BadQuestion("no user message with text to answer: send messages=[{role: user, "
+                      "content: …}]")  # fmt: skip
 
 
 def _chunks(cid: str, model: str, content: str, citations: list, found: bool) -> Iterator[str]:

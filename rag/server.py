@@ -1,9 +1,11 @@
 """The HTTP app: JSON API, OpenAI-compatible endpoint and chat page over one ``Engine``.
 
 ``main.py``-style wiring only: routes live in ``rag.api``, ``rag.openai_compat`` and
-``rag.web``. The index and model load once, in a background thread started by the lifespan,
-so the server answers at once: ``/healthz`` and every engine-backed route say 503 "loading"
-until the engine is ready (or say why loading failed, e.g. no index yet).
+``rag.web``; the bounds on what a client may cost live in ``rag.limits`` (body size and time,
+answers in flight) and the security headers in ``rag.headers``. The index and model load once,
+in a background thread started by the lifespan, so the server answers at once: ``/healthz`` and
+every engine-backed route say 503 "loading" until the engine is ready (or say why loading
+failed, e.g. no index yet).
 """
 
 from __future__ import annotations
@@ -17,14 +19,20 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from rag import admin, api, openai_compat, web
 from rag.deps import Runtime, error
 from rag.engine import Engine
 from rag.errors import BadQuestion, RagError, UnknownDocument
+from rag.headers import SecurityHeaders
 from rag.integrations import routers as integrations
+from rag.limits import BodyLimit, Gate, Shedding
 from rag.settings import Settings
 from rag.web import WEB
+
+BOT_ERRORS = api.errors(400, 401, 403, 404, 408, 413, 422, 503)
+LARGER_BODIES = {"/api/docs": "max_upload_bytes"}  # path prefix → Settings field with its cap
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -54,9 +62,38 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(admin.page)
     app.include_router(admin.router)
     for router in integrations:
-        app.include_router(router)
+        app.include_router(router, responses=BOT_ERRORS)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    s = runtime.settings
+    app.state.gate = Gate(s.max_in_flight)
+    app.add_middleware(Shedding, gate=app.state.gate, wait=s.queue_wait)
+    caps = {prefix: getattr(s, name) for prefix, name in LARGER_BODIES.items()}
+    app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes, seconds=s.body_timeout, caps=caps)
+    app.add_middleware(SecurityHeaders)  # outermost of ours: refusals carry the headers too
+    _honest_openapi(app)
     return app
+
+
+def _honest_openapi(app: FastAPI) -> None:
+    """Two fixes to what FastAPI writes: it files documented error bodies under the route's
+    media type (text/event-stream, text/plain), but errors are always JSON; and it calls an
+    event stream a string, where our ``itemSchema`` describes each event."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    content = response.get("content")
+                    if code[0] in "45" and content and "application/json" not in content:
+                        response["content"] = {"application/json": next(iter(content.values()))}
+                    events = (content or {}).get("text/event-stream", {})
+                    if "itemSchema" in events:
+                        events.pop("schema", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 STATUS = {BadQuestion: 400, UnknownDocument: 404}
@@ -86,4 +123,29 @@ def _errors(app: FastAPI) -> None:
         if exc.status_code == 404:
             detail = f"no such route: {request.method} {request.url.path}"
             return error(404, "NotFound", detail)
-        return error(exc.status_code, "HTTPError", str(exc.detail))
+        if exc.status_code == 405:
+            given = (exc.headers or {}).get("Allow", "GET, HEAD")  # static files name none
+            allowed = ", ".join(allowed_methods(request) or given.split(", "))
+            response = error(
+                405,
+                "MethodNotAllowed",
+                f"{request.url.path} accepts {allowed}, not {request.method}",
+            )
+            response.headers["Allow"] = allowed  # fmt: skip
+            return response
+        response = error(exc.status_code, "HTTPError", str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route fully matches at this path (two routes may share one path)."""
+    routes = request.app.router.routes
+
+    def accepts(method: str) -> bool:
+        return any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+
+    return [m for m in METHODS if accepts(m)]

@@ -64,7 +64,9 @@ class Settings:
         "http://127.0.0.1:8000", "where users reach the chat page; links in chat-tool replies"
     )
     max_clock_skew: int = _setting(3600, "seconds a chat tool's request timestamp may be off")
-    max_upload_bytes: int = _setting(50_000_000, "largest document file /admin accepts, in bytes")
+    max_upload_bytes: int = _setting(
+        50_000_000, "largest upload to /admin (one request, all its files), in bytes"
+    )
     wecom_corp_id: str = _setting("", "企业微信 CorpID (the receive id of callback messages)")
     wecom_token: str = _setting("", "企业微信 callback Token")
     wecom_aes_key: str = _setting("", "企业微信 callback EncodingAESKey (43 characters)")
@@ -74,6 +76,20 @@ class Settings:
     feishu_verification_token: str = _setting("", "飞书 event subscription Verification Token")
     feishu_encrypt_key: str = _setting("", "飞书 event subscription Encrypt Key (optional)")
     feishu_api_base: str = _setting("https://open.feishu.cn", "飞书 open API base URL")
+    max_body_bytes: int = _setting(
+        1_048_576, "largest request body in bytes (JSON routes); larger bodies get 413"
+    )
+    head_timeout: float = _setting(10.0, "seconds a client has to send a request's headers")
+    body_timeout: float = _setting(30.0, "seconds a client has to send a request's body")
+    max_connections: int = _setting(
+        512, "open connections at once (kept below the open-file limit); more get 503"
+    )
+    max_in_flight: int = _setting(
+        80, "answer requests worked on at once (2 × the 40-thread pool); more wait, then 503"
+    )
+    queue_wait: float = _setting(
+        1.0, "seconds an answer request waits for a free slot before it gets 503 + Retry-After"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

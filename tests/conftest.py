@@ -77,14 +77,16 @@ def real_engine(real_settings: Settings) -> Engine:
 
 
 @contextmanager
-def running(app):
-    """Serve ``app`` with uvicorn on 127.0.0.1 (a free port) in a thread; yields its base URL."""
+def running(app, **options):
+    """Serve ``app`` with uvicorn on 127.0.0.1 (a free port) in a thread; yields its base URL.
+    ``options`` go to ``uvicorn.Config`` (e.g. ``rag.limits.uvicorn_options(settings)``)."""
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -1,0 +1,433 @@
+"""What one client may cost the server: body size, read time, connections, answers at once.
+
+Every bound is checked before any expensive work, and every refusal is cheap:
+
+- ``BodyLimit`` (ASGI middleware): a body over the cap gets 413 at once when Content-Length says
+  so, otherwise as soon as the streamed bytes pass the cap; a body that does not arrive within
+  ``body_timeout`` gets 408. Routes that take larger bodies (uploads) get their own cap by path
+  prefix (``caps``). Both answers close the connection, so the rest of the body is never read.
+- ``Shedding`` (ASGI middleware): a bounded number of answer requests in flight, plus a short
+  bounded wait for a slot; beyond that 503 with ``Retry-After`` at once, so latency stays bounded
+  under overload. ``/healthz`` and the pages are not counted.
+- ``BoundedH11Protocol`` (uvicorn protocol): a connection must send its request head within
+  ``head_timeout`` seconds (uvicorn has no such timeout), and connections beyond the cap are
+  answered 503 and closed at once instead of eating file descriptors.
+- ``RepeatFilter`` (logging): an identical log line is written once per interval, with a count
+  of how often it was suppressed, so a failure storm cannot fill the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import resource
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from rag.deps import error
+from rag.settings import Settings
+
+ANSWER_ROUTES = ("/api/ask", "/api/search", "/v1/chat/", "/integrations/")
+
+
+def content_length(value: str | None) -> int | None:
+    """Content-Length as an int, bounded before conversion; None if absent or not a number.
+
+    >>> content_length("1024"), content_length("9" * 400), content_length("-1")
+    (1024, 1000000000000000000, None)
+    """
+    if value is None or not (value.strip().isascii() and value.strip().isdigit()):
+        return None
+    digits = value.strip().lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else 10**18  # beyond any cap; no huge int parse
+
+
+def cap_for(path: str, default: int, caps: Mapping[str, int]) -> int:
+    """The body cap of the longest matching path prefix in ``caps``, else ``default``.
+
+    >>> cap_for("/api/library/upload", 100, {"/api/library/": 5000}), cap_for("/api/ask", 100, {})
+    (5000, 100)
+    """
+    matches = [prefix for prefix in caps if path.startswith(prefix)]
+    return caps[max(matches, key=len)] if matches else default
+
+
+class BodyRejected(Exception):
+    """Raised inside ``receive`` when the body is too large or too slow (never leaves
+    ``BodyLimit``: it answers instead)."""
+
+
+async def _reply(send: Send, scope: Scope, status: int, code: str, detail: str,
+                 headers: Mapping[str, str] | None = None) -> None:  # fmt: skip
+    response = error(status, code, detail)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class BodyLimit:
+    """413 for a body over the cap, 408 for one that does not arrive in time (see module doc)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, seconds: float,
+                 caps: Mapping[str, int] | None = None):  # fmt: skip
+        self.app, self.max_bytes, self.seconds = app, max_bytes, seconds
+        self.caps = dict(caps or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        cap = cap_for(scope["path"], self.max_bytes, self.caps)
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        length = content_length(headers.get(b"content-length", b"").decode("latin-1") or None)
+        if length is not None and length > cap:
+            return await _reply(send, scope, 413, "BodyTooLarge", _too_large(cap), CLOSE)
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+        state = _BodyState(has_body=chunked or bool(length))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+
+        async def limited_receive() -> Message:
+            if state.refusal:
+                raise BodyRejected(state.refusal[2])
+            if state.done:  # e.g. waiting for a disconnect while streaming: no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                state.refuse(408, "BodyTimeout", f"the request body did not arrive within "
+                             f"{self.seconds:g} s; send it in one go")  # fmt: skip
+                raise BodyRejected(state.refusal[2]) from None
+            if message["type"] == "http.request":
+                state.received += len(message.get("body", b""))
+                if state.received > cap:
+                    state.refuse(413, "BodyTooLarge", _too_large(cap))
+                    raise BodyRejected(state.refusal[2])
+                state.done = not message.get("more_body", False)
+            else:
+                state.done = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state.refusal and not state.started:
+                return  # the app's own answer to the failed read is replaced by ours
+            if message["type"] == "http.response.start":
+                state.started = True
+                if state.has_body and not state.done:  # never read the unread rest
+                    message = {**message, "headers": [*message.get("headers", []), CLOSE_RAW]}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not state.refusal or state.started:
+                raise
+        if state.refusal and not state.started:
+            await _reply(send, scope, *state.refusal, CLOSE)
+
+
+class _BodyState:
+    def __init__(self, has_body: bool):
+        self.has_body, self.received, self.done, self.started = has_body, 0, False, False
+        self.refusal: tuple[int, str, str] | None = None
+
+    def refuse(self, status: int, code: str, detail: str) -> None:
+        self.refusal = self.refusal or (status, code, detail)
+
+
+CLOSE = {"Connection": "close"}
+CLOSE_RAW = (b"connection", b"close")
+
+
+def _too_large(cap: int) -> str:
+    return f"the request body is over {cap:,} bytes; send a smaller one"
+
+
+class Gate:
+    """At most ``limit`` holders at once; up to ``limit`` more may wait, each for a bounded time.
+
+    Slots are handed to waiters first come, first served. Futures are made on the running loop
+    at each wait, so one gate serves any event loop (tests run several).
+    """
+
+    def __init__(self, limit: int):
+        self.limit, self.busy = max(1, limit), 0
+        self.waiters: deque[asyncio.Future] = deque()
+
+    async def enter(self, wait: float) -> bool:
+        if self.busy < self.limit and not self.waiters:
+            self.busy += 1
+            return True
+        if wait <= 0 or len(self.waiters) >= self.limit:
+            return False
+        slot = asyncio.get_running_loop().create_future()
+        self.waiters.append(slot)
+        try:
+            await asyncio.wait_for(asyncio.shield(slot), wait)
+            return True
+        except TimeoutError:
+            if slot.done() and not slot.cancelled():
+                return True  # handed over just as the wait ran out
+            slot.cancel()
+            return False
+        except BaseException:  # the client went away while waiting
+            if slot.done() and not slot.cancelled():
+                self.leave()
+            slot.cancel()
+            raise
+        finally:
+            if slot in self.waiters:
+                self.waiters.remove(slot)
+
+    def leave(self) -> None:
+        while self.waiters:
+            slot = self.waiters.popleft()
+            if not slot.done():
+                slot.set_result(None)  # the slot passes on; ``busy`` is unchanged
+                return
+        self.busy -= 1
+
+
+class Shedding:
+    """Answer routes run at most ``gate.limit`` at once; others wait ``wait`` s, then get 503.
+
+    The (already capped) body is read before a slot is taken, so slow senders cannot hold
+    answer slots.
+    """
+
+    def __init__(self, app: ASGIApp, gate: Gate, wait: float,
+                 prefixes: tuple[str, ...] = ANSWER_ROUTES):  # fmt: skip
+        self.app, self.gate, self.wait, self.prefixes = app, gate, wait, prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            return await self.app(scope, receive, send)
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before sending its request
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        if not await self.gate.enter(self.wait):
+            detail = "the server is busy answering other questions; try again in a moment"
+            return await _reply(send, scope, 503, "Overloaded", detail, {"Retry-After": "1"})
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            self.gate.leave()
+
+
+def _raw_response(status: str, code: str, detail: str, extra: str = "") -> bytes:
+    body = json.dumps({"error": code, "detail": detail}).encode()
+    head = (f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}"
+            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n")  # fmt: skip
+    return head.encode() + body
+
+
+FULL = _raw_response("503 Service Unavailable", "TooManyConnections",
+                     "the server has too many open connections; try again shortly",
+                     "retry-after: 1\r\n")  # fmt: skip
+HEAD_TIMEOUT = _raw_response("408 Request Timeout", "HeadTimeout",
+                             "the request headers did not arrive in time")  # fmt: skip
+
+
+REFUSED_LINGER = 1.0  # seconds a refused connection may take to read its 503
+MAX_LINGERING = 32  # refused connections kept that long at once (the rest close at once)
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a request-head timeout and a hard connection cap.
+
+    Use ``bounded_protocol(...)`` to get a subclass with the numbers set.
+    """
+
+    head_timeout: float = 10.0
+    max_connections: int = 512
+    lingering = 0  # refused connections still open (per server: each gets its own subclass)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self.head_timer: asyncio.TimerHandle | None = None
+        self.head_bytes, self.refused = 0, False
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            self._refuse(transport)
+            return
+        self._arm_head_timer()
+
+    def _refuse(self, transport: asyncio.Transport) -> None:
+        """Answer 503, then half-close and drop what the client sends for a moment: closing
+        outright while its request is unread would reset the connection and lose the answer.
+        Only a few linger at once, so a flood cannot use up file descriptors this way."""
+        self.refused = True
+        self.connections.discard(self)  # not counted: the cap is about connections we serve
+        transport.write(FULL)
+        cls = type(self)
+        if cls.lingering >= MAX_LINGERING or not transport.can_write_eof():
+            transport.close()
+            return
+        cls.lingering += 1
+        transport.write_eof()
+
+        def close() -> None:
+            cls.lingering -= 1
+            transport.close()
+
+        self.loop.call_later(REFUSED_LINGER, close)
+
+    def data_received(self, data: bytes) -> None:
+        if self.refused or self.transport.is_closing():
+            return
+        self.head_bytes += len(data)
+        super().data_received(data)
+        if self._waiting_for_head():
+            self._arm_head_timer()  # keeps a running timer: trickling bytes do not extend it
+        else:
+            self._disarm_head_timer()
+            self.head_bytes = 0
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        self.head_bytes = 0
+        super().on_response_complete()
+
+    def _waiting_for_head(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    def _arm_head_timer(self) -> None:
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self.transport.is_closing() or not self._waiting_for_head():
+            return
+        if self.head_bytes:  # part of a head arrived: say why; an idle connection just closes
+            self.transport.write(HEAD_TIMEOUT)
+        self.transport.close()
+
+
+def bounded_protocol(head_timeout: float, max_connections: int) -> type[BoundedH11Protocol]:
+    return type("BoundedH11", (BoundedH11Protocol,),
+                {"head_timeout": head_timeout, "max_connections": max_connections})  # fmt: skip
+
+
+def connection_cap(wanted: int, reserve: int = 64) -> int:
+    """How many connections to keep open so descriptors cannot run out.
+
+    Open connections, plus twice as many again accepted before any can be refused (asyncio
+    accepts up to ``backlog`` at a time, and a flood fills a batch or two before the refusals
+    close), plus refused ones lingering, plus ``reserve`` for the process's own files must fit
+    under the open-file limit, which is raised toward the hard limit first.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 3 * wanted + MAX_LINGERING + reserve
+    if soft != resource.RLIM_INFINITY and soft < need:
+        raised = need if hard == resource.RLIM_INFINITY else min(hard, need)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, (soft - MAX_LINGERING - reserve) // 3))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options that bound connections: head timeout, connection cap, backlog (the
+    kernel's queue of connections not yet accepted, and asyncio's accept batch)."""
+    cap = connection_cap(settings.max_connections)
+    return {
+        "http": bounded_protocol(settings.head_timeout, cap),
+        # uvicorn answers plain-text 503 to every request once connections reach this; ours
+        # refuses the connection over the cap instead (JSON), so uvicorn's is only a backstop
+        "limit_concurrency": cap + 1,
+        "backlog": min(2048, cap),
+        "timeout_keep_alive": 5,
+    }
+
+
+class RepeatFilter(logging.Filter):
+    """Pass a message once per ``seconds``; the next one after a quiet spell says how many
+    were dropped. Identical means same logger, level and text (tracebacks are not compared).
+    Put it on handlers: a record that meets it twice gets the same decision."""
+
+    def __init__(self, seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 remember: int = 512):  # fmt: skip
+        super().__init__()
+        self.seconds, self.clock, self.remember = seconds, clock, remember
+        self.seen: OrderedDict[tuple[str, int, str], list[float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        decided = record.__dict__.get("_repeat_filter")
+        if decided is not None:
+            return decided
+        record._repeat_filter = passed = self._first_in_interval(record)
+        return passed
+
+    def _first_in_interval(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record: let logging report it as usual
+            return True
+        key = (record.name, record.levelno, text[:2000])
+        now = self.clock()
+        with self.lock:
+            entry = self.seen.get(key)
+            if entry is not None and now - entry[0] < self.seconds:
+                entry[1] += 1
+                return False
+            dropped = int(entry[1]) if entry else 0
+            self.seen[key] = [now, 0]
+            self.seen.move_to_end(key)
+            while len(self.seen) > self.remember:
+                self.seen.popitem(last=False)
+        if dropped:
+            record.msg, record.args = f"{text} (repeated {dropped} more times)", None
+        return True
+
+
+def quiet_repeats(seconds: float = 60.0) -> RepeatFilter:
+    """Put one ``RepeatFilter`` on the handlers of uvicorn's loggers and of the root logger
+    (asyncio's accept errors, our own modules). ``rag serve`` calls it after uvicorn has set up
+    its logging."""
+    rule = RepeatFilter(seconds)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(levelname)s:%(name)s: %(message)s")
+    for name in ("", "uvicorn", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            for old in [f for f in handler.filters if isinstance(f, RepeatFilter)]:
+                handler.removeFilter(old)
+            handler.addFilter(rule)
+    return rule

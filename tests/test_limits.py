@@ -1,0 +1,443 @@
+"""Bounded serving: body size and time, slow and idle connections, shedding, log storms.
+
+Live-server tests run uvicorn on 127.0.0.1 with the same protocol and options as `rag serve`
+(``rag.limits.uvicorn_options``), with short timeouts so they finish in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import resource
+import select
+import socket
+import threading
+import time
+from contextlib import ExitStack, closing
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.limits import (
+    BodyLimit,
+    Gate,
+    RepeatFilter,
+    connection_cap,
+    quiet_repeats,
+    uvicorn_options,
+)
+from rag.server import create_app
+
+from .conftest import running
+
+QUESTION = {"question": "谁负责医保跨省结算？"}
+
+
+def rss_mib() -> float:
+    """This process's resident memory (psutil is not installed)."""
+    with open("/proc/self/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return kib / 1024
+
+
+def port_of(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+def read_all(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """Everything the server sends until it closes the connection (or ``timeout`` passes)."""
+    sock.settimeout(timeout)
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            piece = sock.recv(65536)
+        except (TimeoutError, ConnectionResetError):
+            break
+        if not piece:
+            break
+        data += piece
+    return data
+
+
+@pytest.fixture
+def live(hashing_engine):
+    """A live server over the hashing index with short limits; yields (base URL, settings)."""
+    settings = hashing_engine.settings.with_(head_timeout=0.5, body_timeout=0.5)
+    app = create_app(settings, hashing_engine)
+    with running(app, **uvicorn_options(settings)) as base:
+        yield base, settings
+
+
+def test_streamed_body_over_the_cap_is_refused_before_it_is_all_sent(live):
+    base, settings = live
+    total, sent = 32 * 2**20, 0
+
+    def body():
+        nonlocal sent
+        chunk = b" " * 65536
+        while sent < total:
+            sent += len(chunk)
+            yield chunk
+
+    before = rss_mib()
+    headers = {"Content-Type": "application/json"}  # no Content-Length: chunked
+    r = httpx.post(f"{base}/api/ask", content=body(), headers=headers, timeout=20)
+    assert r.status_code == 413 and r.json()["error"] == "BodyTooLarge"
+    assert r.headers["connection"] == "close"
+    assert sent < total / 2, f"the client got to send {sent} bytes"
+    assert rss_mib() - before < 16, "the body was held in memory"
+    assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200  # still serving
+
+
+def test_declared_length_over_the_cap_is_refused_at_once(live):
+    base, _ = live
+    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
+        s.sendall(b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 300000000\r\n\r\n")  # fmt: skip
+        reply = read_all(s)  # no body byte was sent
+    assert reply.startswith(b"HTTP/1.1 413") and b'"BodyTooLarge"' in reply
+
+
+def test_a_larger_cap_can_be_given_to_a_path_prefix():
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    async def echo(scope, receive, send):
+        body = await Request(scope, receive).body()
+        await JSONResponse({"bytes": len(body)})(scope, receive, send)
+
+    app = BodyLimit(echo, max_bytes=100, seconds=5, caps={"/upload/": 5000})
+    c = TestClient(app)  # no lifespan: a bare ASGI app
+    assert c.post("/upload/file", content=b"x" * 4000).json() == {"bytes": 4000}
+    assert c.post("/upload/file", content=b"x" * 5001).status_code == 413
+    assert c.post("/api/ask", content=b"x" * 101).status_code == 413
+    chunked = c.post("/api/ask", content=iter([b"x" * 60, b"x" * 60]))  # no Content-Length
+    assert chunked.status_code == 413 and chunked.json()["error"] == "BodyTooLarge"
+    assert c.post("/api/ask", content=iter([b"x" * 50, b"x" * 50])).json() == {"bytes": 100}
+
+
+def test_a_request_head_sent_too_slowly_is_closed(live):
+    base, _ = live
+    started = time.monotonic()
+    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
+        for piece in (b"POST /api/ask HTTP/1.1\r\n", b"Host: t\r\n", b"X-Slow: 1\r\n"):
+            s.sendall(piece)  # trickling bytes must not extend the deadline
+            time.sleep(0.2)
+        reply = read_all(s)
+    assert reply.startswith(b"HTTP/1.1 408") and b"HeadTimeout" in reply
+    assert time.monotonic() - started < 4
+
+
+def test_a_connection_that_sends_nothing_is_closed(live):
+    base, _ = live
+    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
+        started = time.monotonic()
+        assert read_all(s) == b""  # closed by the server, not by our timeout
+        assert time.monotonic() - started < 4
+
+
+def test_a_body_sent_too_slowly_gets_408(live):
+    base, _ = live
+    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
+        s.sendall(b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  b'Content-Length: 100\r\n\r\n{"question"')  # fmt: skip
+        reply = read_all(s)
+    assert reply.startswith(b"HTTP/1.1 408") and b'"BodyTimeout"' in reply
+
+
+def test_keep_alive_then_a_slow_second_head_is_closed_too(live):
+    base, _ = live
+    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.settimeout(5)
+        first = s.recv(65536)
+        s.sendall(b"GET /healthz HTTP/1.1\r\n")  # the second request never completes
+        replies = first + read_all(s)
+    assert replies.startswith(b"HTTP/1.1 200") and replies.count(b"HTTP/1.1 ") == 2
+    assert b"HTTP/1.1 408" in replies and replies.endswith(b'did not arrive in time"}')
+
+
+def test_idle_connections_do_not_stop_a_normal_request(live):
+    base, _ = live
+    with ExitStack() as stack:
+        for _ in range(200):
+            s = stack.enter_context(socket.create_connection(("127.0.0.1", port_of(base))))
+            s.sendall(b"GET /healthz HTTP/1.1\r\n")  # half a head, then nothing
+        r = httpx.post(f"{base}/api/ask", json=QUESTION, timeout=10)
+    assert r.status_code == 200 and r.json()["found"]
+
+
+def test_connections_over_the_cap_are_shed_cleanly(hashing_engine):
+    settings = hashing_engine.settings.with_(max_connections=20, head_timeout=2.0)
+    options = uvicorn_options(settings) | {"backlog": 128}  # the burst is accepted at once
+    with running(create_app(settings, hashing_engine), **options) as base:
+        with ExitStack() as stack:
+            idle = [stack.enter_context(socket.create_connection(("127.0.0.1", port_of(base))))
+                    for _ in range(60)]  # fmt: skip
+            replies = dict.fromkeys(idle, b"")
+            deadline = time.monotonic() + 1.0  # before the head timeout closes the first 20
+            while time.monotonic() < deadline:
+                readable, _, _ = select.select(idle, [], [], 0.05)
+                for s in readable:
+                    replies[s] += s.recv(65536)
+            refused = [r for r in replies.values() if r]
+            assert len(refused) >= 30  # at most 20 are kept
+            assert all(r.startswith(b"HTTP/1.1 503") and b"TooManyConnections" in r
+                       and b"retry-after: 1" in r for r in refused)  # fmt: skip
+            try:  # the cap is full: shed at once (or refused), never hung
+                r = httpx.get(f"{base}/healthz", timeout=5)
+                assert r.status_code == 503 and r.headers.get("retry-after")
+            except httpx.TransportError:
+                pass
+            time.sleep(1.5)  # the idle ones are closed by the head timeout
+            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+
+
+def test_huge_doc_ids_lists_are_refused_before_any_work(client_for):
+    client, calls = client_for()
+    many = client.post("/api/ask", json=QUESTION | {"doc_ids": ["003"] * 100_000})
+    assert many.status_code == 422 and "doc_ids" in many.json()["detail"]
+    long_id = client.post("/api/ask", json=QUESTION | {"doc_ids": ["0" * 201]})
+    assert long_id.status_code == 422
+    ten_mb = client.post("/api/ask", json=QUESTION | {"doc_ids": ["003"] * 2_000_000})
+    assert ten_mb.status_code == 413 and ten_mb.json()["error"] == "BodyTooLarge"
+    assert calls == []
+    assert client.post("/api/ask", json=QUESTION | {"doc_ids": ["003"] * 50}).status_code == 200
+    assert len(calls) == 1
+
+
+@pytest.fixture
+def client_for(hashing_engine, monkeypatch):
+    """A TestClient over an engine whose ``ask`` calls are recorded."""
+    calls: list[str] = []
+    real_ask = hashing_engine.ask
+
+    def ask(question, *args, **kwargs):
+        calls.append(question)
+        return real_ask(question, *args, **kwargs)
+
+    monkeypatch.setattr(hashing_engine, "ask", ask)
+    with ExitStack() as stack:
+
+        def make(**changes):
+            settings = hashing_engine.settings.with_(**changes)
+            client = stack.enter_context(TestClient(create_app(settings, hashing_engine)))
+            return client, calls
+
+        yield make
+
+
+@pytest.mark.parametrize(("top_k", "status"), [(2.0, 200), (2, 200), (1.5, 422), ("2", 422),
+                                                (True, 422), (21.0, 422)])  # fmt: skip
+def test_top_k_accepts_integral_numbers_only(client_for, top_k, status):
+    client, _ = client_for()
+    r = client.post("/api/ask", json=QUESTION | {"top_k": top_k})
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert len(r.json()["citations"]) <= 2
+
+
+def test_overload_is_shed_with_503_and_health_stays_fast(hashing_engine, monkeypatch):
+    release, entered = threading.Event(), threading.Event()
+    real_ask = hashing_engine.ask
+
+    def slow_ask(*args, **kwargs):
+        entered.set()
+        release.wait(10)
+        return real_ask(*args, **kwargs)
+
+    monkeypatch.setattr(hashing_engine, "ask", slow_ask)
+    settings = hashing_engine.settings.with_(max_in_flight=1, queue_wait=0.2)
+    with running(create_app(settings, hashing_engine), **uvicorn_options(settings)) as base:
+        first: list[httpx.Response] = []
+        worker = threading.Thread(
+            target=lambda: first.append(httpx.post(f"{base}/api/ask", json=QUESTION, timeout=15))
+        )
+        worker.start()
+        assert entered.wait(5)
+        shed = httpx.post(f"{base}/api/ask", json=QUESTION, timeout=5)
+        assert shed.status_code == 503 and shed.json()["error"] == "Overloaded"
+        assert shed.headers["retry-after"] == "1"
+        shed_v1 = httpx.post(f"{base}/v1/chat/completions", timeout=5,
+                             json={"messages": [{"role": "user", "content": "医保"}]})  # fmt: skip
+        assert shed_v1.status_code == 503
+        started = time.monotonic()
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        assert httpx.get(f"{base}/api/docs", timeout=5).status_code == 200  # not an answer
+        assert time.monotonic() - started < 3
+        release.set()
+        worker.join(15)
+        assert first[0].status_code == 200
+        assert httpx.post(f"{base}/api/ask", json=QUESTION, timeout=5).status_code == 200
+
+
+def test_gate_hands_slots_over_in_order_and_bounds_waiters():
+    async def scenario():
+        gate = Gate(1)
+        assert await gate.enter(0)
+        assert not await gate.enter(0)  # no wait allowed: refused at once
+        order: list[int] = []
+
+        async def wait_then_record(n: int, wait: float):
+            if await gate.enter(wait):
+                order.append(n)
+                gate.leave()
+            else:
+                order.append(-n)
+
+        waiter = asyncio.create_task(wait_then_record(1, 5))
+        await asyncio.sleep(0.01)
+        assert not await gate.enter(5)  # one waiter already: a second is refused at once
+        late = asyncio.create_task(wait_then_record(2, 0.05))
+        await asyncio.sleep(0.1)  # the second one's wait runs out
+        gate.leave()
+        await asyncio.gather(waiter, late)
+        return order, gate.busy
+
+    order, busy = asyncio.run(scenario())
+    assert order == [-2, 1] and busy == 0
+
+
+def test_gate_cancelled_waiter_gives_its_slot_back():
+    async def scenario():
+        gate = Gate(1)
+        await gate.enter(0)
+        waiter = asyncio.create_task(gate.enter(5))
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+        gate.leave()
+        return gate.busy, len(gate.waiters)
+
+    assert asyncio.run(scenario()) == (0, 0)
+
+
+def test_repeat_filter_writes_a_repeated_line_once_per_interval():
+    now = [0.0]
+    rule = RepeatFilter(seconds=60, clock=lambda: now[0])
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    handler.addFilter(rule)
+    logger = logging.getLogger("test_limits.storm")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for _ in range(10_000):
+            logger.error("socket.accept() out of system resource: %s", "EMFILE")
+        logger.error("another failure")
+        now[0] = 61.0
+        logger.error("socket.accept() out of system resource: %s", "EMFILE")
+    finally:
+        logger.removeHandler(handler)
+    assert records == [
+        "socket.accept() out of system resource: EMFILE",
+        "another failure",
+        "socket.accept() out of system resource: EMFILE (repeated 9999 more times)",
+    ]
+
+
+def test_quiet_repeats_covers_uvicorn_and_root_handlers():
+    import uvicorn
+
+    uvicorn.Config(app=None, log_level="warning")  # sets up uvicorn's logging as `rag serve` does
+    rule = quiet_repeats()
+    try:
+        for name in ("", "uvicorn", "uvicorn.access"):
+            assert all(rule in h.filters for h in logging.getLogger(name).handlers), name
+        assert logging.getLogger("uvicorn").handlers and logging.getLogger().handlers
+    finally:
+        for name in ("", "uvicorn", "uvicorn.access"):
+            for h in logging.getLogger(name).handlers:
+                h.removeFilter(rule)
+
+
+def test_connection_cap_stays_below_the_open_file_limit():
+    from rag.limits import MAX_LINGERING
+
+    cap = connection_cap(10**6, reserve=64)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert 1 <= cap and (soft == resource.RLIM_INFINITY or 3 * cap + MAX_LINGERING + 64 <= soft)
+    assert connection_cap(10) == 10
+
+
+def test_openapi_documents_every_error_with_the_error_body(client_for):
+    client, _ = client_for()
+    schema = client.get("/openapi.json").json()
+    error_body = schema["components"]["schemas"]["ErrorBody"]
+    assert set(error_body["required"]) == {"error", "detail"}
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, op in operations.items():
+            codes = set(op["responses"])
+            wanted = {"503"} if path == "/healthz" else {"400", "401", "404", "413", "422", "503"}
+            assert wanted <= codes, (method, path, codes)
+            for code in codes - {"200"}:
+                content = op["responses"][code]["content"]["application/json"]
+                assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    stream = schema["paths"]["/api/ask/stream"]["post"]["responses"]["200"]["content"]
+    assert set(stream) == {"text/event-stream"}
+    chat = schema["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
+    assert set(chat) == {"application/json", "text/event-stream"}
+    # what is documented is what is sent
+    invalid = client.post("/api/ask", json={"question": 42})
+    assert invalid.status_code == 422 and set(invalid.json()) == {"error", "detail"}
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("get", "/api/ask", "POST"),
+    ("delete", "/integrations/wecom", "GET, POST"), ("post", "/healthz", "GET"),
+    ("post", "/static/app.css", "GET, HEAD"),
+])  # fmt: skip
+def test_405_says_which_methods_are_allowed(client_for, method, path, allowed):
+    client, _ = client_for()
+    r = client.request(method.upper(), path)
+    assert r.status_code == 405 and r.headers["allow"] == allowed
+    assert r.json()["error"] == "MethodNotAllowed"
+
+
+def test_security_headers_on_every_response(client_for, hashing_engine):
+    client, _ = client_for()
+    doc = hashing_engine.index.tree("003").doc.doc_id
+    for path in ("/", f"/docs/{doc}", "/healthz", "/static/app.css", "/no/such", "/api/docs"):
+        r = client.get(path)
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["x-frame-options"] == "DENY"
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src" not in csp, "our pages must not need inline scripts"
+    for path in ("/", f"/docs/{doc}", "/documents"):  # so the strict policy breaks nothing
+        page = client.get(path).text
+        assert re.findall(r"<script[^>]*>", page) == re.findall(r'<script src="/[^"]+">', page)
+        assert not re.search(r"<[^>]+\son[a-z]+=", page), "inline event handler"
+    swagger = client.get("/docs")
+    assert "script-src 'self' 'unsafe-inline'" in swagger.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in swagger.headers["content-security-policy"]
+    for url in ("/static-offline-docs/swagger-ui-bundle.js", "/openapi.json"):
+        assert client.get(url).status_code == 200  # what the docs page loads is 'self'
+
+
+def test_bench_load_prints_throughput_latency_errors_and_memory(hashing_settings):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RAG_INDEX_DIR": str(hashing_settings.index_dir), "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "rag", "bench", "--load", "--requests", "20",
+         "--concurrency", "4", "--seconds", "20"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("load c=4"))
+    numbers = dict(part.split("=", 1) for part in line.split() if "=" in part)
+    assert int(numbers["n"]) == 20 and float(numbers["req/s"]) > 0
+    assert 0 < float(numbers["p50_ms"]) <= float(numbers["p95_ms"]) <= float(numbers["p99_ms"])
+    assert int(numbers["ok"]) + int(numbers["shed"]) + int(numbers["errors"]) == 20
+    assert "VmRSS" in result.stdout and "VmHWM" in result.stdout
+    assert json.loads(numbers["status"])  # e.g. {"200": 20}
