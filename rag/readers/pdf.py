@@ -40,7 +40,7 @@ CJK_CHAR = r"\u3400-\u9fff\uf900-\ufaff"
 CJK_TEXT = CJK_CHAR + r"\u3000-\u303f\uff00-\uffef"  # with CJK and full-width punctuation
 IS_CJK = re.compile(f"[{CJK_TEXT}]")
 HAN = re.compile(f"[{CJK_CHAR}]")
-LATIN = re.compile(r"[A-Za-z]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 LETTER_SPACED = re.compile(f"(?<![{CJK_TEXT}])[{CJK_TEXT}](?: [{CJK_TEXT}])+(?![{CJK_TEXT}])")
 PAGE_NUMBER = re.compile(
     r"[-—–－]\s*\d{1,4}\s*[-—–－]"  # - 3 -
@@ -52,6 +52,7 @@ PAGE_NUMBER = re.compile(
 )
 NUMBER_TOKEN = re.compile(r"([A-Z]?)(\d{1,5})")  # 28, B2396: a page number in a running header
 LEADER = re.compile(r"(?:\.\s?){8,}|…{3,}|(?:·\s?){8,}|_{8,}")  # a contents entry's dot leader
+WRAP_END = re.compile(f"[{CJK_CHAR}\\d)）\\]》”’」』]$")  # where CJK text may wrap (not 。；：)
 BULLET = re.compile(r"[•·●○◆◇■□▪►\-—*]")
 CONTENTS = re.compile(r"^(?:目\s*[录錄]|contents)$", re.IGNORECASE)
 
@@ -100,7 +101,7 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
     rows = drop_running(rows)
     rows = drop_contents(rows)
     body = _body_size(rows)
-    rows = [join_wrapped(join_headings(page, body)) for page in rows]
+    rows = join_pages([join_wrapped(join_headings(page, body)) for page in rows])
     title, lines = _title_first(rows, body)
     if not lines:
         raise UnreadableFile(f"{name}: no text in the PDF (no text layer, no scanned image)")
@@ -170,7 +171,7 @@ def _has_big_image(page) -> bool:
 
     width, height = page.get_size()
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
-        x0, y0, x1, y1 = obj.get_pos()
+        x0, y0, x1, y1 = obj.get_bounds()
         if (x1 - x0) * (y1 - y0) >= 0.2 * width * height:
             return True
     return False
@@ -228,7 +229,8 @@ def _rows(chars: list[Char]) -> list[Row]:
 
 
 def _row(chars: list[Char]) -> Row:
-    size = sorted(c.size for c in chars)[len(chars) // 2]
+    sized = [c for c in chars if HAN.match(c.text)] or chars  # Latin fonts measure differently
+    size = sorted(c.size for c in sized)[len(sized) // 2]
     parts = [chars[0].text]
     for prev, c in zip(chars, chars[1:], strict=False):
         cjk = IS_CJK.match(prev.text) or IS_CJK.match(c.text)
@@ -240,8 +242,11 @@ def _row(chars: list[Char]) -> Row:
 
 
 def with_right(rows: list[Row]) -> list[Row]:
-    """Rows that know where their column's lines end."""
+    """Rows that know where their column's lines end: where at least two lines end (a lone
+    line, such as a cover's, never counts as wrapped)."""
     right = max((r.x1 for r in rows), default=0.0)
+    if sum(r.x1 >= right - 1.2 * r.size for r in rows) < 2:
+        right = math.inf
     return [replace(r, right=right) for r in rows]
 
 
@@ -250,26 +255,38 @@ def join_wrapped(rows: list[Row]) -> list[Row]:
     wraps anywhere, even inside a heading's first line ("5. 關於…資料的截" + "取或…").
 
     The next line must sit right below, in the same column and size, and not start a heading or
-    a bullet; across pages, normalisation joins by punctuation (keeping both pages).
+    a bullet.
     """
     out: list[Row] = []
     for r in rows:
         prev = out[-1] if out else None
-        if (
-            prev is not None
-            and prev.right == r.right
-            and prev.x1 >= prev.right - 1.2 * prev.size
-            and abs(r.size - prev.size) <= 0.1 * prev.size
-            and _right_below(prev, r)
-            and not prev.text.endswith(LINE_END)
-            and HAN.search(prev.text[-1])
-            and heading_at(r.text) is None
-            and not BULLET.match(r.text)
-        ):
+        if prev is not None and prev.right == r.right and _right_below(prev, r) and _wraps(prev, r):
             out[-1] = replace(prev, text=prev.text + r.text, bottom=r.bottom, x1=r.x1)
         else:
             out.append(r)
     return out
+
+
+def join_pages(pages: list[list[Row]]) -> list[list[Row]]:
+    """The same across a page turn: a page's last line that wraps goes on with the next page's
+    first line, and the joined line counts as the earlier page (where the passage starts)."""
+    out = [list(rows) for rows in pages]
+    for rows, nxt in zip(out, out[1:], strict=False):
+        if rows and nxt and _wraps(rows[-1], nxt[0]):
+            rows[-1] = replace(rows[-1], text=rows[-1].text + nxt.pop(0).text)
+    return out
+
+
+def _wraps(row: Row, nxt: Row) -> bool:
+    """``row`` reaches its column's edge mid-sentence and ``nxt`` (same size, not a heading or a
+    bullet) carries on with it."""
+    return (
+        row.x1 >= row.right - 1.2 * row.size
+        and abs(nxt.size - row.size) <= 0.1 * row.size
+        and WRAP_END.search(row.text) is not None
+        and (heading_at(nxt.text) is None or heading_at(nxt.text).kind == "条")  # 第四十三條第一款
+        and not BULLET.match(nxt.text)
+    )
 
 
 def _right_below(row: Row, nxt: Row) -> bool:
@@ -306,18 +323,19 @@ def drop_latin(pages: list[Page]) -> list[Page]:
     """In a mostly Chinese document, drop pages and columns that are mostly Latin letters."""
     counts = [[_script(column) for column in page] for page in pages]
     han = sum(h for page in counts for h, _ in page)
-    latin = sum(n for page in counts for _, n in page)
-    if han < latin:
+    words = sum(n for page in counts for _, n in page)
+    if han < words:
         return pages
     return [
-        [column for column, (h, n) in zip(page, page_counts, strict=True) if n < 30 or n <= 4 * h]
+        [column for column, (h, n) in zip(page, page_counts, strict=True) if n < 10 or n <= 4 * h]
         for page, page_counts in zip(pages, counts, strict=True)
     ]
 
 
 def _script(rows: Iterable[Row]) -> tuple[int, int]:
-    text = "".join(r.text for r in rows)
-    return len(HAN.findall(text)), len(LATIN.findall(text))
+    """Han characters and Latin words: about the same amount of text each."""
+    text = " ".join(r.text for r in rows)
+    return len(HAN.findall(text)), len(LATIN_WORD.findall(text))
 
 
 def drop_running(pages: list[list[Row]]) -> list[list[Row]]:
