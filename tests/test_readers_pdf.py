@@ -344,3 +344,34 @@ def test_ocr_reads_a_real_scanned_page_accurately():
     print(f"OCR: {1 / seconds:.2f} pages/s, accuracy {accuracy:.3f} (unfolded {raw_accuracy:.3f})")
     assert accuracy >= 0.95
     assert extracted.notes == ("第1页为扫描件，文字由OCR识别",)
+
+
+# --- page in citations ---------------------------------------------------------------------------
+
+
+def test_citations_of_a_pdf_carry_their_page(dev, monkeypatch):
+    from typer.testing import CliRunner
+
+    from rag import cli
+    from rag.answer import Candidate, citation
+    from rag.types import Answer, Chunk, Hit
+
+    tree = parse_clauses(dev["d41"][0])
+    start = tree.doc.text.index("39. 不遵守附表6的條文")
+    end = tree.doc.text.index("。", start) + 1
+    chunk = Chunk("d41#0", tree.doc.doc_id, tree.doc.title, "", start, end,
+                  tree.doc.text[start:end], (), 10)  # fmt: skip
+    found = Candidate(Hit(chunk, 1, 1.0), tree, start, end, 1.0, 1.0, None, None, None, True, 1.0)
+    cited = citation(found)
+    assert cited.page == 12
+    answer = Answer("问题", cited.text, True, "general", (cited,), 1.0)
+    assert answer.to_dict()["citations"][0]["page"] == 12
+
+    class Engine:
+        def ask(self, question, **_):
+            return answer
+
+    monkeypatch.setattr(cli, "_engine", lambda settings: Engine())
+    result = CliRunner().invoke(cli.app, ["ask", "问题"])
+    assert result.exit_code == 0, result.output
+    assert "第12页" in result.output
