@@ -31,8 +31,10 @@ from rag.clauses import heading_at
 from rag.errors import UnreadableFile
 from rag.normalize import LINE_END, TITLE_SUFFIX
 from rag.readers.base import Extracted, Line, Progress
+from rag.zh import fold
 
 MAX_PAGES = 3000  # refuse bigger files before reading any page
+MAX_OCR_PAGES = 300  # about an hour of OCR on two cores: more is refused before starting
 SCANNED_CHARS = 20  # a page with fewer text characters than this and a big image is OCRed
 EDGE = 3  # lines at the top and bottom of a page that may be running headers or footers
 BIG = 1.2  # a heading is at least this many times the body text size
@@ -88,6 +90,9 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
     try:
         pages, scanned = _text_layer(pdf, name)
         notes: tuple[str, ...] = ()
+        if len(scanned) > MAX_OCR_PAGES:
+            raise UnreadableFile(f"{name}: {len(scanned)} scanned pages, more than "
+                                 f"{MAX_OCR_PAGES} to OCR at once: split the PDF")  # fmt: skip
         if scanned:
             from rag.readers import ocr  # onnxruntime loads only when a scanned page appears
 
@@ -187,6 +192,8 @@ def columns(chars: list[Char]) -> list[list[Char]]:
         return [chars]
     left = min(c.x0 for c in chars)
     right = max(c.x1 for c in chars)
+    if right - left > 20_000:  # beyond any real page (14 400 pt is the PDF limit)
+        return [chars]
     upper = min(c.top for c in chars)
     lower = max(c.bottom for c in chars)
     span = lower - upper
@@ -510,18 +517,17 @@ def _title_first(pages: list[list[Row]], body: float) -> tuple[str, list[Line]]:
     parts = [big[0]]
     nxt = big[0] + 1
     head = rows[big[0]]
-    if (nxt < len(rows) and rows[nxt].size >= 0.85 * head.size
-            and rows[nxt].top - head.top <= 3.5 * head.size
-            and not TITLE_SUFFIX.search(head.text) and not head.text.endswith("》")):  # fmt: skip
+    ended = TITLE_SUFFIX.search(fold(head.text)) or head.text.endswith("》")
+    if (not ended and nxt < len(rows) and rows[nxt].size >= 0.85 * head.size
+            and rows[nxt].top - head.bottom <= 2.5 * head.size):  # fmt: skip
         parts.append(nxt)  # a booklet's cover: two titles, one under the other
     title = " ".join(rows[i].text for i in parts)
     if len(title) > 100:
         return "", lines
     rest = [Line(r.text, first + 1) for i, r in enumerate(rows) if i not in parts]
-    before = [line for line in lines if line.page < first + 1]
     after = [line for line in lines if line.page > first + 1]
     title = _unquote(title)
-    return title, [Line(title, first + 1), *before, *rest, *after]
+    return title, [Line(title, first + 1), *rest, *after]
 
 
 def _unquote(title: str) -> str:
