@@ -225,6 +225,16 @@ def test_synthetic_pdf_loses_header_and_page_numbers_and_joins_across_pages():
     assert doc.page_at(text.index("各单位要加强领导")) == 3
 
 
+def test_title_is_the_documents_name_not_its_masthead():
+    runs = [(120, 60, 30, "某市人民政府文件"), (200, 120, 12, "某府发〔2024〕1号"),
+            (100, 160, 20, "关于开展测试工作"), (140, 186, 20, "的通知"),
+            *paragraph(BODY * 3, 230)]  # fmt: skip
+    extracted = read(make_pdf([runs]), "notice.pdf")
+    assert extracted.title == "关于开展测试工作的通知"
+    assert [line.text for line in extracted.lines[:3]] == [
+        "关于开展测试工作的通知", "某市人民政府文件", "某府发〔2024〕1号"]  # fmt: skip
+
+
 def test_synthetic_two_column_page_keeps_the_chinese_column_in_order():
     chinese = [f"第{n}行中文内容，测试分栏读取顺序。" for n in range(1, 21)]
     english = [f"Line {n} of the English translation text." for n in range(1, 21)]
@@ -305,6 +315,18 @@ def test_scanned_page_goes_to_ocr_with_progress_and_a_note(monkeypatch):
     doc = document_from(extracted, "scan", SCANNED.name)
     assert doc.meta["说明"] == "第1页为扫描件，文字由OCR识别"
     assert doc.page_at(0) == 1
+
+
+def test_too_many_scanned_pages_are_refused_before_any_ocr(monkeypatch):
+    from rag.readers import ocr, pdf
+
+    def engine():
+        raise AssertionError("OCR must not start")
+
+    monkeypatch.setattr(ocr, "_engine", engine)
+    monkeypatch.setattr(pdf, "MAX_OCR_PAGES", 0)
+    with pytest.raises(UnreadableFile, match="1 scanned pages, more than 0"):
+        read(SCANNED.read_bytes(), SCANNED.name)
 
 
 def test_scanned_fixture_is_small_and_has_no_text_layer():

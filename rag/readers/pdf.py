@@ -514,9 +514,12 @@ def _title_first(pages: list[list[Row]], body: float) -> tuple[str, list[Line]]:
     big = [i for i, r in enumerate(rows) if r.size >= BIG * body and HAN.search(r.text)]
     if not big:
         return "", lines
-    parts = [big[0]]
-    nxt = big[0] + 1
-    head = rows[big[0]]
+    # a document's own name ends like one (…的通知, 細則); a masthead (某市人民政府文件) does not
+    named = [i for i in big if TITLE_SUFFIX.search(fold(_unquote(rows[i].text)))]
+    first_big = (named or big)[0]
+    parts = [first_big]
+    nxt = first_big + 1
+    head = rows[first_big]
     ended = TITLE_SUFFIX.search(fold(head.text)) or head.text.endswith("》")
     if (not ended and nxt < len(rows) and rows[nxt].size >= 0.85 * head.size
             and rows[nxt].top - head.bottom <= 2.5 * head.size):  # fmt: skip
