@@ -70,6 +70,7 @@ class Row:
     x1: float
     size: float
     right: float = 0.0  # where the lines of its column end: a line reaching it may wrap
+    left: float = 0.0  # where they start
 
 
 Page = list[list[Row]]  # a page's columns, each a list of rows in reading order
@@ -140,7 +141,7 @@ def _text_layer(pdf, name: str) -> tuple[list[Page], list[int]]:
             chars = _visible_chars(page)
             if len(chars) < SCANNED_CHARS and _has_big_image(page):
                 scanned.append(index)
-            pages.append([with_right(_rows(column)) for column in columns(chars)])
+            pages.append([with_edges(_rows(column)) for column in columns(chars)])
         finally:
             page.close()
     return pages, scanned
@@ -248,13 +249,14 @@ def _row(chars: list[Char]) -> Row:
                chars[0].x0, chars[-1].x1, size)  # fmt: skip
 
 
-def with_right(rows: list[Row]) -> list[Row]:
-    """Rows that know where their column's lines end: where at least two lines end (a lone
-    line, such as a cover's, never counts as wrapped)."""
+def with_edges(rows: list[Row]) -> list[Row]:
+    """Rows that know where their column's lines start and end: the right edge is where at
+    least two lines end (a lone line, such as a cover's, never counts as wrapped)."""
     right = max((r.x1 for r in rows), default=0.0)
     if sum(r.x1 >= right - 1.2 * r.size for r in rows) < 2:
         right = math.inf
-    return [replace(r, right=right) for r in rows]
+    left = min((r.x0 for r in rows), default=0.0)
+    return [replace(r, right=right, left=left) for r in rows]
 
 
 def join_wrapped(rows: list[Row]) -> list[Row]:
@@ -267,7 +269,8 @@ def join_wrapped(rows: list[Row]) -> list[Row]:
     out: list[Row] = []
     for r in rows:
         prev = out[-1] if out else None
-        if prev is not None and prev.right == r.right and _right_below(prev, r) and _wraps(prev, r):
+        if (prev is not None and prev.right == r.right and _right_below(prev, r)
+                and (_wraps(prev, r) or _unclosed(prev.text) and _same_size(prev, r))):  # fmt: skip
             out[-1] = replace(prev, text=prev.text + r.text, bottom=r.bottom, x1=r.x1)
         else:
             out.append(r)
@@ -289,11 +292,16 @@ def _wraps(row: Row, nxt: Row) -> bool:
     bullet) carries on with it."""
     return (
         row.x1 >= row.right - 1.2 * row.size
-        and abs(nxt.size - row.size) <= 0.1 * row.size
+        and _same_size(row, nxt)
+        and nxt.x0 < (nxt.left + nxt.right) / 2  # a signature's date, a page's label: not a tail
         and WRAP_END.search(row.text) is not None
         and (heading_at(nxt.text) is None or heading_at(nxt.text).kind == "条")  # 第四十三條第一款
         and not BULLET.match(nxt.text)
     )
+
+
+def _same_size(row: Row, nxt: Row) -> bool:
+    return abs(nxt.size - row.size) <= 0.1 * row.size
 
 
 def _right_below(row: Row, nxt: Row) -> bool:
