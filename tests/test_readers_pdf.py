@@ -317,6 +317,30 @@ def test_scanned_page_goes_to_ocr_with_progress_and_a_note(monkeypatch):
     assert doc.page_at(0) == 1
 
 
+def test_a_scanned_page_between_text_pages_is_noted_by_its_number(monkeypatch):
+    import io
+
+    from rag.readers import ocr
+
+    def engine(image):
+        return [[[[40, 60], [700, 60], [700, 90], [40, 90]], "扫描页上的文字。", 0.99]], 0.1
+
+    monkeypatch.setattr(ocr, "_engine", lambda: engine)
+    text = pypdfium2.PdfDocument(
+        make_pdf([paragraph("第一页正文。", 72), paragraph("第三页正文。", 72)])
+    )
+    mixed = pypdfium2.PdfDocument.new()
+    mixed.import_pages(text, [0])
+    mixed.import_pages(pypdfium2.PdfDocument(SCANNED.read_bytes()))
+    mixed.import_pages(text, [1])
+    buffer = io.BytesIO()
+    mixed.save(buffer)
+    extracted = read(buffer.getvalue(), "mixed.pdf")
+    assert [(line.text, line.page) for line in extracted.lines] == [
+        ("第一页正文。", 1), ("扫描页上的文字。", 2), ("第三页正文。", 3)]  # fmt: skip
+    assert extracted.notes == ("第2页为扫描件，文字由OCR识别",)
+
+
 def test_too_many_scanned_pages_are_refused_before_any_ocr(monkeypatch):
     from rag.readers import ocr, pdf
 
