@@ -421,3 +421,13 @@ def test_citations_of_a_pdf_carry_their_page(dev, monkeypatch):
     result = CliRunner().invoke(cli.app, ["ask", "问题"])
     assert result.exit_code == 0, result.output
     assert "第12页" in result.output
+
+
+def test_pdfs_read_in_threads_match_a_single_read():
+    from concurrent.futures import ThreadPoolExecutor
+
+    raw = (DEV / "d41_hk_interception_guidelines_tc.pdf").read_bytes()
+    alone = read(raw, "d41.pdf")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda n: read(raw, f"d41-{n}.pdf"), range(6)))
+    assert all(result == alone for result in results)

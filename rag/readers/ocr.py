@@ -11,7 +11,7 @@ import functools
 from collections.abc import Sequence
 
 from rag.readers.base import Progress
-from rag.readers.pdf import Row, tidy
+from rag.readers.pdf import PDFIUM, Row, tidy
 
 DPI = 200  # enough for body text in a 10–12 pt font
 MAX_SIDE = 4000  # pixels: a poster-sized page is rendered smaller, not at 200 dpi
@@ -34,13 +34,14 @@ def read_pages(pdf, pages: list[int], progress: Progress | None = None) -> dict[
     engine = _engine()
     out: dict[int, list[Row]] = {}
     for done, index in enumerate(pages, start=1):
-        page = pdf[index]
-        try:
-            width, height = page.get_size()
-            scale = min(DPI / 72, MAX_SIDE / max(width, height, 1))
-            image = page.render(scale=scale, grayscale=True).to_pil().convert("RGB")
-        finally:
-            page.close()
+        with PDFIUM:  # render under the lock, recognise outside it
+            page = pdf[index]
+            try:
+                width, height = page.get_size()
+                scale = min(DPI / 72, MAX_SIDE / max(width, height, 1))
+                image = page.render(scale=scale, grayscale=True).to_pil().convert("RGB")
+            finally:
+                page.close()
         result, _ = engine(np.asarray(image))
         boxes = [
             ([(x / scale, y / scale) for x, y in quad], text) for quad, text, _ in result or ()

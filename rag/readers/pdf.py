@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -41,6 +42,7 @@ from rag.normalize import LINE_END, TITLE_SUFFIX
 from rag.readers.base import Extracted, Line, Progress
 from rag.zh import fold
 
+PDFIUM = threading.RLock()  # PDFium is not thread-safe: one call at a time per process
 MAX_PAGES = 3000  # refuse bigger files before reading any page
 MAX_OCR_PAGES = 300  # about an hour of OCR on two cores: more is refused before starting
 SCANNED_CHARS = 20  # a page with fewer text characters than this and a big image is OCRed
@@ -89,7 +91,8 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
     import pypdfium2
 
     try:
-        pdf = pypdfium2.PdfDocument(raw)
+        with PDFIUM:
+            pdf = pypdfium2.PdfDocument(raw)
     except pypdfium2.PdfiumError as e:
         if "password" in str(e).lower():
             hint = "it is password-protected: save a copy without the password and add that"
@@ -97,7 +100,8 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
             hint = f"it is damaged ({e}): open it in a PDF viewer and save it as a new PDF"
         raise UnreadableFile(f"{name}: cannot read this PDF, {hint}") from e
     try:
-        pages, scanned = _text_layer(pdf, name)
+        with PDFIUM:
+            pages, scanned = _text_layer(pdf, name)
         notes: tuple[str, ...] = ()
         if len(scanned) > MAX_OCR_PAGES:
             raise UnreadableFile(f"{name}: {len(scanned)} scanned pages, more than "
@@ -109,7 +113,8 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
                 pages[index] = [rows]
             notes = (f"第{page_ranges([i + 1 for i in scanned])}页为扫描件，文字由OCR识别",)
     finally:
-        pdf.close()
+        with PDFIUM:
+            pdf.close()
     pages = drop_latin(pages)
     rows = [[row for column in page for row in column] for page in pages]
     rows = drop_running(rows)
