@@ -431,3 +431,34 @@ def test_pdfs_read_in_threads_match_a_single_read():
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda n: read(raw, f"d41-{n}.pdf"), range(6)))
     assert all(result == alone for result in results)
+
+
+# --- what normalisation does with a PDF's lines ----------------------------------------------------
+
+
+def test_a_punctuation_free_line_on_a_new_page_is_not_joined_to_the_last_one():
+    from rag.readers import Extracted, Line
+
+    lines = (
+        Line("標題", 1),
+        Line("根據修正案，作出修正", 1),
+        Line("序言", 2),
+        Line("中國是國家。", 2),
+    )
+    doc = document_from(Extracted("pdf", lines), "x", "x.pdf")
+    assert doc.text.split("\n") == ["標題", "根據修正案，作出修正", "序言", "中國是國家。"]
+    assert doc.page_at(doc.text.index("序言")) == 2
+    tail = (Line("標題", 1), Line("政府的首長，是香港特別行政區行", 1), Line("政長官。", 2))
+    doc = document_from(Extracted("pdf", tail), "x", "x.pdf")
+    assert (
+        doc.text.split("\n")[1] == "政府的首長，是香港特別行政區行政長官。"
+    )  # a tail with its full stop
+
+
+def test_a_traditional_title_is_not_merged_with_the_gazette_number_after_it():
+    from rag.readers import Extracted, Line
+
+    title = "中華人民共和國香港特別行政區維護國家安全法第四十三條實施細則"
+    lines = (Line(title, 1), Line("2020年第139號法律公告", 1), Line("正文。", 1))
+    doc = document_from(Extracted("pdf", lines, title=title), "x", "x.pdf")
+    assert doc.text.split("\n")[:2] == [title, "2020年第139號法律公告"]
