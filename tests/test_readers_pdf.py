@@ -462,3 +462,26 @@ def test_a_traditional_title_is_not_merged_with_the_gazette_number_after_it():
     lines = (Line(title, 1), Line("2020年第139號法律公告", 1), Line("正文。", 1))
     doc = document_from(Extracted("pdf", lines, title=title), "x", "x.pdf")
     assert doc.text.split("\n")[:2] == [title, "2020年第139號法律公告"]
+
+
+def test_d42_spreads_shown_whole_still_read_as_chinese_only(dev):
+    """With the crop box widened to the whole spread (Chinese page left, English page right),
+    the columns are split at the gutter and the English one is dropped."""
+    import io
+
+    source = pypdfium2.PdfDocument((DEV / "d42_hk_nsl_art43_rules_tc.pdf").read_bytes())
+    spreads = pypdfium2.PdfDocument.new()
+    spreads.import_pages(source, list(range(12)))
+    for index in range(len(spreads)):
+        page = spreads[index]
+        page.set_cropbox(*page.get_mediabox())
+    buffer = io.BytesIO()
+    spreads.save(buffer)
+    text = document_from(read(buffer.getvalue(), "spreads.pdf"), "s", "s.pdf").text
+    cropped = dev["d42"][0].text
+    words = set(re.findall(r"[A-Za-z]{3,}", text))
+    assert words <= set(re.findall(r"[A-Za-z]{3,}", cropped))  # glosses like (place) only
+    assert "WHEREAS" not in text and "Implementation Rules" not in text
+    for sentence in ("本實施細則自2020年7月7日起實施。", "現制定本實施細則如下——",
+                     "(3) 律政司司長、保安局局長或警務人員，可按照附表3所訂"):  # fmt: skip
+        assert sentence in text and sentence in cropped

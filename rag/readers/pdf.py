@@ -229,8 +229,11 @@ def columns(chars: list[Char]) -> list[list[Char]]:
             start = None
     if best_width < 10:
         return [chars]
-    split = [[c for c in chars if c.x1 <= best], [c for c in chars if c.x1 > best]]
-    if min(len(split[0]), len(split[1])) < 0.25 * len(chars):
+    split = [
+        [c for c in chars if c.x0 + c.x1 <= 2 * best],
+        [c for c in chars if c.x0 + c.x1 > 2 * best],
+    ]
+    if min(len(split[0]), len(split[1])) < 0.1 * len(chars):  # CJK needs fewer glyphs
         return [chars]
     return split
 
@@ -265,9 +268,9 @@ def _row(chars: list[Char]) -> Row:
 def with_edges(rows: list[Row]) -> list[Row]:
     """Rows that know where their column's lines start and end: the right edge is where at
     least two lines end (a lone line, such as a cover's, never counts as wrapped)."""
-    right = max((r.x1 for r in rows), default=0.0)
-    if sum(r.x1 >= right - 1.2 * r.size for r in rows) < 2:
-        right = math.inf
+    ends = sorted((r.x1 for r in rows), reverse=True)
+    size = _body_size([rows]) or 10.0
+    right = next((x for x, y in zip(ends, ends[1:], strict=False) if x - y <= 1.2 * size), math.inf)
     left = min((r.x0 for r in rows), default=0.0)
     return [replace(r, right=right, left=left) for r in rows]
 
