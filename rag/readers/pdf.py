@@ -110,7 +110,7 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
             from rag.readers import ocr  # onnxruntime loads only when a scanned page appears
 
             for index, rows in ocr.read_pages(pdf, scanned, progress).items():
-                pages[index] = [rows]
+                pages[index] = [with_edges(rows)]
             notes = (f"第{page_ranges([i + 1 for i in scanned])}页为扫描件，文字由OCR识别",)
     finally:
         with PDFIUM:
