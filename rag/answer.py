@@ -226,4 +226,5 @@ def citation(c: Candidate) -> Citation:
         score=round(c.score, 4),
         units=(c.duty,) if c.duty else (),
         passage=c.hit.chunk.text,
+        page=c.tree.doc.page_at(c.start),
     )

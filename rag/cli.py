@@ -174,7 +174,8 @@ def ask(
     out.print(f"[{style}]{answer.answer}[/{style}]")
     label = "引用" if answer.found else "可能相关"
     for n, c in enumerate(answer.citations, start=1):
-        out.print(f"[{n}] {label}：《{c.title}》{c.clause_path}  [dim]({c.doc_id} "
+        page = f" 第{c.page}页" if c.page else ""
+        out.print(f"[{n}] {label}：《{c.title}》{c.clause_path}{page}  [dim]({c.doc_id} "
                   f"[{c.start}:{c.end}])[/dim]")  # fmt: skip
         out.print(f"    {c.text}")
     out.print(f"[dim]{answer.intent} · {answer.latency_ms:.0f} ms[/dim]")

@@ -118,9 +118,12 @@ def _join_with_pages(
     line start, so a paragraph continued on the next page maps both of its parts."""
     paragraphs: list[str] = []
     starts: list[tuple[int, int]] = []  # offset in the joined text (paragraphs + "\n"), page
-    offset = 0
+    offset, last_page = 0, 0
     for text, page in lines:
-        if join and paragraphs and _continues(paragraphs[-1], text):
+        # a line with no punctuation at the top of a new page is a heading (序言), not a tail
+        turned = page != last_page and not SENTENCE_PUNCT.search(fold(text))
+        last_page = page
+        if join and paragraphs and _continues(paragraphs[-1], text) and not turned:
             starts.append((offset - 1, page))  # offset - 1: just past the previous part
             paragraphs[-1] += text
             offset += len(text)
@@ -207,8 +210,8 @@ def merge_split_title(paragraphs: list[str]) -> list[str]:
     if len(paragraphs) > 1:
         first, second = paragraphs[0], paragraphs[1]
         if (
-            not TITLE_SUFFIX.search(first)
-            and TITLE_SUFFIX.search(second)
+            not TITLE_SUFFIX.search(fold(first))
+            and TITLE_SUFFIX.search(fold(second))
             and len(first) + len(second) <= 80
             and not SENTENCE_PUNCT.search(fold(first + second))
             and heading_at(second) is None

@@ -173,6 +173,7 @@ class Citation:
     score: float
     units: tuple[Responsibility, ...]
     passage: str  # the retrieved chunk the sentence comes from, for context
+    page: int | None = None  # 1-based page of a paged source (PDF) where the sentence starts
 
 
 @dataclass(frozen=True)

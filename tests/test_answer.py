@@ -84,7 +84,8 @@ def test_json_contract(hashing_engine):
     assert set(d) == {"question", "answer", "found", "intent", "citations", "latency_ms", "mode"}
     c = d["citations"][0]
     assert set(c) == {"doc_id", "title", "clause_path", "text", "start", "end", "score", "units",
-                      "passage"}  # fmt: skip
+                      "passage", "page"}  # fmt: skip
+    assert c["page"] is None  # a text file has no pages
     assert c["units"] == [{"lead": ["区医保局"], "participants": []}]
     assert d["mode"] == "extractive" and d["latency_ms"] > 0
 
