@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from rag.api import errors
 from rag.deps import (
     SESSION_COOKIE,
     EngineDep,
@@ -31,7 +32,7 @@ from rag.deps import (
     runtime_of,
     same_origin,
 )
-from rag.errors import RagError
+from rag.errors import RagError, UnknownDocument
 from rag.filters import kind_of
 from rag.library import BadUpload, Library, UploadTooLarge
 from rag.readers import SUFFIXES
@@ -68,7 +69,8 @@ def require_admin(request: Request) -> None:
 
 
 page = APIRouter(include_in_schema=False)
-router = APIRouter(tags=["library"], dependencies=[Depends(require_admin)])
+router = APIRouter(tags=["library"], dependencies=[Depends(require_admin)],
+                   responses=errors(400, 401, 403, 404, 408, 409, 413, 422, 503))  # fmt: skip
 
 
 def library(request: Request) -> Library:
@@ -111,7 +113,8 @@ def list_library(engine: EngineDep, lib: LibraryDep) -> dict[str, Any]:
 
 @router.post("/api/docs", status_code=202)
 async def upload(
-    lib: LibraryDep, files: Annotated[list[UploadFile], File(description="document files")]
+    lib: LibraryDep,
+    files: Annotated[list[UploadFile], File(description="document files", min_length=1)],
 ) -> dict[str, Any]:
     """Add (or replace) documents; all files are checked before any is written."""
     if len(files) > 50:
@@ -129,8 +132,11 @@ async def upload(
 
 @router.delete("/api/docs/{doc_id}", status_code=202)
 def delete(doc_id: str, engine: EngineDep, lib: LibraryDep) -> dict[str, Any]:
-    """Remove a document from the library (its file is kept in the trash)."""
-    doc = engine.index.tree(doc_id).doc
+    """Remove a document from the library (its file is kept in the trash). Only the exact id
+    counts here, never a prefix."""
+    if doc_id not in engine.index.trees:
+        raise UnknownDocument(f"no document with the id {doc_id!r}; GET /api/library lists them")
+    doc = engine.index.trees[doc_id].doc
     lib.remove(doc.source)
     return {"deleted": doc.doc_id, "ingest": lib.status.to_dict()}
 

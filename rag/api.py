@@ -36,6 +36,7 @@ ERROR_TEXT = {
     401: "API keys exist and the request has no valid `Authorization: Bearer` key",
     403: "A chat tool's signature or token does not match",
     404: "Unknown document, route or unconfigured chat tool",
+    409: "A conflict: another file has that document id, or an ingest is already running",
     408: "The request body did not arrive in time",
     413: "The request body is over the size limit (`RAG_MAX_BODY_BYTES`)",
     422: "A field has the wrong type or is out of range",

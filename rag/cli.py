@@ -142,6 +142,10 @@ def search(
     if as_json:
         _print_json([{**asdict(h), "chunk": h.chunk.to_dict()} for h in hits])
         return
+    if not hits:
+        err.print("nothing found: name the matter you are asking about (e.g. 医保跨省结算), "
+                  "or loosen the filters")  # fmt: skip
+        return
     table = Table("#", "score", "title", "clause", "passage", show_lines=True)
     for h in hits:
         snippet = h.chunk.text.replace("\n", " ")

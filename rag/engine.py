@@ -11,9 +11,8 @@ from collections.abc import Collection
 from dataclasses import replace
 from functools import cached_property
 
-from rag.answer import CLARIFY, answer_from_hits, clarify, nothing_matches
+from rag.answer import answer_from_hits, clarify, nothing_matches
 from rag.embed import Embedder, make_embedder
-from rag.errors import BadQuestion, NoMatchingDocument
 from rag.filters import Filters, preferred
 from rag.index import BuildOptions, BuildReport, Index, Progress, build_index
 from rag.llm import LLMConfig, generate
@@ -69,13 +68,12 @@ class Engine:
     def search(
         self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters = Filters()
     ) -> list[Hit]:
-        """Retrieved passages only; a query with no searchable word is a ``BadQuestion``."""
+        """Retrieved passages only. Nothing is found — not an error — for a query with no
+        searchable word (“谁？”) or filters that leave no document."""
         query = clean_question(query)
-        if not content_terms(self.index.terms(query)):
-            raise BadQuestion(f"“{query[:20]}” has no word to search for: {CLARIFY}")
         allowed = self.allowed(filters)
-        if allowed == []:
-            raise NoMatchingDocument(f"no document matches the filters ({filters.describe()})")
+        if allowed == [] or not content_terms(self.index.terms(query)):
+            return []
         return self.retriever.search(query, k=k, mode=mode, doc_ids=allowed)
 
     def allowed(self, filters: Filters) -> list[str] | None:

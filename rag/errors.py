@@ -61,7 +61,3 @@ def os_error_text(e: OSError) -> str:
     what = e.strerror or str(e) or type(e).__name__
     where = [str(f) for f in (e.filename, e.filename2) if f is not None]
     return f"{what} ({' → '.join(where)})" if where else what
-
-
-class NoMatchingDocument(RagError):
-    """Search filters that leave no document to search."""

@@ -150,7 +150,10 @@ CLOSE_RAW = (b"connection", b"close")
 
 
 def _too_large(cap: int) -> str:
-    return f"the request body is over {cap:,} bytes; send a smaller one"
+    return (
+        f"the request body is over {cap:,} bytes (RAG_MAX_BODY_BYTES; uploads: "
+        "RAG_MAX_UPLOAD_BYTES); send a smaller one"
+    )
 
 
 class Gate:

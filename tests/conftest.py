@@ -48,7 +48,9 @@ def corpus_copy(tmp_path: Path) -> Path:
 def _indexed(tmp_path_factory, embedder: str) -> Settings:
     """Settings for a fresh index of the bundled corpus, built in a temporary folder."""
     root = tmp_path_factory.mktemp(embedder)
-    settings = Settings(corpus_dir=CORPUS, index_dir=root / "index", embedder=embedder,
+    corpus = root / "corpus"  # a copy: library routes under test may add or remove files
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index", embedder=embedder,
                         state_dir=root / "state")  # fmt: skip
     ingest(settings)
     return settings

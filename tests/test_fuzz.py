@@ -46,7 +46,7 @@ ACCEPTED_OR_400 = ["2xx", "400", "401", "403", "404", "409", "429"]
 CONFIG = {
     "seed": SEED,
     "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
-    # Every built-in check stays on (the default). Two allowances, where a schema-valid request
+    # Every built-in check stays on (the default). Three allowances, where a schema-valid request
     # may rightly be refused with 400 (positive_data_acceptance otherwise expects 2xx/401/403/
     # 404/409/429):
     "operations": [
@@ -62,6 +62,14 @@ CONFIG = {
             # matches, which no schema can describe; anything else is a 400/401/403.
             "include-path-regex": "^/integrations/",
             "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED_OR_400}},
+        },
+        {
+            # Uploads: valid only when each file is a readable document with a usable name and
+            # extension, which no schema can describe; anything else is a 400/409/413.
+            "include-name": "POST /api/docs",
+            "checks": {
+                "positive_data_acceptance": {"expected-statuses": [*ACCEPTED_OR_400, "413"]}
+            },
         },
     ],
 }

@@ -376,7 +376,7 @@ def test_openapi_documents_every_error_with_the_error_body(client_for):
             codes = set(op["responses"])
             wanted = {"503"} if path == "/healthz" else {"400", "401", "404", "413", "422", "503"}
             assert wanted <= codes, (method, path, codes)
-            for code in codes - {"200"}:
+            for code in (c for c in codes if not c.startswith("2")):
                 content = op["responses"][code]["content"]["application/json"]
                 assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
     stream = schema["paths"]["/api/ask/stream"]["post"]["responses"]["200"]["content"]
