@@ -52,6 +52,9 @@ NUMBER_LINE = re.compile(  # 国发〔2019〕3号, （医保办函〔2025〕86 �
     r"^[(（]?\s*(?P<n>[\u3400-\u9fff]{1,15}\s*〔\s*\d{4}\s*〕\s*\d+\s*号)\s*[)）]?$"
 )
 ORDER_NUMBER = re.compile(rf"^{DATE}\s*(?P<n>[\u3400-\u9fff]{{2,20}}令第\d+号)公布")  # 规章
+GAZETTE_NUMBER = re.compile(  # 2020年第139號法律公告, 2020年第74號號外公告 (香港特区宪报)
+    r"^(?P<n>\d{4}\s*年\s*第\s*\d+\s*[号號][\u3400-\u9fff]{0,4}公告)$"
+)
 TAIL_MARKER = re.compile(r"^(相关阅读|相关链接|相关文章|延伸阅读|相关新闻|推荐阅读|相关附件)\s*$")
 STAMP = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(:\d{2})?$")
 TITLE_SUFFIX = re.compile(
@@ -96,10 +99,13 @@ def text_meta(paragraphs: list[str]) -> dict[str, str]:
     {'发文字号': '医保办函〔2025〕86号', '成文日期': '2025年10月24日'}
     >>> text_meta(["某办法", "2019年11月30日 国家市场监督管理总局令第20号公布"])["发文字号"]
     '国家市场监督管理总局令第20号'
+    >>> text_meta(["某细则", "2020年第139號法律公告"])["发文字号"]
+    '2020年第139號法律公告'
     """
     meta = {}
     for line in paragraphs[:10]:
-        m = NUMBER_LINE.match(line.strip()) or ORDER_NUMBER.search(line)
+        line = line.strip()
+        m = NUMBER_LINE.match(line) or ORDER_NUMBER.search(line) or GAZETTE_NUMBER.match(line)
         if m:
             meta["发文字号"] = re.sub(r"\s+", "", m.group("n"))
             break

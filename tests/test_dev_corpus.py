@@ -1,4 +1,4 @@
-"""Every dev document (eval/dev/corpus, see its SOURCES.md) read end to end: title, 文号, date
+"""Every dev document (eval/dev/corpus, see eval/dev/SOURCES.md) read end to end: title, 文号, date
 and the first headings, as a reader of the document sees them.
 
 The expectations were written from the documents themselves (the page's title block or
@@ -143,7 +143,18 @@ TEXT_AND_HTML = [
 ]  # fmt: skip
 
 # d41–d43 (traditional-Chinese PDFs, rag/readers/pdf.py): their rows go here, same shape
-PDFS: list = []
+PDFS = [  # traditional-script Hong Kong PDFs: the gazette notice number is their 文号
+    pytest.param(
+        "d41", "關於進行截取及秘密監察的授權申請的運作原則及指引", "2020年第74號號外公告", "",
+        ["A. 概論", "1. 本《運作原則及指引》依據"],
+        marks=pytest.mark.xfail(strict=True, reason="A.–G. sections are not clause headings yet, "
+                                "and paragraph 1.'s hanging number is dropped as a page number"),
+    ),
+    ("d42", "中華人民共和國香港特別行政區維護國家安全法第四十三條實施細則", "2020年第139號法律公告",
+     "2020年7月6日", ["(1) 在2020年6月30日第十三屆全國人民代表大會常務委"]),
+    ("d43", "中華人民共和國憲法 中華人民共和國香港特別行政區基本法", "", "1990年4月4日",  # 基本法通過
+     ["第一章 總綱", "第一條 中華人民共和國是工人階級領導的"]),
+]  # fmt: skip
 
 DOCUMENTS = TEXT_AND_HTML + PDFS
 
@@ -161,7 +172,7 @@ def test_the_table_covers_every_html_and_text_dev_document():
     files = {p.name[:3]: p.suffix for p in DEV.glob("d*")}
     assert len(files) == 46
     assert sorted(map(_prefix, TEXT_AND_HTML)) == sorted(n for n, s in files.items() if s != ".pdf")
-    assert set(map(_prefix, PDFS)) <= {n for n, s in files.items() if s == ".pdf"}
+    assert sorted(map(_prefix, PDFS)) == sorted(n for n, s in files.items() if s == ".pdf")
 
 
 @pytest.mark.parametrize(
