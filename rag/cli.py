@@ -100,15 +100,22 @@ def ingest(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     from rag.engine import ingest as run_ingest
 
     settings = _settings(corpus, index)
-    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("embed", total=None)
+        read_task = bar.add_task("reading", total=None)
+        embed_task = bar.add_task("embedding", total=None, visible=False)
+
+        def reading(what: str, done: int, total: int) -> None:
+            label = "OCR" if what.endswith("OCR") else "reading"
+            bar.update(read_task, description=f"{label} {_line(what)[-40:]}", completed=done,
+                       total=total)  # fmt: skip
 
         def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(read_task, visible=False)
+            bar.update(embed_task, visible=True, completed=done, total=total)
 
-        with _status("reading corpus and preparing the model (first run converts it, ~15 s)…"):
-            report = run_ingest(settings, progress)
+        report = run_ingest(settings, progress, reading=reading)
     for name, reason in report.skipped:
         err.print(f"[yellow]warning:[/yellow] skipped {_line(name)}: {_line(reason)}")
     if not report.changed:

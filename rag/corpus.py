@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import replace
 from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
@@ -19,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from rag.clauses import parse_clauses
 from rag.errors import DuplicateDocumentId, EmptyCorpus, UnreadableFile
 from rag.normalize import read_document
-from rag.readers import CONVERT, READERS, SUFFIXES, sniff
+from rag.readers import CONVERT, READERS, SUFFIXES, Progress, sniff
 from rag.types import ClauseTree
 
 MAX_FILE_BYTES = 20_000_000
@@ -38,9 +39,14 @@ def doc_id_for(relative: str) -> str:
     return "-".join(UNSAFE.sub("_", part) for part in parts)
 
 
-def read_corpus(corpus: Path) -> tuple[list[ClauseTree], Skipped]:
+Reading = Callable[[str, int, int], None]  # (what is being read, done, total)
+
+
+def read_corpus(corpus: Path, reading: Reading | None = None) -> tuple[list[ClauseTree], Skipped]:
     """Parse every document under ``corpus``; what cannot be read is skipped with a reason.
 
+    ``reading`` hears of every file (name, files done, files) and of every page read by OCR
+    (name + "OCR", pages done, pages), so long reads show progress.
     Raises ``DuplicateDocumentId`` before reading anything when two files share an id."""
     if not corpus.is_dir():
         raise EmptyCorpus(
@@ -59,9 +65,12 @@ def read_corpus(corpus: Path) -> tuple[list[ClauseTree], Skipped]:
             )
         ids[doc_id] = relative
     trees = []
-    for relative, path in files.items():
+    for n, (relative, path) in enumerate(files.items()):
+        if reading:
+            reading(relative, n, len(files))
+        ocr = _pages_of(relative, reading) if reading else None
         try:
-            trees.append(_parse(path, relative, doc_id_for(relative)))
+            trees.append(_parse(path, relative, doc_id_for(relative), ocr))
         except UnreadableFile as e:
             skipped.append((relative, str(e).removeprefix(f"{Path(relative).name}: ")))
         except OSError as e:
@@ -151,7 +160,11 @@ def _real(path: Path) -> Path | None:
         return None
 
 
-def _parse(path: Path, relative: str, doc_id: str) -> ClauseTree:
+def _pages_of(relative: str, reading: Reading) -> Progress:
+    return lambda done, total: reading(f"{relative} · OCR", done, total)
+
+
+def _parse(path: Path, relative: str, doc_id: str, progress: Progress | None = None) -> ClauseTree:
     """Read at most MAX_FILE_BYTES (a file may grow after the walk), then parse it."""
     name = Path(relative).name
     with path.open("rb") as f:
@@ -162,7 +175,7 @@ def _parse(path: Path, relative: str, doc_id: str) -> ClauseTree:
     if kind in READERS and find_spec(READERS[kind]) is None:
         raise UnreadableFile(f"{name}: no {kind} reader in this installation yet "
                              f"({READERS[kind]} is missing)")  # fmt: skip
-    doc = read_document(Path(relative), doc_id, raw=raw)
+    doc = read_document(Path(relative), doc_id, progress, raw=raw)
     return parse_clauses(replace(doc, source=relative))
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from functools import cached_property
 
 from rag.answer import answer_from_hits, clarify, nothing_matches
+from rag.corpus import Reading
 from rag.embed import Embedder, make_embedder
 from rag.filters import Filters, preferred
 from rag.index import BuildOptions, BuildReport, Index, Progress, build_index
@@ -23,9 +24,14 @@ from rag.settings import Settings
 from rag.types import Answer, Hit
 
 
-def ingest(settings: Settings, progress: Progress | None = None,
-           embedder: Embedder | None = None) -> BuildReport:  # fmt: skip
-    """Build or update the index described by ``settings``."""
+def ingest(
+    settings: Settings,
+    progress: Progress | None = None,
+    embedder: Embedder | None = None,
+    reading: Reading | None = None,
+) -> BuildReport:
+    """Build or update the index described by ``settings``; ``progress`` hears of embedding,
+    ``reading`` of the files (and OCR pages) being read."""
     encoding = cl100k(settings.model_cache)
     options = BuildOptions(settings.max_tokens, settings.merge_below, settings.dense_index)
     return build_index(
@@ -35,6 +41,7 @@ def ingest(settings: Settings, progress: Progress | None = None,
         lambda text: len(encoding.encode(text, disallowed_special=())),
         options,
         progress,
+        reading,
     )
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.chunk import CountTokens, chunk_tree, passage_text
-from rag.corpus import read_corpus
+from rag.corpus import Reading, read_corpus
 from rag.embed import Embedder
 from rag.errors import (
     IndexCorrupt,
@@ -95,13 +95,14 @@ def build_index(
     count_tokens: CountTokens,
     options: BuildOptions = BuildOptions(),
     progress: Progress | None = None,
+    reading: Reading | None = None,
 ) -> BuildReport:
     """Build (or bring up to date) the index for ``corpus`` in ``index_dir``.
 
     Raises ``IndexWriteFailed`` (one line) when the disk is full or not writable; the index in
     place then stays as it was and no temporary folder is left."""
     started = time.perf_counter()
-    trees, skipped = read_corpus(corpus)
+    trees, skipped = read_corpus(corpus, reading)
     files = {t.doc.source: {"sha256": t.doc.sha256, "doc_id": t.doc.doc_id} for t in trees}
     settings = _settings(embedder, options)
     with _writing(index_dir):

@@ -199,7 +199,11 @@ class Library:
         def progress(done: int, total: int) -> None:
             self._set(phase="计算向量", done=done, total=total)
 
-        report = ingest(settings, progress, embedder)
+        def reading(what: str, done: int, total: int) -> None:
+            phase = "OCR识别" if what.endswith("OCR") else "读取文件"
+            self._set(phase=f"{phase}：{what.removesuffix(' · OCR')}", done=done, total=total)
+
+        report = ingest(settings, progress, embedder, reading)
         self._set(phase="加载新索引", done=0, total=0)
         engine = Engine(settings, Index.load(settings.index_dir), embedder)
         engine.retriever.search("预热", k=1)  # jieba and FAISS warm before the first question

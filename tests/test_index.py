@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.corpus import read_corpus
 from rag.embed import HashingEmbedder
 from rag.engine import ingest
 from rag.errors import DuplicateDocumentId, EmptyCorpus, IndexCorrupt, IndexMissing
@@ -427,3 +428,13 @@ def test_a_hostile_file_name_is_one_plain_warning_line(tmp_path: Path, monkeypat
         "warning: skipped evil?[red]x.png: unsupported file type (expected .txt, .text, .md, "
         ".html, .htm, .shtml, .pdf, .docx)"
     ]
+
+
+def test_reading_progress_names_every_file(tmp_path: Path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for name in ("a.txt", "b.md"):
+        (corpus / name).write_text("某某通知\n一、总则\n正文内容。", encoding="utf-8")
+    seen = []
+    read_corpus(corpus, lambda what, done, total: seen.append((what, done, total)))
+    assert seen == [("a.txt", 0, 2), ("b.md", 1, 2)]
