@@ -30,7 +30,9 @@ def _setting(default: Any, help: str) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    corpus_dir: Path = _setting(Path("corpus"), "folder of documents (.docx, .pdf, .html, .txt, .md; sub-folders too)")
+    corpus_dir: Path = _setting(
+        Path("corpus"), "folder of documents (.docx, .pdf, .html, .txt, .md; sub-folders too)"
+    )
     index_dir: Path = _setting(Path("index"), "folder the built index lives in")
     model_cache: Path = _setting(
         Path(platformdirs.user_cache_dir("policyqa")),
