@@ -133,11 +133,9 @@ def test_clause_at_finds_the_deepest_clause(trees):
 def test_line_annotation_and_chapter_articles():
     text = "某某办法\n第一章 总则\n第一条 为了规范管理，制定本办法。\n责任单位：区医保局\n第二条 其他。"
     tree = parse_clauses(Document("x", "某某办法", text))
-    assert [c.path_text for c in tree.clauses] == [
-        "第一章 总则",
-        "第一章 总则 › 第一条 为了规范管理，制定本办法",
-        "第一章 总则 › 第二条 其他",
-    ]
+    # one-sentence articles are content, not headings: their path is the number alone
+    assert [c.path_text for c in tree.clauses] == ["第一章 总则", "第一章 总则 › 第一条",
+                                                   "第一章 总则 › 第二条"]  # fmt: skip
     (note,) = tree.responsibilities
     assert note.lead == ("区医保局",)
     assert text[note.start : note.end] == "第一条 为了规范管理，制定本办法。\n"
