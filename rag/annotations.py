@@ -102,9 +102,25 @@ def find_annotations(text: str) -> list[Annotation]:
         if note is not None:
             found.append(_at(note, i, end))
             covered = end
+    starts = {a.start for a in found}
     for s, e in _lines(text):
-        found.extend(_unbracketed(text, folded, s, e, pairs))
-    return sorted(found, key=lambda a: a.start)
+        found.extend(_unbracketed(text, folded, s, e, pairs, starts))
+    return _merge_adjacent(text, sorted(found, key=lambda a: a.start))
+
+
+def _merge_adjacent(text: str, notes: list[Annotation]) -> list[Annotation]:
+    """“完成时限：年底（牵头单位：X）”: fields that touch are one annotation."""
+    out: list[Annotation] = []
+    for note in notes:
+        prev = out[-1] if out else None
+        if prev and not text[prev.end : note.start].strip(" ;；,，、\u3000"):
+            out[-1] = Annotation(prev.start, note.end, prev.lead + note.lead,
+                                 prev.participants + note.participants,
+                                 "；".join(d for d in (prev.deadline, note.deadline) if d),
+                                 prev.other + note.other)  # fmt: skip
+        else:
+            out.append(note)
+    return out
 
 
 def parse_bracket(body: str, first_leads: bool = False, after_sentence: bool = True):
@@ -229,17 +245,17 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _unbracketed(text: str, folded: str, s: int, e: int, pairs: dict[int, int]):
-    """``责任单位：X`` opening a line, or trailing a sentence on it: up to the line end, or to the
-    first field whose key the table does not know."""
+def _unbracketed(text: str, folded: str, s: int, e: int, pairs: dict[int, int], notes: set[int]):
+    """``责任单位：X`` opening a line, or trailing a sentence on it: up to the line end, the first
+    field whose key the table does not know, or a bracketed annotation."""
     line = folded[s:e]
     inside = _bracketed(pairs, s, e)
     for m in KNOWN_FIELD.finditer(line):
         at = s + m.start()
         if at in inside or not (m.start() == 0 or line[: m.start()].rstrip()[-1:] in "。;"):
             continue
-        stop = e
-        for f in FIELD.finditer(line, m.start()):
+        stop = min((n for n in notes if at < n < e), default=e)
+        for f in FIELD.finditer(line, m.start(), stop - s):
             if f.group("key") not in ROLE:
                 stop = s + f.start()
                 break

@@ -37,6 +37,7 @@ ATTACHMENT_LIST = re.compile(r"附件\s*:\s*(\d{1,2})\s*[.、﹒]")  # "附件�
 BYLINE = re.compile(r"^(本报讯|本报通讯员|本报记者|通讯员|记者)")
 CREDIT = re.compile(r"摄\)?$")
 NO_HEADING_PUNCT = re.compile(r"[。，；：！？,;:!?]")  # "、" may appear: "党建、治理双提升"
+ARTICLE_TITLE = 15  # a run-in article heading is a short noun phrase: "第三条 载体建设。"
 CONTENT_SKIP = " \t\u3000\n。；;，,：:"
 
 
@@ -125,6 +126,8 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
             if h is None and len(line) <= 60 and "。" not in line:
                 node.title, node.end = line, e
                 continue
+        if h is not None and h.kind == "专栏" and stack:  # a box sits beside the open clause
+            h = HeadingMatch(h.kind, nodes[stack[-1]].rank, h.label)
         if h is not None:
             while stack and nodes[stack[-1]].rank >= h.rank:
                 stack.pop()
@@ -142,6 +145,8 @@ def _heading_node(text: str, s: int, e: int, h: HeadingMatch, parent: int | None
     rest = line[len(h.label) :]
     gap = SEP.match(fold(rest)).end()
     title = "" if h.kind == "附件" else short_title(rest[gap:])
+    if h.kind == "条" and (len(title) > ARTICLE_TITLE or NO_HEADING_PUNCT.search(fold(title))):
+        title = ""  # an article's first sentence is content unless it is a run-in "载体建设。"
     sep = ""
     if title and gap:
         sep = "：" if ":" in fold(rest[:gap]) else " "

@@ -110,8 +110,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             while i < end:
                 if text[i] in _CLOSE or text[i] in SENTENCE_END:
                     i += 1
-                elif _remark_at(text, i, start, pairs):
-                    i = start + pairs[i - start] + 1
+                elif _remark_at(text, j := _skip_spaces(text, i, end), start, pairs):
+                    i = start + pairs[j - start] + 1
                 else:
                     break
             spans.append((s, i))
@@ -121,9 +121,15 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return [_trim(text, a, b) for a, b in spans]
 
 
+def _skip_spaces(text: str, i: int, end: int) -> int:
+    while i < end and text[i] in " \t\u3000":
+        i += 1
+    return i
+
+
 def _remark_at(text: str, i: int, start: int, pairs: dict[int, int]) -> bool:
     """Is ``text[i]`` a bracket that stays with the sentence before it?"""
-    if text[i] not in _REMARK_OPEN or (i - start) not in pairs:
+    if i >= len(text) or text[i] not in _REMARK_OPEN or (i - start) not in pairs:
         return False
     body = fold(text[i + 1 : start + pairs[i - start]])
     return not _ENUMERATOR.fullmatch(body)
