@@ -249,6 +249,8 @@ def _unbracketed(text: str, folded: str, s: int, e: int, pairs: dict[int, int], 
     """``责任单位：X`` opening a line, or trailing a sentence on it: up to the line end, the first
     field whose key the table does not know, or a bracketed annotation."""
     line = folded[s:e]
+    if not KNOWN_FIELD.search(line):
+        return
     inside = _bracketed(pairs, s, e)
     for m in KNOWN_FIELD.finditer(line):
         at = s + m.start()

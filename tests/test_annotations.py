@@ -4,6 +4,8 @@ sentences copied from the dev documents (eval/dev/corpus, d01–d09, d26), negat
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rag.annotations import (
     DEADLINE_KEYS,
@@ -295,3 +297,18 @@ def test_a_table_row_deadline_and_its_unit_bracket_are_one_annotation():
     assert line[note.start : note.end].startswith("完成时限：2025年（牵头单位")
     assert note.lead == ("各区政府",) and note.participants == ("市卫生健康委",)
     assert note.deadline == "2025年"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet="（）()〔〕【】、，；。：:\n 甲乙局牵头负责配合参与指导单位完成时限一1",
+        max_size=80,
+    )
+)
+def test_any_text_gives_well_formed_annotations(text):
+    found = find_annotations(text)
+    assert [a.start for a in found] == sorted(a.start for a in found)
+    for a in found:
+        assert 0 <= a.start < a.end <= len(text)
+        assert all(u and u in text for u in a.lead + a.participants)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rag.clauses
 import rag.headings
@@ -241,3 +243,19 @@ def _ancestors(tree, clause) -> list[int]:
         out.insert(0, clause.parent)
         clause = tree.clauses[clause.parent]
     return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["第一章　总则　　第一条　甲。", "第二条 乙。", "一、甲", "（一）乙。丙。",
+                                 "1.丁", "1.1　戊", "1﹒己", "①庚。", "专栏1 辛", "附件", "附件：1.甲",
+                                 "2.乙", "正文，正文。", "（甲局负责）", "第一部分：壬"]),
+                max_size=12))  # fmt: skip
+def test_any_outline_is_well_formed(lines):
+    tree = tree_of(*lines)
+    n = len(tree.doc.text)
+    for c in tree.clauses:
+        assert 0 <= c.start < c.end <= n
+        if c.parent is not None:
+            parent = tree.clauses[c.parent]
+            assert parent.index < c.index and parent.start <= c.start and c.end <= parent.end
+            assert c.path[:-1] == parent.path
