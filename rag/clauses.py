@@ -38,6 +38,7 @@ BYLINE = re.compile(r"^(本报讯|本报通讯员|本报记者|通讯员|记者)
 CREDIT = re.compile(r"摄\)?$")
 NO_HEADING_PUNCT = re.compile(r"[。，；：！？,;:!?]")  # "、" may appear: "党建、治理双提升"
 ARTICLE_TITLE = 15  # a run-in article heading is a short noun phrase: "第三条 载体建设。"
+SPACE = re.compile(r"\s+")
 CONTENT_SKIP = " \t\u3000\n。；;，,：:"
 
 
@@ -296,9 +297,15 @@ def bare_heading(text: str, clause: Clause | None, start: int, end: int) -> bool
     >>> bare_heading(t, c, 0, 7), bare_heading(t, replace(c, end=7), 0, 7)
     (True, False)
     """
-    if clause is None or text[start:end].strip().rstrip("。；;:：") != clause.path[-1]:
+    if clause is None:
         return False
-    return _goes_on(text, end, clause.end, {})
+    words = text[start:end].rstrip("。；;:： \u3000")
+    return _squashed(words) == _squashed(clause.path[-1]) and _goes_on(text, end, clause.end, {})
+
+
+def _squashed(words: str) -> str:
+    """Text as a path compares it: "第一章　总　则" is the clause "第一章 总　则"."""
+    return SPACE.sub("", fold(words))
 
 
 def find_clauses(tree: ClauseTree, query: str) -> list[Clause]:

@@ -163,3 +163,12 @@ def test_a_one_sentence_item_is_content_not_a_bare_heading():
     # a clause titled by an older parser still keeps its only sentence
     old = replace(third, title="加强合作", path=("3.加强合作",))
     assert not bare_heading(text, old, *spans["3.加强合作。"])
+
+
+def test_a_heading_written_with_full_width_spaces_is_still_its_clause_heading():
+    text = "某某办法\n第一章　总　则\n第一条　为了规范管理，制定本办法。\n第二条　其他。\n第三条　施行。"
+    tree = parse_clauses(Document("x", "某某办法", text))
+    chapter = tree.clauses[0]
+    assert chapter.path == ("第一章 总　则",)
+    s = text.index("第一章")
+    assert bare_heading(text, chapter, s, s + len("第一章　总　则"))
