@@ -33,7 +33,7 @@ INLINE_RANK = len(HEADINGS)
 TITLE_STOP = re.compile(r"[。；;:!?！？]")
 SEP = re.compile(r"[\s:]*")  # between a heading's number and its title: "第一部分：…", "1　总则"
 ARTICLE_AFTER = re.compile(rf"\s+(?=第{CN}+[条节章])")  # "第一章　总则　　第一条…"
-ATTACHMENT_LIST = re.compile(r"附件\s*:\s*(\d{1,2})\s*[.、﹒]")  # "附件：1.…" then "2.…" lines
+ATTACHMENT_LIST = re.compile(r"附件\s*:\s*(?:(\d{1,2})\s*[.、﹒]|$)")  # "附件：1.…", "2.…" lines
 BYLINE = re.compile(r"^(本报讯|本报通讯员|本报记者|通讯员|记者)")
 CREDIT = re.compile(r"摄\)?$")
 NO_HEADING_PUNCT = re.compile(r"[。，；：！？,;:!?]")  # "、" may appear: "党建、治理双提升"
@@ -119,7 +119,7 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
         if listed and h is not None and h.kind == "1." and h.label.startswith(str(listed)):
             h, listed = None, listed + 1  # an item of the attachment list, not a heading
         elif m := ATTACHMENT_LIST.match(fold(line)):
-            listed = int(m.group(1)) + 1
+            listed = int(m.group(1)) + 1 if m.group(1) else 1
         else:
             listed = 0
         if skip_title_of is not None:

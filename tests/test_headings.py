@@ -152,6 +152,12 @@ def test_attachment_list_items_are_not_headings():
     assert find_clauses(tree, "附件1")[0].title == "甲方案"
 
 
+def test_an_attachment_list_under_a_bare_attachment_line_is_not_headings():
+    tree = tree_of("一、总体要求", "正文。", "二、工作任务", "正文。", "附件：", "1.甲方案", "2.乙方案",
+                   "三、其他", "正文。")  # fmt: skip
+    assert [c.path_text for c in tree.clauses] == ["一、总体要求", "二、工作任务", "三、其他"]
+
+
 def test_decimal_numbering_nests():
     tree = tree_of("1　总则", "1.1　目的", "正文。", "1.2　分级", "1.2.1　国家级", "正文。", "2　组织",
                    "正文。")  # fmt: skip
