@@ -105,7 +105,9 @@ def find_annotations(text: str) -> list[Annotation]:
     starts = {a.start for a in found}
     for s, e in _lines(text):
         found.extend(_unbracketed(text, folded, s, e, pairs, starts))
-    return _merge_adjacent(text, sorted(found, key=lambda a: a.start))
+    merged = _merge_adjacent(text, sorted(found, key=lambda a: a.start))
+    # a bare "期限：三年" line is prose, not an annotation, unless it sits with named units
+    return [a for a in merged if a.names_anyone or text[a.start] in BRACKETS]
 
 
 def _merge_adjacent(text: str, notes: list[Annotation]) -> list[Annotation]:

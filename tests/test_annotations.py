@@ -73,13 +73,18 @@ def test_sub_unit_columns_stay_out_of_the_document_level_units():
 
 
 def test_a_line_of_its_own_and_a_trailing_unbracketed_field():
-    text = "推进结算。责任单位：区医保局\n加强合作。\n责任单位：区委办、区政府办\n完成时限：年底"
+    text = "推进结算。责任单位：区医保局\n加强合作。\n责任单位：区委办、区政府办；完成时限：年底"
     found = find_annotations(text)
     assert [(text[a.start : a.end], a.lead, a.deadline) for a in found] == [
         ("责任单位：区医保局", ("区医保局",), ""),
-        ("责任单位：区委办、区政府办", ("区委办", "区政府办"), ""),
-        ("完成时限：年底", (), "年底"),
+        ("责任单位：区委办、区政府办；完成时限：年底", ("区委办", "区政府办"), "年底"),
     ]
+
+
+def test_a_deadline_alone_is_an_annotation_only_in_brackets():
+    text = "合同期满。期限：自批准之日起三年。\n期限：三年\n完成签约。（完成时限：2024年底）"
+    (note,) = find_annotations(text)
+    assert text[note.start : note.end] == "（完成时限：2024年底）" and note.deadline == "2024年底"
 
 
 def test_a_field_inside_a_sentence_is_not_an_annotation():
