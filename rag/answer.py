@@ -21,10 +21,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rag.annotations import ANNOTATION_OPEN, duty_text
+from rag.clauses import bare_heading
 from rag.index import Index
 from rag.question import Need, content_terms, prose_unit
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
-from rag.zh import ANNOTATION_OPEN, fold, sentence_spans
+from rag.zh import fold, sentence_spans
 
 NOT_FOUND = "未在已收录的政策文件中找到相关规定。"
 RELATED = "以下条款可能相关，请核对原文。"
@@ -136,7 +138,7 @@ def _candidates(
         own = {t: w for t, w in weights.items() if t not in title} or weights
         for s, e in sentence_spans(text, hit.chunk.start, hit.chunk.end):
             clause = tree.clause_at(s)
-            if (hit.chunk.doc_id, s) in seen or _is_heading(text[s:e], clause):
+            if (hit.chunk.doc_id, s) in seen or _is_heading(text, s, e, clause):
                 continue
             seen.add((hit.chunk.doc_id, s))
             sentence = fold(text[s:e])
@@ -169,8 +171,8 @@ def _score(candidates: list[Candidate]) -> list[Candidate]:
     return sorted((replace(c, score=score(c)) for c in candidates), key=lambda c: -c.score)
 
 
-def _is_heading(sentence: str, clause) -> bool:
-    return clause is not None and sentence.strip().rstrip("。") == clause.path[-1]
+def _is_heading(text: str, start: int, end: int, clause) -> bool:
+    return bare_heading(text, clause, start, end)
 
 
 def _duty(tree: ClauseTree, start: int, end: int) -> Responsibility | None:
@@ -196,9 +198,8 @@ def _best(candidates: list[Candidate]) -> Candidate | None:
 
 
 def _core(c: Candidate, intent: str) -> str:
-    if intent == "responsibility" and c.duty:
-        lead, part = "、".join(c.duty.lead), "、".join(c.duty.participants)
-        return f"牵头单位：{lead}；参与单位：{part}" if part else lead
+    if intent == "responsibility" and c.duty and (named := duty_text(c.duty)):
+        return named
     if intent == "responsibility" and c.prose_unit:
         return c.prose_unit
     return c.quote()

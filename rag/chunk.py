@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rag.clauses import bare_heading
 from rag.types import PATH_SEP, Chunk, Clause, ClauseTree
 from rag.zh import fold, sentence_spans
 
@@ -71,8 +72,7 @@ class _Chunker:
 
     def _bare_heading(self, clause: Clause, start: int, end: int) -> bool:
         """Is this span only the clause's number and title ("(一)加强组织领导。")?"""
-        words = self.text[start:end].strip().rstrip("。；;:：")
-        return words == clause.path[-1]
+        return bare_heading(self.text, clause, start, end)
 
     def _siblings(self, kids: list[Clause], parent: Clause | None) -> list[_Piece]:
         pieces: list[_Piece] = []

@@ -1,14 +1,19 @@
 """Stage 2: ``Document`` → ``ClauseTree`` (clauses with paths, responsibility annotations).
 
-The heading patterns are one ordered table, outermost first; adding a level is one line. A heading
-of rank r closes every open clause of rank ≥ r, so "1." items nest under "一、" or under "(一)"
-alike, whichever is open. Inline enumerations (一是…二是…) become child clauses of the paragraph's
-clause. Documents without numbering (newspaper pages, articles) are structured by their short
-heading lines instead: article › heading when the page carries bylines (本报讯), else one level.
+The heading patterns are one ordered table, outermost first (``rag.headings``). A heading of rank
+r closes every open clause of rank ≥ r, so "1." items nest under "一、" or under "(一)" alike,
+whichever is open. A chapter heading may share its line with the first article ("第一章　总则
+第一条…"): the article's clause then starts mid-line. Inline enumerations (一是…二是…) become
+child clauses of the paragraph's clause. Documents without numbering (newspaper pages, articles)
+are structured by their short heading lines instead: article › heading when the page carries
+bylines (本报讯), else one level.
 
-Responsibility annotations — 〔责任单位:…〕, (牵头单位:…;参与单位:…), a 责任单位：… line — cover
-the text of their item since the previous annotation in that item, so an item with three
-sentences and three annotations yields three ``Responsibility`` spans.
+A clause's first sentence is its title ("（一）加强组织领导。") only when the clause continues
+after it: a one-sentence item or article is content, not a heading.
+
+Responsibility annotations (``rag.annotations``) cover the text of their item since the previous
+annotation in that item, so an item with three sentences and three annotations yields three
+``Responsibility`` spans.
 """
 
 from __future__ import annotations
@@ -16,43 +21,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.annotations import Annotation, find_annotations
+from rag.headings import CHAPTER_KINDS, CN, HEADINGS, HeadingMatch, heading_at
 from rag.types import Clause, ClauseTree, Document, Responsibility
-from rag.zh import (
-    ANNOTATION_OPEN,
-    LEAD_KEYS,
-    PART_KEYS,
-    bracket_pairs,
-    fold,
-    sentence_spans,
-    split_units,
-)
+from rag.zh import fold, sentence_spans
 
-CN = "[一二三四五六七八九十百零〇]"
-HEADINGS: list[tuple[str, re.Pattern[str]]] = [
-    ("附件", re.compile(r"附件\s*[0-9一二三四五六七八九十]+(?=\s*:?\s*$)")),
-    ("编", re.compile(rf"第{CN}+编")),
-    ("章", re.compile(rf"第{CN}+章")),
-    ("节", re.compile(rf"第{CN}+节")),
-    ("条", re.compile(rf"第{CN}+条")),
-    ("一、", re.compile(rf"{CN}+、")),
-    ("(一)", re.compile(rf"\({CN}+\)")),
-    ("1.", re.compile(r"\d{1,3}(?:\.(?!\d)|、)")),
-    ("(1)", re.compile(r"\(\d{1,3}\)")),
-]
+__all__ = ["HEADINGS", "HeadingMatch", "find_clauses", "heading_at", "parse_clauses"]
+
 INLINE = re.compile(rf"{CN}{{1,3}}是")  # 一是…二是… at the start of a sentence
 INLINE_RANK = len(HEADINGS)
 TITLE_STOP = re.compile(r"[。；;:!?！？]")
-UNIT_KEY = re.compile(rf"({'|'.join(LEAD_KEYS + PART_KEYS)})\s*:")
+SEP = re.compile(r"[\s:]*")  # between a heading's number and its title: "第一部分：…", "1　总则"
+ARTICLE_AFTER = re.compile(rf"\s+(?=第{CN}+[条节章])")  # "第一章　总则　　第一条…"
+ATTACHMENT_LIST = re.compile(r"附件\s*:\s*(?:(\d{1,2})\s*[.、﹒]|$)")  # "附件：1.…", "2.…" lines
 BYLINE = re.compile(r"^(本报讯|本报通讯员|本报记者|通讯员|记者)")
 CREDIT = re.compile(r"摄\)?$")
-NO_HEADING_PUNCT = re.compile(r"[。，、；：！？,;:!?]")
-
-
-@dataclass(frozen=True)
-class HeadingMatch:
-    kind: str
-    rank: int
-    label: str
+NO_HEADING_PUNCT = re.compile(r"[。，；：！？,;:!?]")  # "、" may appear: "党建、治理双提升"
+ARTICLE_TITLE = 15  # a run-in article heading is a short noun phrase: "第三条 载体建设。"
+SPACE = re.compile(r"\s+")
+CONTENT_SKIP = " \t\u3000\n。；;，,：:"
 
 
 @dataclass
@@ -65,22 +52,7 @@ class _Node:
     end: int
     parent: int | None
     sep: str = ""  # "第一章 总则" keeps its space in the path; "16.医保跨省结算" has none
-
-
-def heading_at(line: str) -> HeadingMatch | None:
-    """The numbered heading a paragraph starts with, if any.
-
-    >>> heading_at("（四）完善基础设施").label, heading_at("16.医保跨省结算。").kind
-    ('（四）', '1.')
-    >>> heading_at("2.0平台") is None
-    True
-    """
-    folded = fold(line)
-    for rank, (kind, pattern) in enumerate(HEADINGS):
-        m = pattern.match(folded)
-        if m:
-            return HeadingMatch(kind, rank, line[: m.end()].strip())
-    return None
+    title_end: int = 0  # where the title's sentence stops: the clause must go on after it
 
 
 def short_title(text: str, limit: int = 40) -> str:
@@ -98,13 +70,15 @@ def parse_clauses(doc: Document) -> ClauseTree:
     text = doc.text
     paragraphs = _paragraphs(text)
     body = paragraphs[1:]  # line 1 is the title
+    notes = find_annotations(text)
     if sum(heading_at(text[s:e]) is not None for s, e in body) >= 3:
         nodes = _numbered(text, body)
     else:
         nodes = _titled(text, paragraphs)
     nodes += _inline(text, paragraphs, nodes)
+    _drop_lone_titles(text, nodes, notes)
     clauses = _freeze(nodes)
-    return ClauseTree(doc, clauses, _responsibilities(text, paragraphs, clauses))
+    return ClauseTree(doc, clauses, _responsibilities(text, paragraphs, clauses, notes))
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
@@ -115,32 +89,89 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _segments(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """A paragraph's heading-led pieces: "第一章　总则　　第一条…" is the chapter, then the article.
+
+    >>> t = "第一章　总则　　第一条　为了规范。"
+    >>> [t[a:b] for a, b in _segments(t, 0, len(t))]
+    ['第一章　总则', '第一条　为了规范。']
+    """
+    h = heading_at(text[s:e])
+    if h is None or h.kind not in CHAPTER_KINDS:
+        return [(s, e)]
+    after = s + len(h.label)
+    m = ARTICLE_AFTER.search(fold(text[after:e]))
+    inner = heading_at(text[after + m.end() : e]) if m else None
+    if m is None or inner is None or inner.rank <= h.rank:
+        return [(s, e)]
+    return [(s, after + m.start()), *_segments(text, after + m.end(), e)]
+
+
 def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
     nodes: list[_Node] = []
     stack: list[int] = []
     skip_title_of: _Node | None = None
-    for s, e in paragraphs:
+    listed = 0  # the number the attachment list "附件：1.… 2.…" expects next
+    pieces = [piece for s, e in paragraphs for piece in _segments(text, s, e)]
+    for s, e in pieces:
         line = text[s:e]
         h = heading_at(line)
+        if listed and h is not None and h.kind == "1." and h.label.startswith(str(listed)):
+            h, listed = None, listed + 1  # an item of the attachment list, not a heading
+        elif m := ATTACHMENT_LIST.match(fold(line)):
+            listed = int(m.group(1)) + 1 if m.group(1) else 1
+        else:
+            listed = 0
         if skip_title_of is not None:
             node, skip_title_of = skip_title_of, None
             if h is None and len(line) <= 60 and "。" not in line:
                 node.title, node.end = line, e
                 continue
+        if h is not None and h.kind == "专栏" and stack:  # a box sits beside the open clause
+            h = HeadingMatch(h.kind, nodes[stack[-1]].rank, h.label)
         if h is not None:
             while stack and nodes[stack[-1]].rank >= h.rank:
                 stack.pop()
-            rest = line[len(h.label) :]
-            title = "" if h.kind == "附件" else short_title(rest)
-            sep = " " if title and rest[:1].isspace() else ""
-            parent = stack[-1] if stack else None
-            nodes.append(_Node(h.kind, h.rank, h.label, title, s, e, parent, sep))
+            nodes.append(_heading_node(text, s, e, h, stack[-1] if stack else None))
             stack.append(len(nodes) - 1)
             if h.kind == "附件":
                 skip_title_of = nodes[-1]
         for i in stack:
             nodes[i].end = e
     return nodes
+
+
+def _heading_node(text: str, s: int, e: int, h: HeadingMatch, parent: int | None) -> _Node:
+    line = text[s:e]
+    rest = line[len(h.label) :]
+    gap = SEP.match(fold(rest)).end()
+    title = "" if h.kind == "附件" else short_title(rest[gap:])
+    if h.kind == "条" and (len(title) > ARTICLE_TITLE or NO_HEADING_PUNCT.search(fold(title))):
+        title = ""  # an article's first sentence is content unless it is a run-in "载体建设。"
+    sep = ""
+    if title and gap:
+        sep = "：" if ":" in fold(rest[:gap]) else " "
+    title_end = s + len(h.label) + gap + len(title)
+    return _Node(h.kind, h.rank, h.label, title, s, e, parent, sep, title_end)
+
+
+def _drop_lone_titles(text: str, nodes: list[_Node], notes: list[Annotation]) -> None:
+    """A first sentence is a title only if its clause goes on after it (annotations aside)."""
+    ends = {a.start: a.end for a in notes}
+    for n in nodes:
+        if n.title and n.title_end and not _goes_on(text, n.title_end, n.end, ends):
+            n.title, n.sep = "", ""
+
+
+def _goes_on(text: str, pos: int, end: int, notes: dict[int, int]) -> bool:
+    while pos < end:
+        if pos in notes:
+            pos = notes[pos]
+        elif text[pos] in CONTENT_SKIP:
+            pos += 1
+        else:
+            return True
+    return False
 
 
 def _is_heading_line(line: str) -> bool:
@@ -201,7 +232,8 @@ def _inline(text: str, paragraphs: list[tuple[int, int]], nodes: list[_Node]) ->
         for a, b in zip(starts, starts[1:] + [e], strict=True):
             label = INLINE.match(text, a).group()
             title = short_title(text[a + len(label) : b])
-            found.append(_Node("一是", INLINE_RANK, label, title, a, b, owner))
+            end = a + len(label) + len(title)
+            found.append(_Node("一是", INLINE_RANK, label, title, a, b, owner, "", end))
     return found
 
 
@@ -227,20 +259,21 @@ def _freeze(nodes: list[_Node]) -> tuple[Clause, ...]:
 
 
 def _responsibilities(
-    text: str, paragraphs: list[tuple[int, int]], clauses: tuple[Clause, ...]
-) -> tuple[Responsibility, ...]:
-    notes = _annotations(text, paragraphs)
+    text: str, paragraphs: list[tuple[int, int]], clauses: tuple[Clause, ...],
+    notes: list[Annotation],
+) -> tuple[Responsibility, ...]:  # fmt: skip
     found: list[Responsibility] = []
     previous_end: dict[int | None, int] = {}
-    for note_start, note_end, lead, participants in notes:
-        item = _item_at(clauses, note_start)
-        para_start = next(s for s, e in paragraphs if s <= note_start <= e)
+    for note in notes:
+        item = _item_at(clauses, note.start)
+        para_start = next(s for s, e in paragraphs if s <= note.start <= e)
         key = item.index if item else para_start
         start = max(item.start if item else para_start, previous_end.get(key, 0))
-        while start < note_start and (text[start].isspace() or text[start] in ";；,，。"):
+        while start < note.start and (text[start].isspace() or text[start] in ";；,，。"):
             start += 1
-        previous_end[key] = note_end
-        found.append(Responsibility(lead, participants, start, note_start, note_start, note_end))
+        previous_end[key] = note.end
+        found.append(Responsibility(note.lead, note.participants, start, note.start, note.start,
+                                    note.end, note.deadline, note.other))  # fmt: skip
     return tuple(found)
 
 
@@ -254,34 +287,25 @@ def _item_at(clauses: tuple[Clause, ...], offset: int) -> Clause | None:
     return best
 
 
-def _annotations(text: str, paragraphs: list[tuple[int, int]]):
-    """(start, end, lead, participants) of every annotation, in document order."""
-    pairs = bracket_pairs(text)
-    notes = []
-    for m in ANNOTATION_OPEN.finditer(text):
-        if m.start() in pairs:
-            end = pairs[m.start()] + 1
-            notes.append((m.start(), end, *parse_units(text[m.end() : end - 1])))
-    for s, e in paragraphs:  # a line of its own: 责任单位：区医保局
-        if UNIT_KEY.match(fold(text[s:e])):
-            notes.append((s, e, *parse_units(text[s:e])))
-    return sorted(notes)
+def bare_heading(text: str, clause: Clause | None, start: int, end: int) -> bool:
+    """Is ``text[start:end]`` only its clause's number and title ("(一)加强组织领导。"), with the
+    clause going on after it? A one-sentence item is content, never a bare heading.
 
-
-def parse_units(note: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Split an annotation body into (lead, participating) units.
-
-    >>> parse_units("牵头单位:人社局、社管局(综合治理中心);参与单位:经促局、各城市管理办事处")
-    (('人社局', '社管局(综合治理中心)'), ('经促局', '各城市管理办事处'))
+    >>> t = "1.组织领导。要加强。"
+    >>> c = Clause(0, None, "1.", "1.", "组织领导", ("1.组织领导",), 0, len(t))
+    >>> from dataclasses import replace
+    >>> bare_heading(t, c, 0, 7), bare_heading(t, replace(c, end=7), 0, 7)
+    (True, False)
     """
-    folded = fold(note)
-    keys = list(UNIT_KEY.finditer(folded))
-    lead: list[str] = []
-    participants: list[str] = []
-    for m, nxt in zip(keys, keys[1:] + [None], strict=True):
-        units = split_units(note[m.end() : nxt.start() if nxt else len(note)].strip(" ;；"))
-        (lead if m.group(1) in LEAD_KEYS else participants).extend(units)
-    return tuple(lead), tuple(participants)
+    if clause is None:
+        return False
+    words = text[start:end].rstrip("。；;:： \u3000")
+    return _squashed(words) == _squashed(clause.path[-1]) and _goes_on(text, end, clause.end, {})
+
+
+def _squashed(words: str) -> str:
+    """Text as a path compares it: "第一章　总　则" is the clause "第一章 总　则"."""
+    return SPACE.sub("", fold(words))
 
 
 def find_clauses(tree: ClauseTree, query: str) -> list[Clause]:

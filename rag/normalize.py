@@ -26,8 +26,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from rag.clauses import heading_at
 from rag.errors import UnreadableFile
+from rag.headings import heading_at
 from rag.readers import Extracted, Progress, read
 from rag.types import Document
 from rag.zh import fold

@@ -86,10 +86,14 @@ class Responsibility:
     end: int
     note_start: int  # the annotation itself, e.g. 〔责任单位:区医保局〕
     note_end: int
+    deadline: str = ""  # 完成时限 as written
+    other: tuple[tuple[str, str], ...] = ()  # (role as written, unit): 指导部门, 委内牵头处室…
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Responsibility:
-        return cls(**{**d, "lead": tuple(d["lead"]), "participants": tuple(d["participants"])})
+        other = tuple(tuple(pair) for pair in d.get("other", ()))
+        return cls(**{**d, "lead": tuple(d["lead"]), "participants": tuple(d["participants"]),
+                      "other": other})  # fmt: skip
 
 
 @dataclass(frozen=True)

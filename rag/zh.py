@@ -21,10 +21,10 @@ _OPEN = "(（〔【[《“‘「『〈"
 _CLOSE = ")）〕】]》”’」』〉"
 _PAIRS = dict(zip(_CLOSE, _OPEN, strict=True))
 SENTENCE_END = "。！？；;"
-# An annotation such as 〔责任单位:…〕 or (牵头单位:…;参与单位:…) belongs to the sentence before it.
-LEAD_KEYS = ("责任单位", "责任部门", "牵头单位", "牵头部门")
-PART_KEYS = ("参与单位", "参与部门", "配合单位", "配合部门", "协办单位")
-ANNOTATION_OPEN = re.compile(rf"[〔(（【\[]\s*(?={'|'.join(LEAD_KEYS + PART_KEYS)})")
+# A bracket right after a sentence end belongs to that sentence (an annotation such as
+# 〔责任单位:…〕, a remark such as （此件公开发布）) unless it numbers what follows: （二）, (3).
+_REMARK_OPEN = "(（〔【["
+_ENUMERATOR = re.compile(r"\s*([一二三四五六七八九十百零〇]{1,3}|\d{1,3}|[a-z]|[ivx]{1,4})\s*")
 
 
 @functools.cache
@@ -80,12 +80,15 @@ def bracket_pairs(text: str) -> dict[int, int]:
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentence spans inside ``text[start:end]``, split after 。！？；; and at line ends.
 
-    Terminators inside brackets or quotes do not split; closing quotes and a following
-    responsibility annotation stay with the sentence they close.
+    Terminators inside brackets or quotes do not split; closing quotes and a bracket right
+    after the end (an annotation or any remark, not a number like （二）) stay with the sentence.
 
     >>> t = "推进结算。〔责任单位:区医保局〕加强合作(一是;二是)。完"
     >>> [t[s:e] for s, e in sentence_spans(t)]
     ['推进结算。〔责任单位:区医保局〕', '加强合作(一是;二是)。', '完']
+    >>> t = "包括：（一）甲；（二）乙。（2018年修订）丙。"
+    >>> [t[s:e] for s, e in sentence_spans(t)]
+    ['包括：（一）甲；', '（二）乙。（2018年修订）', '丙。']
     """
     end = len(text) if end is None else end
     pairs = bracket_pairs(text[start:end])
@@ -107,8 +110,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             while i < end:
                 if text[i] in _CLOSE or text[i] in SENTENCE_END:
                     i += 1
-                elif ANNOTATION_OPEN.match(text, i) and (i - start) in pairs:
-                    i = start + pairs[i - start] + 1
+                elif _remark_at(text, j := _skip_spaces(text, i, end), start, pairs):
+                    i = start + pairs[j - start] + 1
                 else:
                     break
             spans.append((s, i))
@@ -116,6 +119,20 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     if text[s:end].strip():
         spans.append((s, end))
     return [_trim(text, a, b) for a, b in spans]
+
+
+def _skip_spaces(text: str, i: int, end: int) -> int:
+    while i < end and text[i] in " \t\u3000":
+        i += 1
+    return i
+
+
+def _remark_at(text: str, i: int, start: int, pairs: dict[int, int]) -> bool:
+    """Is ``text[i]`` a bracket that stays with the sentence before it?"""
+    if i >= len(text) or text[i] not in _REMARK_OPEN or (i - start) not in pairs:
+        return False
+    body = fold(text[i + 1 : start + pairs[i - start]])
+    return not _ENUMERATOR.fullmatch(body)
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from rag.clauses import find_clauses, parse_clauses
+from rag.clauses import bare_heading, find_clauses, parse_clauses
 from rag.types import ClauseTree, Document
+from rag.zh import sentence_spans
 
 
 def paths(tree: ClauseTree) -> list[str]:
@@ -133,11 +136,9 @@ def test_clause_at_finds_the_deepest_clause(trees):
 def test_line_annotation_and_chapter_articles():
     text = "某某办法\n第一章 总则\n第一条 为了规范管理，制定本办法。\n责任单位：区医保局\n第二条 其他。"
     tree = parse_clauses(Document("x", "某某办法", text))
-    assert [c.path_text for c in tree.clauses] == [
-        "第一章 总则",
-        "第一章 总则 › 第一条 为了规范管理，制定本办法",
-        "第一章 总则 › 第二条 其他",
-    ]
+    # one-sentence articles are content, not headings: their path is the number alone
+    assert [c.path_text for c in tree.clauses] == ["第一章 总则", "第一章 总则 › 第一条",
+                                                   "第一章 总则 › 第二条"]  # fmt: skip
     (note,) = tree.responsibilities
     assert note.lead == ("区医保局",)
     assert text[note.start : note.end] == "第一条 为了规范管理，制定本办法。\n"
@@ -147,3 +148,27 @@ def test_find_clauses_by_tail_and_label(trees):
     assert only(trees["003"], "(四)完善基础设施和基本公共服务 › 16.医保跨省结算").label == "16."
     assert only(trees["003"], "16.").title == "医保跨省结算"
     assert find_clauses(trees["003"], "不存在的条款") == []
+
+
+def test_a_one_sentence_item_is_content_not_a_bare_heading():
+    """Answers and chunks skip a sentence only when it is a heading its clause goes on after."""
+    text = "某某方案\n1.强化交流。组织互访。\n2.推进结算。〔责任单位:区医保局〕\n3.加强合作。"
+    tree = parse_clauses(Document("x", "某某方案", text))
+    first, second, third = tree.clauses
+    spans = {tree.doc.text[s:e]: (s, e) for s, e in sentence_spans(text)}
+    assert bare_heading(text, first, *spans["1.强化交流。"])
+    assert not bare_heading(text, first, *spans["组织互访。"])
+    assert not bare_heading(text, second, *spans["2.推进结算。〔责任单位:区医保局〕"])
+    assert not bare_heading(text, third, *spans["3.加强合作。"])
+    # a clause titled by an older parser still keeps its only sentence
+    old = replace(third, title="加强合作", path=("3.加强合作",))
+    assert not bare_heading(text, old, *spans["3.加强合作。"])
+
+
+def test_a_heading_written_with_full_width_spaces_is_still_its_clause_heading():
+    text = "某某办法\n第一章　总　则\n第一条　为了规范管理，制定本办法。\n第二条　其他。\n第三条　施行。"
+    tree = parse_clauses(Document("x", "某某办法", text))
+    chapter = tree.clauses[0]
+    assert chapter.path == ("第一章 总　则",)
+    s = text.index("第一章")
+    assert bare_heading(text, chapter, s, s + len("第一章　总　则"))
