@@ -176,8 +176,27 @@ def build_index(
     )  # fmt: skip
 
 
+# The modules that turn files into chunks: when their code changes, a rebuild is needed (vectors
+# of unchanged texts are reused, so it is cheap).
+PIPELINE = ("readers", "normalize.py", "headings.py", "annotations.py", "clauses.py", "chunk.py",
+            "zh.py", "corpus.py")  # fmt: skip
+
+
+@functools.cache
+def pipeline_version() -> str:
+    """A digest of the reading, parsing and chunking code (first 16 hex digits)."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in PIPELINE:
+        part = root / name
+        for path in sorted(part.rglob("*.py")) if part.is_dir() else [part]:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _settings(embedder: Embedder, options: BuildOptions) -> dict:
     return {
+        "pipeline": pipeline_version(),
         "model": {
             "id": embedder.model_id,
             "dimension": embedder.dimension,
