@@ -205,3 +205,41 @@ def test_no_question_is_shared_with_the_main_gold_sets():
             if line.strip():
                 main.add(squash(json.loads(line)["question"]))
     assert not {squash(row["question"]) for row in ROWS} & main
+
+
+def copied_share(question: str, sentence: str, run: int = 4) -> float:
+    """Share of the question's characters that sit in a run of ``run`` chars copied from sentence.
+
+    >>> sentence = "省经济和信息化主管部门负责推进全省数字经济发展工作"
+    >>> round(copied_share("全省数字经济发展工作由谁负责？", sentence), 2)
+    0.71
+    >>> round(copied_share("浙江推动数字经济的总牵头部门是哪个？", sentence), 2)
+    0.24
+    """
+    q = re.sub(r"\W", "", squash(question))
+    covered = [False] * len(q)
+    for i in range(len(q) - run + 1):
+        if q[i : i + run] in sentence:
+            covered[i : i + run] = [True] * run
+    return sum(covered) / max(1, len(q))
+
+
+def sentence_around(text: str, evidence: str) -> str:
+    """The sentence (between 。；！？) of squashed ``text`` that holds ``evidence``."""
+    start = text.find(evidence)
+    left = max(text.rfind(c, 0, start) for c in "。；！？")
+    ends = [j for j in (text.find(c, start + len(evidence)) for c in "。；！？") if j >= 0]
+    return text[left + 1 : min(ends) if ends else len(text)]
+
+
+def test_questions_do_not_copy_their_sentence():
+    """≤ 60 % of a question's characters come from its evidence sentence; paraphrases far less."""
+    shares = {}
+    for row in ANSWERABLE:
+        sentence = sentence_around(doc_text(row["doc"]), squash(row["evidence"]))
+        shares[row["id"]] = share = copied_share(row["question"], sentence)
+        assert share <= 0.6, (row["id"], row["question"], round(share, 2))
+        if row["type"] == "paraphrase":
+            assert share <= 0.4, (row["id"], row["question"], round(share, 2))
+    paraphrases = [shares[r["id"]] for r in ANSWERABLE if r["type"] == "paraphrase"]
+    assert sum(paraphrases) / len(paraphrases) < sum(shares.values()) / len(shares)
