@@ -127,6 +127,7 @@ def test_short_answer_has_the_shape_of_its_type():
             assert all(any(m in u for u in units) for m in row["must"]), row["id"]
         elif kind in VALUE_TYPES:
             assert set(short) == {"value"} and short["value"], row["id"]
+            assert all(squash(m) in squash(short["value"]) for m in row["must"]), row["id"]
         elif kind == "list":
             assert set(short) == {"items"} and len(short["items"]) >= 2, row["id"]
             assert 2 <= len(row["must"]) <= 4, row["id"]
