@@ -59,6 +59,16 @@ def cap_for(path: str, default: int, caps: Mapping[str, int]) -> int:
     return caps[max(matches, key=len)] if matches else default
 
 
+def time_for(cap: int, default_cap: int, seconds: float) -> float:
+    """Seconds a body may take: ``seconds`` for the default cap, and as much more for a larger
+    cap (an upload) as keeps the same slowest accepted rate.
+
+    >>> time_for(1_000_000, 1_000_000, 30), time_for(50_000_000, 1_000_000, 30)
+    (30, 1500.0)
+    """
+    return seconds if cap <= default_cap else seconds * cap / default_cap
+
+
 class BodyRejected(Exception):
     """Raised inside ``receive`` when the body is too large or too slow (never leaves
     ``BodyLimit``: it answers instead)."""
@@ -95,7 +105,8 @@ class BodyLimit:
         chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
         state = _BodyState(has_body=chunked or bool(length))
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.seconds
+        seconds = time_for(cap, self.max_bytes, self.seconds)
+        deadline = loop.time() + seconds
 
         async def limited_receive() -> Message:
             if state.refusal:
@@ -106,7 +117,7 @@ class BodyLimit:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
             except TimeoutError:
                 state.refuse(408, "BodyTimeout", f"the request body did not arrive within "
-                             f"{self.seconds:g} s; send it in one go")  # fmt: skip
+                             f"{seconds:g} s; send it in one go")  # fmt: skip
                 raise BodyRejected(state.refusal[2]) from None
             if message["type"] == "http.request":
                 state.received += len(message.get("body", b""))
