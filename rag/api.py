@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from rag.deps import EngineDep, error, require_access, require_access_or_page
 from rag.filters import Filters
 from rag.question import MAX_QUESTION_CHARS
+from rag.replies import pieces
 from rag.types import Answer
 
 MAX_DOC_IDS, MAX_DOC_ID_CHARS = 50, 200
@@ -146,18 +146,6 @@ def _events(answer: Answer) -> Iterator[str]:
     for piece in pieces(answer.answer):
         yield f"event: delta\ndata: {json.dumps({'text': piece}, ensure_ascii=False)}\n\n"
     yield f"event: answer\ndata: {json.dumps(answer.to_dict(), ensure_ascii=False)}\n\n"
-
-
-def pieces(text: str, size: int = 8) -> list[str]:
-    """Split text for streaming at punctuation, at most ``size`` characters a piece.
-
-    >>> pieces("区医保局。依据：《通知》", size=4)
-    ['区医保局', '。', '依据：', '《通知》']
-    """
-    out: list[str] = []
-    for part in re.findall(r"[^，。；：,;:、]+[，。；：,;:、]?|[，。；：,;:、]", text):
-        out.extend(part[i : i + size] for i in range(0, len(part), size))
-    return out
 
 
 @router.get("/api/search", tags=["answers"])

@@ -255,6 +255,7 @@ def evaluate_gold(
 ) -> None:
     """Run a gold question set: accuracy, citations, refusals, latency, and a mode ablation."""
     from rag import evaluate as ev
+    from rag.report import render_html
 
     items = ev.load_gold(gold)
     mode_list = tuple(m.strip() for m in modes.split(",") if m.strip())
@@ -269,6 +270,7 @@ def evaluate_gold(
             lambda n: bar.update(task, completed=n),
         )  # fmt: skip
     ev.write_results(judged, report, out_dir)
+    (out_dir / "report.html").write_text(render_html(report, judged), encoding="utf-8")
     _metrics_table("retrieval modes", report["modes"])
     _metrics_table(f"by type ({report['primary']})", report["by_type"])
     out.print(f"wrote {out_dir}/results.jsonl, report.json, report.html")

@@ -177,9 +177,7 @@ def by_type(judged: list[Judged]) -> dict[str, dict]:
 
 
 def write_results(judged: list[Judged], report: dict, out: Path) -> None:
-    """results.jsonl (one line per question), report.json and a self-contained report.html."""
-    from rag.report import render_html
-
+    """results.jsonl (one line per question) and report.json; ``rag.report`` renders the HTML."""
     out.mkdir(parents=True, exist_ok=True)
     with (out / "results.jsonl").open("w", encoding="utf-8") as f:
         for j in judged:
@@ -190,7 +188,6 @@ def write_results(judged: list[Judged], report: dict, out: Path) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2),
                                      encoding="utf-8")  # fmt: skip
-    (out / "report.html").write_text(render_html(report, judged), encoding="utf-8")
 
 
 def evaluate(

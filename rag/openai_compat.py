@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from rag.api import ROUTE_ERRORS, EventStream, pieces
+from rag.api import ROUTE_ERRORS, EventStream
 from rag.deps import EngineDep, require_access
 from rag.errors import BadQuestion
-from rag.integrations.common import reply_text
+from rag.replies import pieces, reply_text
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)],
                    responses=ROUTE_ERRORS)  # fmt: skip

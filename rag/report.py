@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from rag.evaluate import Judged, squash
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
+from rag.site import TEMPLATES
 
 
 def _mark(text: str, evidence: str | None) -> list[tuple[str, bool]]:

@@ -29,7 +29,7 @@ from rag.headers import SecurityHeaders
 from rag.integrations import routers as integrations
 from rag.limits import BodyLimit, Gate, Shedding
 from rag.settings import Settings
-from rag.web import WEB
+from rag.site import STATIC
 
 BOT_ERRORS = api.errors(400, 401, 403, 404, 408, 413, 422, 503)
 LARGER_BODIES = {"/api/docs": "max_upload_bytes"}  # path prefix → Settings field with its cap
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(admin.router)
     for router in integrations:
         app.include_router(router, responses=BOT_ERRORS)
-    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     s = runtime.settings
     app.state.gate = Gate(s.max_in_flight)
     app.add_middleware(Shedding, gate=app.state.gate, wait=s.queue_wait)

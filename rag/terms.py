@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable
 
 from rag.zh import fold
@@ -24,17 +25,45 @@ STOP = frozenset(
 _TERM = re.compile(r"[\w]", re.UNICODE)
 
 
+_BASE_LOCK = threading.Lock()
+_base: list = []  # the tokenizer with jieba's base dictionary, loaded at most once per process
+
+
+def _base_tokenizer():
+    """jieba's base dictionary, read once per process (about a second each time otherwise)."""
+    with _BASE_LOCK:
+        if not _base:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _base.append(tokenizer)
+        return _base[0]
+
+
+def _tokenizer(words: list[str]):
+    """A tokenizer that also knows ``words``; the shared base one is never changed (``add_word``
+    writes to ``FREQ`` and ``total``, so a tokenizer with words gets copies of both)."""
+    base = _base_tokenizer()
+    if not words:
+        return base
+    import jieba
+
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
+    tokenizer.initialized = True
+    for w in words:
+        tokenizer.add_word(w, freq=2000)
+    return tokenizer
+
+
 class Terms:
     """A jieba tokenizer of its own (the global one stays untouched) plus the corpus's units."""
 
     def __init__(self, words: Iterable[str] = ()):
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
         self.words = sorted({fold(w) for w in words if w})
-        self._jieba = jieba.Tokenizer()
-        for w in self.words:
-            self._jieba.add_word(w, freq=2000)
+        self._jieba = _tokenizer(self.words)
 
     def __call__(self, text: str) -> list[str]:
         return [

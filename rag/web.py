@@ -27,12 +27,12 @@ from rag.deps import (
 from rag.errors import UnknownDocument
 from rag.filters import kind_of
 from rag.keys import SESSION_SECONDS, NoSessionSecret
+from rag.site import TEMPLATES
 from rag.throttle import retry_after
 from rag.types import PATH_SEP, ClauseTree
 
-WEB = Path(__file__).resolve().parent.parent / "web"
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=WEB / "templates")
+templates = Jinja2Templates(directory=TEMPLATES)
 EXAMPLES = [  # deliberately not taken from the evaluation sets
     "谁负责医保跨省结算？",
     "跨省通办由哪个部门负责？",

@@ -22,11 +22,12 @@ from fastapi.testclient import TestClient
 from rag.integrations import dingtalk as dingtalk_module
 from rag.integrations import feishu as feishu_module
 from rag.integrations import wecom as wecom_module
-from rag.integrations.common import MAX_BODY, SeenIds, reply_text, utf8_size
+from rag.integrations.common import MAX_BODY, SeenIds, utf8_size
 from rag.integrations.dingtalk import sign as dingtalk_sign
 from rag.integrations.feishu import decrypt as feishu_decrypt
 from rag.integrations.feishu import signature as feishu_signature
 from rag.integrations.wecom import WeComCrypto
+from rag.replies import reply_text
 from rag.server import create_app
 from rag.types import Answer, Citation
 

@@ -1,5 +1,5 @@
 """What the three bots share: rejecting bad requests before any real work, remembering which
-requests were already handled, AES-CBC, and formatting a reply.
+requests were already handled, AES-CBC (the reply text comes from ``rag.replies``).
 
 Chat-tool callbacks are reachable from the internet, so everything a request carries is parsed
 bounded: timestamps are 1–13 ASCII digits, bodies at most ``MAX_BODY`` bytes (counted as they
@@ -18,7 +18,6 @@ import threading
 import time
 from contextlib import closing
 from pathlib import Path
-from urllib.parse import quote
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -257,48 +256,6 @@ def pkcs7_unpad(data: bytes, block: int) -> bytes:
         return unpadder.update(data) + unpadder.finalize()
     except ValueError as e:
         raise Rejected(403, "decryption failed: wrong key or tampered message") from e
-
-
-def citation_url(public_url: str, c) -> str:
-    return f"{public_url.rstrip('/')}/docs/{quote(c.doc_id)}?start={c.start}&end={c.end}#hl"
-
-
-def chat_url(public_url: str, question: str, limit: int = 60) -> str:
-    """A link that asks ``question`` on the chat page (long questions are cut: links in chat
-    messages must stay short)."""
-    return f"{public_url.rstrip('/')}/?q={quote(question[:limit])}"
-
-
-def reply_text(answer: Answer, public_url: str, limit: int, markdown: bool = False,
-               size=len) -> str:  # fmt: skip
-    """The answer and its numbered references, within ``limit`` (as measured by ``size``).
-
-    A reply over the limit keeps what references fit in half of it, cuts the answer, and ends
-    with a link to the full answer on the chat page. A refusal says so (the answer text starts
-    with 未在已收录的政策文件中找到相关规定) and lists the closest clauses as possibly related.
-    """
-    label = "依据" if answer.found else "可能相关的条款"
-    refs = []
-    for n, c in enumerate(answer.citations, start=1):
-        where = f"《{c.title}》{c.clause_path or '正文'}"
-        url = citation_url(public_url, c)
-        refs.append(f"{n}. [{where}]({url})" if markdown else f"[{n}] {where}\n{url}")
-
-    def tail() -> str:
-        return f"\n\n{label}：\n" + "\n".join(refs) if refs else ""
-
-    if size(answer.answer + tail()) <= limit:
-        return answer.answer + tail()
-    more = f"\n\n完整回答：{chat_url(public_url, answer.question)}"
-    while refs and size(tail() + more) > limit // 2:
-        refs.pop()
-    room = limit - size(tail() + more + "…")
-    body = answer.answer
-    lo, hi = 0, len(body)
-    while lo < hi:  # the longest prefix that fits
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if size(body[:mid]) <= room else (lo, mid - 1)
-    return f"{body[:lo]}…{tail()}{more}"
 
 
 def utf8_size(text: str) -> int:

@@ -31,10 +31,10 @@ from rag.integrations.common import (
     nothing_to_ask,
     question_text,
     read_body,
-    reply_text,
     same,
     seen_ids,
 )
+from rag.replies import reply_text
 from rag.settings import Settings
 
 router = APIRouter(prefix="/integrations/dingtalk", tags=["integrations"])

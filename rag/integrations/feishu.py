@@ -40,10 +40,10 @@ from rag.integrations.common import (
     pkcs7_unpad,
     question_text,
     read_body,
-    reply_text,
     same,
     seen_ids,
 )
+from rag.replies import reply_text
 from rag.settings import Settings
 
 router = APIRouter(prefix="/integrations/feishu", tags=["integrations"])

@@ -40,11 +40,11 @@ from rag.integrations.common import (
     pkcs7_unpad,
     question_text,
     read_body,
-    reply_text,
     same,
     seen_ids,
     utf8_size,
 )
+from rag.replies import reply_text
 
 router = APIRouter(prefix="/integrations/wecom", tags=["integrations"])
 TEXT_LIMIT = 2048  # bytes of Content in a text message

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Sequence
 
 from rag.readers.base import Progress
-from rag.readers.pdf import PDFIUM, Row, tidy
+from rag.readers.rows import PDFIUM, Row, tidy
 
 DPI = 200  # enough for body text in a 10–12 pt font
 MAX_SIDE = 4000  # pixels: a poster-sized page is rendered smaller, not at 200 dpi

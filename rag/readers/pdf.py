@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -40,20 +39,17 @@ from rag.clauses import heading_at
 from rag.errors import UnreadableFile
 from rag.normalize import LINE_END, TITLE_SUFFIX
 from rag.readers.base import Extracted, Line, Progress
+from rag.readers.rows import CJK_CHAR, CJK_TEXT, PDFIUM, Row, tidy
 from rag.zh import fold
 
-PDFIUM = threading.RLock()  # PDFium is not thread-safe: one call at a time per process
 MAX_PAGES = 3000  # refuse bigger files before reading any page
 MAX_OCR_PAGES = 300  # about an hour of OCR on two cores: more is refused before starting
 SCANNED_CHARS = 20  # a page with fewer text characters than this and a big image is OCRed
 EDGE = 3  # lines at the top and bottom of a page that may be running headers or footers
 BIG = 1.2  # a heading is at least this many times the body text size
-CJK_CHAR = r"\u3400-\u9fff\uf900-\ufaff"
-CJK_TEXT = CJK_CHAR + r"\u3000-\u303f\uff00-\uffef"  # with CJK and full-width punctuation
 IS_CJK = re.compile(f"[{CJK_TEXT}]")
 HAN = re.compile(f"[{CJK_CHAR}]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-LETTER_SPACED = re.compile(f"(?<![{CJK_TEXT}])[{CJK_TEXT}](?: [{CJK_TEXT}])+(?![{CJK_TEXT}])")
 PAGE_NUMBER = re.compile(
     r"[-—–－]\s*\d{1,4}\s*[-—–－]"  # - 3 -
     r"|第\s*\d{1,4}\s*[页頁](?:\s*[,，]?\s*共\s*\d{1,4}\s*[页頁])?"  # 第3页, 第3页 共9页
@@ -67,20 +63,6 @@ LEADER = re.compile(r"(?:\.\s?){8,}|…{3,}|(?:·\s?){8,}|_{8,}")  # a contents 
 WRAP_END = re.compile(f"[{CJK_CHAR}\\d)）\\]》”’」』]$")  # where CJK text may wrap (not 。；：)
 BULLET = re.compile(r"[•·●○◆◇■□▪►\-—*]")
 CONTENTS = re.compile(r"^(?:目\s*[录錄]|contents)$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One visual line of a page, with where it sits (PDF points, top-down) and its text size."""
-
-    text: str
-    top: float
-    bottom: float
-    x0: float
-    x1: float
-    size: float
-    right: float = 0.0  # where the lines of its column end: a line reaching it may wrap
-    left: float = 0.0  # where they start
 
 
 Page = list[list[Row]]  # a page's columns, each a list of rows in reading order
@@ -323,16 +305,6 @@ def _same_size(row: Row, nxt: Row) -> bool:
 def _right_below(row: Row, nxt: Row) -> bool:
     """``nxt`` is the next visual line under ``row`` (no blank line between them)."""
     return row.top < nxt.top and nxt.top - row.bottom <= 0.6 * row.size
-
-
-def tidy(text: str) -> str:
-    """One space at most, none inside letter-spaced CJK words.
-
-    >>> tidy("第一章  總 綱"), tidy("目 錄"), tidy("第一百條 省、直轄市")
-    ('第一章 總綱', '目錄', '第一百條 省、直轄市')
-    """
-    text = " ".join(text.split())
-    return LETTER_SPACED.sub(lambda m: m.group().replace(" ", ""), text)
 
 
 def page_ranges(pages: list[int]) -> str:
