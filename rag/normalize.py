@@ -206,8 +206,9 @@ def _continues(previous: str, line: str) -> bool:
     if previous.endswith(LINE_END) or heading_at(line) is not None:
         return False
     # Headings and titles carry no sentence punctuation after their number; body text does.
+    # A heading's title may list things with 、 (（一）党建、治理双提升): that is not a sentence.
     heading = heading_at(previous)
-    rest = previous[len(heading.label) :] if heading else previous
+    rest = previous[len(heading.label) :].replace("、", "") if heading else previous
     return bool(SENTENCE_PUNCT.search(fold(rest)))
 
 

@@ -267,11 +267,6 @@ def test_any_outline_is_well_formed(lines):
             assert c.path[:-1] == parent.path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rag.normalize._continues counts 、 in a heading's title as sentence punctuation and "
-    "joins the next line to it (normalize.py is outside this task)",
-)
 def test_a_hard_wrapped_heading_with_a_dun_comma_is_not_joined_to_the_next_line():
     lines = ["（一）党建、治理双提升", "各社区要加强。", "二、平安建设", "开展普法。"]
     assert rag.normalize.join_paragraphs(lines) == lines
