@@ -81,7 +81,9 @@ def test_weak_evidence_is_refused_with_related_passages(hashing_engine, question
 
 def test_json_contract(hashing_engine):
     d = hashing_engine.ask("谁负责医保跨省结算？").to_dict()
-    assert set(d) == {"question", "answer", "found", "intent", "citations", "latency_ms", "mode"}
+    assert set(d) == {"question", "answer", "found", "intent", "citations", "latency_ms", "mode",
+                      "short_answer"}  # fmt: skip
+    assert d["short_answer"] == {"lead": ["区医保局"], "participants": []}
     c = d["citations"][0]
     assert set(c) == {"doc_id", "title", "clause_path", "text", "start", "end", "score", "units",
                       "passage", "page"}  # fmt: skip
