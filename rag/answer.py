@@ -240,10 +240,11 @@ def short_answer(question: str, c: Candidate, need: Need) -> dict:
                     "participants": []}  # fmt: skip
     if need.intent == "time" and duty and duty.deadline:
         return {"value": duty.deadline}
-    if need.intent in ("time", "quantity") and (value := met_value(quote, need, question)):
-        return {"value": value}
+    # “哪几类” asks for the items, not their count
     if LISTING.search(fold(question)) and (items := listed_items(quote)):
         return {"items": items}
+    if need.intent in ("time", "quantity") and (value := met_value(quote, need, question)):
+        return {"value": value}
     return {"text": quote}
 
 

@@ -129,7 +129,11 @@ def test_metrics_by_corpus_and_document_kind():
     other = GoldItem("t5", "fact", "问", ("三",), "证", {"doc_id": "e", "path": ""},
                      corpus="dev heldout")  # fmt: skip
     titles = {"d": "关于印发对口合作工作计划的通知", "e": "某某管理办法（试行）"}
-    assert [document_kind(i, titles) for i in (GOLD, other, REFUSE)] == ["通知", "管理办法", "（无）"]
+    assert [document_kind(i, titles) for i in (GOLD, other, REFUSE)] == [
+        "通知",
+        "管理办法",
+        "（无）",
+    ]
     judged = [
         judge(GOLD, answer("区医保局", True), "通知"),
         judge(other, answer("二", True), "办法"),
