@@ -280,10 +280,13 @@ def _closest_prose_unit(question: str, sentence: str) -> str | None:
 
 
 def met_value(sentence: str, need: Need, question: str = "") -> str:
-    """The date or figure (with its unit) in ``sentence`` that met the need, as written: in the
-    phrase closest to the question, a figure with a unit before a bare one, no date when a
-    quantity is asked, no phrase dated another year than the question's; every such figure,
-    joined with 、, when the question asks for several (分别…, 多少…多少…).
+    """The date or figure (with its unit) in ``sentence`` that answers the question, as written.
+
+    A date must meet the need (a date, or a period); a figure is the one in the phrase closest to
+    the question, meeting the need (the measure asked) breaking ties, since the measure is a
+    guess (死亡率 → %, yet the sentence writes <0.002). A figure with a unit beats a bare one,
+    no date is a figure, no phrase dated another year than the question's counts; every met
+    figure, joined with 、, when the question asks for several (分别…, 多少…多少…).
 
     >>> met_value("2025年,产业总规模达到2万亿元。", Need.of("产业要做到多大体量？"))
     '2万亿元'
@@ -321,8 +324,14 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
         several = [m for m in values if has_unit(m) and (met(m) or any(u in m[0] for u in units))]
         if len(several) > 1:
             return "、".join(sentence[m.start() : m.end()].strip() for m in several)
-    ranked = sorted((m for m in values if met(m)),
-                    key=lambda m: (not has_unit(m), -_shared(q, phrase(m)), m.start()))  # fmt: skip
+    if need.intent == "time":  # a date is what met the need; the closest phrase breaks ties
+        ranked = sorted(
+            (m for m in values if met(m)),
+            key=lambda m: (not has_unit(m), -_shared(q, phrase(m)), m.start()),
+        )
+    else:  # the measure the need guessed (率 → %) may not be the one written (<0.002, 50名)
+        ranked = sorted(values, key=lambda m: (-_shared(q, phrase(m)), not met(m),
+                                               not has_unit(m), m.start()))  # fmt: skip
     return sentence[ranked[0].start() : ranked[0].end()].strip() if ranked else ""
 
 

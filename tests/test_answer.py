@@ -160,6 +160,9 @@ def test_short_answer_value_is_the_figure_that_met_the_need_with_its_unit():
     assert _short("2025年网格化满意度目标是多少？", text) == {"value": "95%"}
     assert _short("安排多少万元？", "共50户,安排资金300万元。") == {"value": "300万元"}
     assert _short("期限是多长？", "直通车期限为两年。") == {"value": "两年"}
+    # the measure guessed from the question (多少个) yields to the phrase the question is about
+    text = "每年引进博士人才不少于50名,领军人才项目不少于1个。"
+    assert _short("每年引进多少个博士人才？", text) == {"value": "不少于50名"}
     both = _short("改造前后分别有多少块？", "原有11238块改后仅为2451块,增加212亩。")
     assert both == {"value": "11238块、2451块"}
 
