@@ -340,7 +340,13 @@ def evaluate(
     return report, runs[primary]
 
 
-GATED = ("answer_accuracy", "citation_accuracy", "refusal_precision", "refusal_recall")
+GATED = (
+    "answer_accuracy",
+    "answer_accuracy_lenient",
+    "citation_accuracy",
+    "refusal_precision",
+    "refusal_recall",
+)
 
 
 def below_thresholds(summary: dict, thresholds: dict[str, float]) -> list[str]:

@@ -215,3 +215,15 @@ def test_eval_command_on_a_maintainers_own_file(hashing_settings, tmp_path: Path
     assert json.loads(lines[0])["short_answer"] == {"lead": ["区医保局"], "participants": []}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+def test_html_report_groups_misses_per_document():
+    from rag.report import render_html
+
+    other = GoldItem("t6", "fact", "问", ("三",), "证", {"doc_id": "e", "path": ""})
+    judged = [judge(GOLD, answer("区卫健局", True)), judge(other, answer("二", True)),
+              judge(GOLD, answer("区医保局", True))]  # fmt: skip
+    html = render_html({"modes": {}, "by_type": {}, "by_corpus": {}, "by_kind": {}}, judged)
+    assert "Misses (2)" in html
+    assert html.index("<h3>d ·") < html.index('id="t1"') < html.index("<h3>e ·")
+    assert "short answer: 区卫健局" in html
