@@ -97,6 +97,7 @@ def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any] | StreamingResp
         ],  # fmt: skip
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "citations": citations,
+        "short_answer": answer.short_answer,
         "found": answer.found,
     }
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from rag.evaluate import Judged, squash
+from rag.evaluate import Judged, misses_by_document, squash
 from rag.site import TEMPLATES
+from rag.types import short_text
 
 
 def _mark(text: str, evidence: str | None) -> list[tuple[str, bool]]:
@@ -25,7 +26,13 @@ def _mark(text: str, evidence: str | None) -> list[tuple[str, bool]]:
 
 def render_html(report: dict, judged: list[Judged]) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    misses = [j for j in judged if not j.correct or j.cited is False]
+    groups = misses_by_document(judged)
+    misses = [j for group in groups.values() for j in group]
     return env.get_template("eval_report.html").render(
-        report=report, misses=misses, judged=judged, mark=_mark
+        report=report,
+        misses=misses,
+        groups=groups,
+        judged=judged,
+        mark=_mark,
+        short=short_text,
     )

@@ -192,6 +192,9 @@ class Answer:
     latency_ms: float
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)  # not serialised
     mode: str = "extractive"  # or "generative" when an LLM wrote the answer
+    # the answer alone, by intent: {"lead", "participants"} / {"value"} / {"items"} / {"text"};
+    # None when refused or unclear (see ``rag.answer.short_answer``)
+    short_answer: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -204,7 +207,24 @@ class Answer:
             ],
             "latency_ms": round(self.latency_ms, 1),
             "mode": self.mode,
+            "short_answer": self.short_answer,
         }
+
+
+def short_text(short: dict[str, Any] | None) -> str:
+    """A short answer as one line of text (what evaluation compares with the gold strings).
+
+    >>> short_text({"lead": ["甲局"], "participants": ["乙局", "丙局"]})
+    '甲局、乙局、丙局'
+    >>> short_text({"value": "5万元"}), short_text({"items": ["足球", "篮球"]}), short_text(None)
+    ('5万元', '足球、篮球', '')
+    """
+    if not short:
+        return ""
+    units = [*short.get("lead", ()), *short.get("participants", ()),
+             *(o["unit"] for o in short.get("other", ()))]  # fmt: skip
+    parts = [*units, short.get("value", ""), *short.get("items", ()), short.get("text", "")]
+    return "、".join(p for p in parts if p)
 
 
 def _units_dict(r: Responsibility) -> dict[str, Any]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import CLARIFY, NOT_FOUND
+from rag.answer import CLARIFY, NOT_FOUND, Candidate, short_answer
 from rag.errors import BadQuestion, UnknownDocument
+from rag.question import Need
+from rag.types import Chunk, ClauseTree, Document, Hit, Responsibility
 
 ITEM_16 = "附件1 › 二、重点任务 › (四)完善基础设施和基本公共服务 › 16.医保跨省结算"
 ITEM_2 = "附件1 › 二、重点任务 › (一)加强组织领导 › 2.强化互访交流"
@@ -81,7 +83,9 @@ def test_weak_evidence_is_refused_with_related_passages(hashing_engine, question
 
 def test_json_contract(hashing_engine):
     d = hashing_engine.ask("谁负责医保跨省结算？").to_dict()
-    assert set(d) == {"question", "answer", "found", "intent", "citations", "latency_ms", "mode"}
+    assert set(d) == {"question", "answer", "found", "intent", "citations", "latency_ms", "mode",
+                      "short_answer"}  # fmt: skip
+    assert d["short_answer"] == {"lead": ["区医保局"], "participants": []}
     c = d["citations"][0]
     assert set(c) == {"doc_id", "title", "clause_path", "text", "start", "end", "score", "units",
                       "passage", "page"}  # fmt: skip
@@ -116,3 +120,68 @@ def test_a_question_with_no_searchable_word_asks_for_a_fuller_one(hashing_engine
 def test_search_with_no_searchable_word_finds_nothing(hashing_engine):
     assert hashing_engine.search("请问一下") == [] and hashing_engine.search("\x1b") == []
     assert hashing_engine.retriever.search("请问一下", k=3, mode="bm25") == []
+
+
+def _candidate(text: str, duty: Responsibility | None = None, prose: str | None = None):
+    """A synthetic candidate: the whole text is its one sentence."""
+    doc = Document("d", "标题", text)
+    tree = ClauseTree(doc, (), (duty,) if duty else ())
+    chunk = Chunk("d#0", "d", "标题", "", 0, len(text), text, (), 10)
+    return Candidate(Hit(chunk, 1, 1.0), tree, 0, len(text), 1.0, 1.0, None, duty, prose, True)
+
+
+def _short(question: str, text: str, **kw) -> dict:
+    return short_answer(question, _candidate(text, **kw), Need.of(question))
+
+
+def test_short_answer_names_lead_and_participants_from_the_annotation():
+    text = "推进异地就医直接结算。〔牵头单位:区医保局;参与单位:区卫健局、区财政局〕"
+    duty = Responsibility(("区医保局",), ("区卫健局", "区财政局"), 0, 11, 11, len(text))
+    assert _short("谁牵头异地就医结算？", text, duty=duty) == {
+        "lead": ["区医保局"], "participants": ["区卫健局", "区财政局"]}  # fmt: skip
+
+
+def test_short_answer_takes_the_prose_duty_of_the_phrase_the_question_is_about():
+    text = "村企结对的相关经费由结对单位落实解决，联动活动经费由开发区财政和镇财政共同承担。"
+    short = _short("联动活动经费由谁承担？", text, prose="结对单位")
+    assert short == {"lead": ["开发区财政和镇财政"], "participants": []}
+
+
+def test_short_answer_deadline_comes_from_the_annotation_else_the_date():
+    text = "完成平台建设。〔责任单位:区数据局;完成时限:2024年6月底〕"
+    duty = Responsibility(("区数据局",), (), 0, 7, 7, len(text), deadline="2024年6月底")
+    assert _short("平台建设什么时候完成？", text, duty=duty) == {"value": "2024年6月底"}
+    assert _short("材料什么时候报送？", "请于2018年12月31日前报送。") == {
+        "value": "2018年12月31日前"}  # fmt: skip
+
+
+def test_short_answer_value_is_the_figure_that_met_the_need_with_its_unit():
+    text = "2025年,网格化知晓率达90%,网格化满意度达95%。"
+    assert _short("2025年网格化满意度目标是多少？", text) == {"value": "95%"}
+    assert _short("安排多少万元？", "共50户,安排资金300万元。") == {"value": "300万元"}
+    assert _short("期限是多长？", "直通车期限为两年。") == {"value": "两年"}
+    # the measure guessed from the question (多少个) yields to the phrase the question is about
+    text = "每年引进博士人才不少于50名,领军人才项目不少于1个。"
+    assert _short("每年引进多少个博士人才？", text) == {"value": "不少于50名"}
+    both = _short("改造前后分别有多少块？", "原有11238块改后仅为2451块,增加212亩。")
+    assert both == {"value": "11238块、2451块"}
+
+
+def test_short_answer_lists_items_for_a_which_ones_question():
+    short = _short("要发展哪些职业联赛？", "着力发展足球、篮球、排球等职业联赛。")
+    assert short == {"items": ["着力发展足球", "篮球", "排球"]}
+    listed = _short("聚焦哪几大领域？", "聚焦红色文化、乡村振兴、生态环境三大领域,打造一批平台。")
+    assert listed == {"items": ["聚焦红色文化", "乡村振兴", "生态环境三大领域"]}
+    # a sentence that enumerates nothing comes back whole
+    assert _short("有哪些要求？", "严格执行本办法。") == {"text": "严格执行本办法。"}
+
+
+def test_short_answer_of_a_general_question_is_the_sentence_without_its_annotation():
+    text = "直接赋予最高信用等级。〔责任单位:海关总署〕"
+    duty = Responsibility(("海关总署",), (), 0, 11, 11, len(text))
+    assert _short("信用等级怎么定？", text, duty=duty) == {"text": "直接赋予最高信用等级。"}
+
+
+def test_refused_and_unclear_answers_have_no_short_answer(hashing_engine):
+    assert hashing_engine.ask("今天天气怎么样？").short_answer is None
+    assert hashing_engine.ask("谁？").short_answer is None

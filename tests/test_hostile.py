@@ -36,7 +36,8 @@ from rag.server import create_app
 
 GOOD = "谁负责医保跨省结算？"
 NOT_FOUND = "未在已收录"
-ASK_KEYS = {"question", "answer", "found", "intent", "citations", "latency_ms", "mode"}
+ASK_KEYS = {"question", "answer", "found", "intent", "citations", "latency_ms", "mode",
+            "short_answer"}  # fmt: skip
 DENIED = (401, 403)
 
 # 企业微信's published sample configuration; the other secrets are made up for the tests.
