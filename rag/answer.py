@@ -147,7 +147,7 @@ def _candidates(
             prose = None if duty else prose_unit(text[s:e])
             stored = index.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
-            fits = need.met(context, sentence, bool(duty or prose))
+            fits = need.met(context, sentence, bool(duty or prose), duty.deadline if duty else "")
             coverage = _coverage(context, weights), _coverage(sentence, own)
             out.append(Candidate(hit, tree, s, e, *coverage, similarity, duty, prose, fits))
     return out
