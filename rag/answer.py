@@ -23,8 +23,9 @@ import numpy as np
 
 from rag.annotations import ANNOTATION_OPEN, duty_text
 from rag.clauses import bare_heading
+from rag.duties import prose_unit
 from rag.index import Index
-from rag.question import Need, content_terms, prose_unit
+from rag.question import Need, content_terms
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
 from rag.zh import fold, sentence_spans
 

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from rag.duties import prose_unit  # noqa: F401  (re-exported: its old home)
 from rag.errors import BadQuestion
 from rag.zh import fold
 
@@ -66,17 +67,6 @@ FIGURE = re.compile(
 DATE = re.compile(
     r"\d{4}\s*年|\d{4}[-/.]\d{1,2}|\d{1,2}月|年底|年内|每年|每月|每季度|每半年|季度|\d+小时"
 )
-ORG = (
-    r"(?:办公室|服务站|中心|委员会|领导小组|小组|局|办|委|部|站|所|会|组|室|队|院|处|单位|公司"
-    r"|集团)"
-)
-PROSE_DUTY = [  # how documents without annotations say who does what
-    re.compile(r"由(?P<who>[^，,。；;由]{2,40}?)(?:共同|具体)?(?:负责|牵头|承担|落实|组织|统筹|担任|任|认领)"),
-    re.compile(r"(?:^|[，,。；;])(?P<who>[^，,。；;]{2,60}?)(?:定期)?牵头"),
-    re.compile(rf"发挥(?P<who>[^，,。；;]{{2,30}}?{ORG})(?:的)?(?:牵头|统筹|协调|主导|指导)"),
-    re.compile(rf"^(?P<who>[^，,。；;]{{2,30}}?{ORG})(?:为|向|对|组织|开展|举行|负责|推动)"),
-    re.compile(rf"(?:^|[，,。；;])(?P<who>[^，,。；;]{{2,20}}?)(?:担任|任)[^，,。；;]{{0,6}}?(?:{ROLE.pattern})"),
-]  # fmt: skip
 
 
 def clean_question(text: str) -> str:
@@ -120,22 +110,6 @@ def intent_of(question: str) -> str:
     """
     folded = fold(question)
     return next((name for name, pattern in INTENTS if pattern.search(folded)), "general")
-
-
-def prose_unit(sentence: str) -> str | None:
-    """The unit a sentence names in prose, as written.
-
-    >>> prose_unit("村企结对的相关经费由结对单位落实解决。")
-    '结对单位'
-    >>> prose_unit("链长任党委第一书记。")
-    '链长'
-    """
-    folded = fold(sentence)
-    for pattern in PROSE_DUTY:
-        m = pattern.search(folded)
-        if m:
-            return sentence[m.start("who") : m.end("who")].strip()
-    return None
 
 
 @dataclass(frozen=True)
