@@ -202,8 +202,10 @@ def _participants(clause: str) -> list[str]:
 
 
 def _trim(span: str) -> str:
-    """Drop an article number (第五条) and a leading 由/经 from a subject span."""
-    return re.sub(r"^(?:第[一二三四五六七八九十百零〇\d]+条\s*|[由经]\s*)", "", span.strip())
+    """Drop an article number (第五条), a leading 由/经 or 发挥 from a subject span."""
+    return re.sub(
+        r"^(?:第[一二三四五六七八九十百零〇\d]+条\s*|[由经]\s*|(?:充分)?发挥)", "", span.strip()
+    )
 
 
 def _as_written(sentence: str, folded: str, clause_start: int, clause: str, name: str) -> str:
