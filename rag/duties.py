@@ -186,6 +186,9 @@ def _grammar(clause: str) -> tuple[str, str, list[str]] | None:
         m = ANYONE.search(clause)
         return (_trim(m.group("who")), kind_of(_trim(m.group("who"))), []) if m else None
     m = min(hits, key=lambda h: h[0])[1]
+    by = BY.search(clause)  # “本办法由X负责解释”: the span before 由 is the object, X the subject
+    if by and by.start("who") < m.end("who"):
+        m = by
     units = split_units(_trim(m.group("who")))
     kind = kind_of(units[0])
     if "verb" in m.groupdict() and m.group("verb") == "负责解释":
