@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from rag.duties import prose_unit
 from rag.errors import BadQuestion
-from rag.question import MAX_QUESTION_CHARS, Need, clean_question, intent_of, prose_unit
+from rag.question import MAX_QUESTION_CHARS, Need, clean_question, intent_of
 from rag.zh import fold
 
 
