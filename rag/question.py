@@ -59,6 +59,7 @@ SPAN = r"(?<![\d月])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*" 
 DURATION = re.compile(
     rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周|星期)|{SPAN}(?:个\s*月|年(?![底内初末度]))"
 )
+FREQUENCY = re.compile(r"一次|一回|频次|频率")
 ASKED_DEADLINE = re.compile(r"完成|截止|之前|以前|前|时限|期限|到期|期满")
 YEAR = re.compile(r"(?:19|20)\d{2}(?=\s*年)")
 FIGURE = re.compile(
@@ -135,8 +136,13 @@ class Need:
         folded = fold(question)
         intent = intent_of(question)
         years = tuple(YEAR.findall(folded))
-        if ASKED_DURATION.search(folded):
-            return cls("time", DURATION, years)
+        if ASKED_DURATION.search(folded):  # “多久召开一次” asks how often: 每季度 or 每3个月
+            often = FREQUENCY.search(folded)
+            return cls(
+                "time",
+                re.compile(f"{DATE.pattern}|{DURATION.pattern}") if often else DURATION,
+                years,
+            )
         if intent == "time":
             return cls(intent, DATE, years, deadline=bool(ASKED_DEADLINE.search(folded)))
         if intent == "responsibility":
