@@ -48,7 +48,8 @@ MEASURE = (
 ASKED_MEASURE = re.compile(rf"(?:多少|几)\s*({MEASURE})")
 MONEY = re.compile(r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|奖金|收入|成本|价格")
 RATIO = re.compile(r"比例|百分之|占比|比率|率")
-NUMBER = r"(?:\d[\d.,]*|[零〇一二两三四五六七八九十百千万]+)"  # 3.5, 1,200, 两, 二十四
+# 3.5, 1,200, 两, 二十四, 一百; a bare 百/千/万 is no count (百人课堂, 千家万户)
+NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十][零〇一二两三四五六七八九十百千万]*)"
 RATIO_FIGURE = re.compile(rf"\d[\d.]*\s*%|百分之|{NUMBER}\s*成(?![员本果立])|{NUMBER}分之{NUMBER}")
 ASKED_DURATION = re.compile(
     r"多久|多长时间|期限多长|多长期限|多少年|几年|(?:多少|几)\s*个?\s*(?:工作日|天|日|周|星期|小时)"
