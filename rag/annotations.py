@@ -14,7 +14,7 @@ One table of keys with their role (``KEYS``): lead (牵头单位, 责任单位�
   from that annotation on, the first unit of every “X、Y负责” leads and the rest participate.
 
 Anything else in brackets — “（2018年修订）”, “（以下简称…）”, “（一）” — is not an annotation.
-Prose duties (“由X负责…” inside a sentence) are read elsewhere (``rag.question.prose_unit``).
+Prose duties (“由X负责…” inside a sentence) are read elsewhere (``rag.duties.prose_duty``).
 """
 
 from __future__ import annotations

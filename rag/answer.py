@@ -26,8 +26,9 @@ import numpy as np
 
 from rag.annotations import ANNOTATION_OPEN, duty_text
 from rag.clauses import bare_heading
+from rag.duties import prose_unit
 from rag.index import Index
-from rag.question import ASKED_MEASURE, MEASURE, YEAR, Need, content_terms, prose_unit
+from rag.question import ASKED_MEASURE, MEASURE, YEAR, Need, content_terms
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
 from rag.zh import fold, sentence_spans
 
@@ -166,7 +167,7 @@ def _candidates(
             prose = None if duty else prose_unit(text[s:e])
             stored = index.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
-            fits = need.met(context, sentence, bool(duty or prose))
+            fits = need.met(context, sentence, bool(duty or prose), duty.deadline if duty else "")
             coverage = _coverage(context, weights), _coverage(sentence, own)
             out.append(Candidate(hit, tree, s, e, *coverage, similarity, duty, prose, fits))
     return out

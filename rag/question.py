@@ -8,7 +8,10 @@ A ``Need`` turns the intent into checks on a candidate sentence:
   a question about a post (组长是谁) needs a sentence naming that post;
 - quantity — a figure, counted in the measure asked for (多少万元 → …万元, 比例 → …%);
   a question about money (资金/投资/工资…) needs a sentence naming it;
-- time — a date or period;
+- time — a date or period; a deadline question (何时完成/截止) is also met by an annotation's
+  完成时限; a duration question (多久/多少个工作日/期限多长) needs a span (6个月), not a date;
+- counts may be written in Chinese numerals (两次, 十项, 二十四小时); a ratio is …%/…成/…分之…;
+  money is an amount with a currency unit (…万元), not any number;
 - any — a year the question names must be the sentence's year.
 """
 
@@ -18,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from rag.duties import prose_unit  # noqa: F401  (re-exported: its old home)
 from rag.errors import BadQuestion
 from rag.zh import fold
 
@@ -44,6 +48,20 @@ MEASURE = (
 ASKED_MEASURE = re.compile(rf"(?:多少|几)\s*({MEASURE})")
 MONEY = re.compile(r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|奖金|收入|成本|价格")
 RATIO = re.compile(r"比例|百分之|占比|比率|率")
+# 3.5, 1,200, 两, 二十四, 一百; a bare 百/千/万 is no count (百人课堂, 千家万户)
+NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十][零〇一二两三四五六七八九十百千万]*)"
+RATIO_FIGURE = re.compile(rf"\d[\d.]*\s*%|百分之|{NUMBER}\s*成(?![员本果立])|{NUMBER}分之{NUMBER}")
+ASKED_DURATION = re.compile(
+    r"多久|多长时间|期限多长|多长期限|多少年|几年|(?:多少|几)\s*个?\s*(?:工作日|天|日|周|星期|小时)"
+    r"|(?:多少|几)\s*个\s*月"
+)
+# a span of time: a small number (not a 4-digit year) and a unit; “3月” is a date, “3个月” a span
+SPAN = r"(?<![\d月])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*"  # not a year, not a 月X日 day
+DURATION = re.compile(
+    rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周|星期)|{SPAN}(?:个\s*月|年(?![底内初末度]))"
+)
+FREQUENCY = re.compile(r"一次|一回|频次|频率")
+ASKED_DEADLINE = re.compile(r"完成|截止|之前|以前|前|时限|期限|到期|期满")
 YEAR = re.compile(r"(?:19|20)\d{2}(?=\s*年)")
 FIGURE = re.compile(
     r"\d|[一二两三四五六七八九十百千万]+(?:个|项|次|名|家|场|支|类|大|级|批|条|位|人|户)"
@@ -51,17 +69,6 @@ FIGURE = re.compile(
 DATE = re.compile(
     r"\d{4}\s*年|\d{4}[-/.]\d{1,2}|\d{1,2}月|年底|年内|每年|每月|每季度|每半年|季度|\d+小时"
 )
-ORG = (
-    r"(?:办公室|服务站|中心|委员会|领导小组|小组|局|办|委|部|站|所|会|组|室|队|院|处|单位|公司"
-    r"|集团)"
-)
-PROSE_DUTY = [  # how documents without annotations say who does what
-    re.compile(r"由(?P<who>[^，,。；;由]{2,40}?)(?:共同|具体)?(?:负责|牵头|承担|落实|组织|统筹|担任|任|认领)"),
-    re.compile(r"(?:^|[，,。；;])(?P<who>[^，,。；;]{2,60}?)(?:定期)?牵头"),
-    re.compile(rf"发挥(?P<who>[^，,。；;]{{2,30}}?{ORG})(?:的)?(?:牵头|统筹|协调|主导|指导)"),
-    re.compile(rf"^(?P<who>[^，,。；;]{{2,30}}?{ORG})(?:为|向|对|组织|开展|举行|负责|推动)"),
-    re.compile(rf"(?:^|[，,。；;])(?P<who>[^，,。；;]{{2,20}}?)(?:担任|任)[^，,。；;]{{0,6}}?(?:{ROLE.pattern})"),
-]  # fmt: skip
 
 
 def clean_question(text: str) -> str:
@@ -107,22 +114,6 @@ def intent_of(question: str) -> str:
     return next((name for name, pattern in INTENTS if pattern.search(folded)), "general")
 
 
-def prose_unit(sentence: str) -> str | None:
-    """The unit a sentence names in prose, as written.
-
-    >>> prose_unit("村企结对的相关经费由结对单位落实解决。")
-    '结对单位'
-    >>> prose_unit("链长任党委第一书记。")
-    '链长'
-    """
-    folded = fold(sentence)
-    for pattern in PROSE_DUTY:
-        m = pattern.search(folded)
-        if m:
-            return sentence[m.start("who") : m.end("who")].strip()
-    return None
-
-
 @dataclass(frozen=True)
 class Need:
     """What a supporting sentence must contain for this question."""
@@ -131,6 +122,7 @@ class Need:
     pattern: re.Pattern[str] | None = None  # a figure (in the asked measure) or a date
     years: tuple[str, ...] = ()  # years the question names
     topics: tuple[str, ...] = ()  # money words or posts asked about; the sentence names one
+    deadline: bool = False  # a “by when” question: an annotation's 完成时限 answers it too
 
     @classmethod
     def of(cls, question: str) -> Need:
@@ -145,27 +137,49 @@ class Need:
         folded = fold(question)
         intent = intent_of(question)
         years = tuple(YEAR.findall(folded))
+        if ASKED_DURATION.search(folded):  # “多久召开一次” asks how often: 每季度 or 每3个月
+            often = FREQUENCY.search(folded)
+            return cls(
+                "time",
+                re.compile(f"{DATE.pattern}|{DURATION.pattern}") if often else DURATION,
+                years,
+            )
         if intent == "time":
-            return cls(intent, DATE, years)
+            return cls(intent, DATE, years, deadline=bool(ASKED_DEADLINE.search(folded)))
         if intent == "responsibility":
             return cls(intent, None, years, tuple(ROLE.findall(folded)))
         if intent != "quantity":
             return cls(intent, None, years)
         money = tuple(MONEY.findall(folded))
+        topics = tuple(m for m in money if m not in ("金额", "费用"))  # any sum: too generic
         asked = ASKED_MEASURE.search(folded)
         if asked:
             measure = asked.group(1)
         elif money or "多少钱" in folded:
             measure = "元"
         elif RATIO.search(folded):
-            measure = "%"
+            return cls(intent, RATIO_FIGURE, years)
         else:
-            return cls(intent, FIGURE, years, money)
-        figure = rf"[\d.]+\s*(?:余|多)?\s*(?:万|亿)?\s*(?:余|多)?\s*(?:{measure})"
-        return cls(intent, re.compile(figure), years, money)
+            return cls(intent, FIGURE, years, topics)
+        figure = (  # not the tail of a longer number, not an ordinal (第五次)
+            rf"(?<![第\d.,零〇一二两三四五六七八九十百千万]){NUMBER}"
+            rf"\s*(?:余|多)?\s*(?:万|亿)?\s*(?:余|多)?\s*(?:{measure})"
+        )
+        return cls(intent, re.compile(figure), years, topics)
 
-    def met(self, context: str, sentence: str, has_units: bool) -> bool:
-        """Does a (folded) sentence qualify? ``context`` is its title + clause path + sentence."""
+    def met(self, context: str, sentence: str, has_units: bool, deadline: str = "") -> bool:
+        """Does a (folded) sentence qualify? ``context`` is its title + clause path + sentence;
+        ``deadline`` is the 完成时限 of the annotation covering the sentence, if any.
+
+        >>> Need.of("多少个工作日内办结").met("", "自受理之日起20个工作日内办结", False)
+        True
+        >>> Need.of("多少个工作日内办结").met("", "2025年6月前办结", False)
+        False
+        >>> Need.of("每年检查几次").met("", "每年至少开展两次检查", False)
+        True
+        >>> Need.of("什么时候完成").met("", "完成改造", True, deadline="2025年底")
+        True
+        """
         if self.years:  # a sentence dated otherwise is about another year, whatever its title
             where = sentence if YEAR.search(sentence) else context
             if not all(y in where for y in self.years):
@@ -174,4 +188,6 @@ class Need:
             return False
         if self.intent == "responsibility":
             return has_units
+        if self.deadline and deadline.strip():
+            return True
         return self.pattern is None or bool(self.pattern.search(sentence))

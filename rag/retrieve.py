@@ -34,6 +34,31 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> di
     return fused
 
 
+def fused_top(scores: dict[int, float], leaders: Sequence[int], k: int) -> list[int]:
+    """The ``k`` best ids by fused score, with every retriever's rank-1 id (``leaders``) kept.
+
+    Fusion sums reciprocal ranks, so an id first in one list but absent from the other can fall
+    below ids that both lists rank middling; a retriever's best guess is too good a signal to
+    drop. A leader outside the top k replaces the lowest fused id that is not itself a leader.
+
+    >>> fused_top({1: 0.9, 2: 0.8, 3: 0.7, 4: 0.1}, leaders=[4, 1], k=3)
+    [1, 2, 4]
+    >>> fused_top({1: 0.9, 2: 0.8}, leaders=[], k=5)
+    [1, 2]
+    """
+    ranked = sorted(scores, key=lambda i: -scores[i])
+    top = ranked[:k]
+    for leader in dict.fromkeys(leaders):
+        if leader in top or leader not in scores or k <= 0:
+            continue
+        drop = next((i for i in reversed(top) if i not in leaders), None)
+        if drop is None:
+            continue
+        top.remove(drop)
+        top.append(leader)
+    return sorted(top, key=lambda i: -scores[i])
+
+
 class Retriever:
     """Hybrid search over one loaded index."""
 
@@ -73,7 +98,10 @@ class Retriever:
                 scores = reciprocal_rank_fusion([list(bm25), list(dense), nudge], self.rrf_k)
         else:
             scores = bm25 or dense
-        ranked = sorted(scores, key=lambda i: -scores[i])[:k]
+        if mode == "hybrid":
+            ranked = fused_top(scores, [next(iter(r)) for r in (bm25, dense) if r], k)
+        else:
+            ranked = sorted(scores, key=lambda i: -scores[i])[:k]
         bm25_rank = {i: r for r, i in enumerate(bm25, start=1)}
         dense_rank = {i: r for r, i in enumerate(dense, start=1)}
         return [

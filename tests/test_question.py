@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from rag.duties import prose_unit
 from rag.errors import BadQuestion
-from rag.question import MAX_QUESTION_CHARS, Need, clean_question, intent_of, prose_unit
+from rag.question import MAX_QUESTION_CHARS, Need, clean_question, intent_of
+from rag.zh import fold
 
 
 @pytest.mark.parametrize(
@@ -88,3 +90,48 @@ def test_responsibility_needs_units_and_the_post_asked_about():
 )
 def test_duties_stated_in_prose(sentence, unit):
     assert prose_unit(sentence) == unit
+
+
+# Real dev-corpus sentences (eval/dev/corpus) and synthetic ones, positive and negative.
+@pytest.mark.parametrize(
+    ("question", "sentence", "met"),
+    [
+        ("每年召开几次会议", "每年召开两次会议", True),
+        ("国务院常务会议每月召开几次", "国务院常务会议一般每月召开三次", True),
+        ("开展了几次大督查", "国务院部署开展了第五次大督查", False),  # an ordinal, not a count
+        ("有多少项任务", "明确十项重点任务", True),
+        ("有多少项任务", "明确重点任务", False),
+        ("有多少人参加", "开设百人课堂", False),  # a name, not a count
+        ("有多少人参加", "共有一百二十人参加", True),
+        ("多少小时内报告", "应当在二十四小时内报告", True),
+        ("多少个工作日内受理", "应当自收到投诉之日起七个工作日内作出受理或者不予受理", True),
+        ("多少个工作日内核查", "应当自发现之日起十五个工作日内予以核查", True),
+        ("多少个工作日内受理", "2024年3月1日起施行", False),
+        ("办理期限多长", "自受理之日起20个工作日内办结", True),
+        ("要多久办完", "于2025年12月底前办结", False),  # a date, not a span
+        ("多久评估一次", "每3年评估一次", True),
+        ("联席会议多久召开一次", "联席会议原则上每季度召开一次", True),  # how often: a period
+        ("联席会议多久召开一次", "联席会议由市政府召集", False),
+        ("贷款额度是多少万元", "可申请最高不超过15万元的创业担保贷款", True),
+        ("罚款金额是多少", "可以处10万元以下的罚款", True),
+        ("罚款金额是多少", "可以处以罚款，情节严重的责令停业", False),
+        ("专项资金有多少", "资金用于支持3个项目", False),  # a number, but not money
+        ("覆盖率要达到多少比例", "覆盖率达到90%以上", True),
+        ("自筹比例是多少", "自筹部分不低于三成", True),
+        ("占比多少", "占全市的三分之一", True),
+        ("补助比例是多少", "每人补助3000元", False),  # money, not a ratio
+        ("成员单位有多少个", "成员单位包括市发展改革委等", False),
+    ],
+)
+def test_needs_on_counts_durations_ratios_money(question, sentence, met):
+    assert Need.of(question).met("", fold(sentence), False) is met
+
+
+def test_deadline_question_is_met_by_a_date_or_an_annotated_deadline():
+    need = Need.of("改造工作什么时候完成")
+    assert need.met("", "完成老旧小区改造", True, deadline="2025年6月底前")
+    assert need.met("", "2025年底前完成老旧小区改造", False)
+    assert not need.met("", "完成老旧小区改造", True, deadline="")
+    # a question that is not about a deadline is not met by one
+    assert not Need.of("专项资金是多少万元").met("", "完成改造", True, deadline="2025年底")
+    assert not Need.of("要多久办完").met("", "完成改造", True, deadline="2025年底")

@@ -51,3 +51,30 @@ def test_unknown_mode_and_mismatched_model_are_refused(hashing_engine):
 def test_question_without_known_terms_still_gets_dense_hits(hashing_engine):
     assert hashing_engine.retriever.search("zzzz", k=3, mode="bm25") == []
     assert len(hashing_engine.retriever.search("zzzz", k=3)) == 3
+
+
+def test_fused_top_keeps_each_lists_leader_and_the_order():
+    from rag.retrieve import fused_top, reciprocal_rank_fusion
+
+    bm25, dense = [9, 1, 2, 3], [1, 2, 3, 4]  # 9: BM25's first, unseen by dense search
+    scores = reciprocal_rank_fusion([bm25, dense])
+    plain = sorted(scores, key=lambda i: -scores[i])[:3]
+    assert 9 not in plain  # plain RRF drops it
+    kept = fused_top(scores, [bm25[0], dense[0]], 3)
+    assert 9 in kept and 1 in kept and len(kept) == 3
+    assert kept == sorted(kept, key=lambda i: -scores[i])
+    assert fused_top(scores, [1], 3) == plain  # a leader already in is not duplicated
+    assert fused_top(scores, [9, 4], 1) == [9]  # room for one: the first-listed leader
+
+
+def test_hybrid_search_keeps_the_bm25_leader(hashing_engine, monkeypatch):
+    r = hashing_engine.retriever
+    n = len(hashing_engine.index.chunks)
+    bm25 = {n - 1: 9.0, 0: 5.0, 1: 4.0, 2: 3.0}
+    dense = {i: 1.0 - i / 100 for i in range(6)}
+    monkeypatch.setattr(r, "_bm25", lambda query, allowed: bm25)
+    monkeypatch.setattr(r, "_dense", lambda query, allowed, vector: dense)
+    hits = r.search("anything", k=3)
+    ids = [hashing_engine.index.chunks.index(h.chunk) for h in hits]
+    assert n - 1 in ids and 0 in ids and len(ids) == 3
+    assert [h.rank for h in hits] == [1, 2, 3]

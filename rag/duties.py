@@ -1,0 +1,219 @@
+"""Who does what, read from prose: a small grammar for documents without responsibility tables.
+
+Annotations (“（责任单位：…）”) are read by ``rag.annotations``; most laws, rules and opinions
+state duties in sentences instead. The grammar, on one clause (split at 。；):
+
+- a **unit**: a name ending in a closed set of agency heads (部, 委, 局, 厅, 办, 办公室, 署,
+  总局, 委员会, (人民)政府, (主管/行政)部门, 中心, 院, 会, 联席会议, 领导小组, 街道办事处, 机关,
+  机构, 单位, 镇, 街…), optionally with a bracketed alias (镇人民政府（街道办事处）), or a place
+  (市/区/县/省/镇/各区…) followed by a sector (区财政, 市民政). Nothing depends on the names of
+  the bundled documents' units;
+- a **duty**: units + (应当/具体/分别/按职责分工…) + 负责/牵头/会同/承担/主管/组织实施/统筹/监管
+  (“负责人”, “负责同志” are posts, not duties); “X是…主管部门/责任主体/实施机构”; “由X（自主/
+  具体）负责/编制/制定/确定/组织…”;
+- **participants**: “X会同Y…”, “X牵头，Y配合/参与/协助”, “X负责…，Y配合…”; in “X、Y按职责分工
+  负责” the first-listed leads (the annotation grammar's rule);
+- **kind**: ``unit`` (a recognised agency), ``generic`` (有关单位/相关部门: a duty, but it names no
+  one), ``other`` (a person or body without an agency head: 专利代理师, 幼儿园) and
+  ``interpretation`` (“本办法由X负责解释”: X is answerable for what the text means, a real duty
+  but only of interpretation). The answer stage may weigh the last three lower.
+
+The forms fitted to the bundled documents (“发挥X的牵头作用”, “X任第一书记”) stay as a fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.zh import fold
+
+HEADS = (
+    "人民政府|街道办事处|联席会议|领导小组|委员会|办公室|主管部门|行政部门|部门|政府|总局|中心"
+    "|机关|机构|单位|部|委|局|厅|办|署|院|会|镇|街"
+)
+PLACE = (
+    r"(?:国务院|中央|全国|各省级|各级|各区|各市|各县|各镇|省级|市级|县级|区级|自治区|直辖市|自治州"
+    r"|设区的市|区县|省|市|区|县|镇|乡|街道)(?:[（(][\u4e00-\u9fff]{1,4}[）)])?"
+)
+SECTOR = r"[\u4e00-\u9fff]{2,8}?"  # 财政, 人力资源社会保障, 城市管理综合执法
+ALIAS = r"(?:[（(][^（）()，,。；;]{1,10}[）)])?"
+NAME = r"(?:[^\s，,。；;：:、（）()“”\"]|[（(][\u4e00-\u9fff]{1,4}[）)])"  # 区县（市）
+NEXT = (
+    r"(?=[、和及与]|应|要|具体|分别|负责|牵头|配合|参与|协助|协同|会同|承担|主管(?!部门)|组织|统筹"
+    r"|是)"
+)
+UNIT = rf"(?:{NAME}{{0,24}}?(?:{HEADS}){ALIAS}|{PLACE}{SECTOR}{NEXT}|{PLACE}(?=[、和]))"
+SEP = rf"(?:、|[和及与](?={PLACE}|国家))"  # 经济和信息化 is one name, 国家能源局和省级… two
+UNITS = rf"{UNIT}(?:{SEP}{UNIT})*"
+ADVERB = (
+    r"(?:应当|应|要|可以|依法|具体|主要|分别|统一|共同|全面|按照?职责分工|在职责范围内[，,]?"
+    r"|作为[^，,。；;]{1,20}[，,]?)*"
+)
+DUTY = r"负责(?!人|同志|科室)"  # 负责人, 负责同志 are posts
+VERB = rf"(?:{DUTY}|牵头|会同|承担|主管(?!部门)|组织实施|统筹|监管)"
+GENERIC = re.compile(r"^(?:各|其他)?(?:有关|相关|其他|其它)?(?:单位|部门|方面|机构)$")
+SUBJECT_DUTY = re.compile(rf"(?:^|[，,：:\s])(?P<who>{UNITS}){ADVERB}{VERB}")
+IS_IN_CHARGE = re.compile(
+    rf"(?:^|[，,：:\s])(?P<who>{UNITS})[是为][^，,。；;]{{0,30}}"
+    r"(?:主管部门|责任主体|实施机构|管理机构|牵头单位|牵头部门)"
+)
+BY = re.compile(
+    rf"由(?P<who>{UNITS})(?:自主|具体|共同|统一)?"
+    rf"(?P<verb>负责解释|{DUTY}|牵头|会同|承担|组织|编制|制定|制订|确定|审核|审批|实施|监管)"
+)
+ANYONE = re.compile(  # not “对…负责” (answerable for), not “…的” (a description)
+    rf"(?:^|[，,：:\s])(?P<who>(?![对向为在])[\u4e00-\u9fff]{{2,12}}?)(?<!的){ADVERB}{DUTY}"
+)
+HELPERS = re.compile(rf"(?:^|[，,、])(?P<who>{UNITS}){ADVERB}(?:配合|参与|协助|协同)")
+ALONGSIDE = re.compile(rf"会同(?P<who>{UNITS})")
+HEAD_END = re.compile(rf"(?:{HEADS}){ALIAS}$")
+PLACE_START = re.compile(rf"^{PLACE}")
+LEGACY_ORG = (
+    r"(?:办公室|服务站|中心|委员会|领导小组|小组|局|办|委|部|站|所|会|组|室|队|院|处|单位|公司"
+    r"|集团)"
+)
+ROLE = r"第一书记|副书记|书记|副组长|组长|主任|局长|部长|站长|片长|网格长|队长|链长"
+LEGACY = [  # forms of the bundled documents, read when the grammar finds nothing
+    re.compile(r"由(?P<who>[^，,。；;由]{2,40}?)(?:共同|具体)?(?:负责|牵头|承担|落实|组织|统筹|担任|任|认领)"),
+    re.compile(r"(?:^|[，,。；;])(?P<who>[^，,。；;]{2,60}?)(?:定期)?牵头"),
+    re.compile(rf"发挥(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:的)?(?:牵头|统筹|协调|主导|指导)"),
+    re.compile(rf"^(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:为|向|对|组织|开展|举行|负责|推动)"),
+    re.compile(rf"(?:^|[，,。；;])(?P<who>[^，,。；;]{{2,20}}?)(?:担任|任)[^，,。；;]{{0,6}}?(?:{ROLE})"),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Duty:
+    """Who leads a duty stated in prose, who takes part, and how sure the reading is."""
+
+    lead: str
+    participants: tuple[str, ...] = ()
+    kind: str = "unit"  # unit | generic | other | interpretation
+
+
+def split_units(span: str) -> list[str]:
+    """The units of a listed span, as written.
+
+    >>> split_units("市民政部门、市残联")
+    ['市民政部门', '市残联']
+    >>> split_units("市、区民政部门"), split_units("国家能源局和省级能源主管部门")
+    (['市、区民政部门'], ['国家能源局', '省级能源主管部门'])
+    """
+    parts = re.split(rf"({SEP})", span)
+    units: list[str] = []
+    glue = ""  # bare places (市、区…) belong to the name that follows them
+    for i in range(0, len(parts), 2):
+        part = parts[i]
+        sep = parts[i + 1] if i + 1 < len(parts) else ""
+        if re.fullmatch(rf"{PLACE}+", part) and sep:
+            glue += part + sep
+        elif part:
+            units.append(glue + part)
+            glue = ""
+    return units
+
+
+def kind_of(unit: str) -> str:
+    """
+    >>> kind_of("国务院专利行政部门"), kind_of("有关单位"), kind_of("专利代理师"), kind_of("区财政")
+    ('unit', 'generic', 'other', 'unit')
+    """
+    if GENERIC.match(unit):
+        return "generic"
+    if HEAD_END.search(unit) or PLACE_START.match(unit):
+        return "unit"
+    return "other"
+
+
+def prose_duty(sentence: str) -> Duty | None:
+    """The duty a sentence states in prose, names as written; None if it states none.
+
+    >>> prose_duty("第五条　国务院专利行政部门负责全国的专利代理管理工作。")
+    Duty(lead='国务院专利行政部门', participants=(), kind='unit')
+    >>> prose_duty("市民政部门牵头，市财政局、市残联配合。").participants
+    ('市财政局', '市残联')
+    >>> prose_duty("总指挥：国家发展改革委主要负责人") is None
+    True
+    """
+    folded = fold(sentence)
+    for clause_start, clause in _clauses(folded):
+        found = _grammar(clause)
+        if found:
+            lead, kind, rest = found
+            participants = [*_participants(clause), *rest]
+            lead_text = _as_written(sentence, folded, clause_start, clause, lead)
+            names = [_as_written(sentence, folded, clause_start, clause, p) for p in participants]
+            names = [n for n in dict.fromkeys(names) if n != lead_text]
+            return Duty(lead_text, tuple(names), kind)
+    for pattern in LEGACY:
+        m = pattern.search(folded)
+        if m:
+            who = sentence[m.start("who") : m.end("who")].strip()
+            return Duty(who, (), kind_of(fold(who)))
+    return None
+
+
+def prose_unit(sentence: str) -> str | None:
+    """The lead unit a sentence names in prose, as written (what the answer stage shows).
+
+    >>> prose_unit("村企结对的相关经费由结对单位落实解决。")
+    '结对单位'
+    >>> prose_unit("链长任党委第一书记。")
+    '链长'
+    """
+    duty = prose_duty(sentence)
+    return duty.lead if duty else None
+
+
+def _clauses(folded: str) -> list[tuple[int, str]]:
+    out, start = [], 0
+    for part in re.split(r"(?<=[。；;])", folded):
+        if part.strip():
+            out.append((start, part))
+        start += len(part)
+    return out
+
+
+def _grammar(clause: str) -> tuple[str, str, list[str]] | None:
+    """(lead, kind, co-listed units) of the first duty form the clause matches."""
+    hits = []
+    for pattern in (BY, SUBJECT_DUTY, IS_IN_CHARGE):
+        m = pattern.search(clause)
+        if m:
+            hits.append((m.start("who"), m))
+    if not hits:  # a subject without an agency head: a person, a school — kept, as “other”
+        m = ANYONE.search(clause)
+        return (_trim(m.group("who")), kind_of(_trim(m.group("who"))), []) if m else None
+    m = min(hits, key=lambda h: h[0])[1]
+    by = BY.search(clause)  # “本办法由X负责解释”: the span before 由 is the object, X the subject
+    if by and by.start("who") < m.end("who"):
+        m = by
+    units = split_units(_trim(m.group("who")))
+    kind = kind_of(units[0])
+    if "verb" in m.groupdict() and m.group("verb") == "负责解释":
+        kind = "interpretation"
+    return units[0], kind, units[1:]
+
+
+def _participants(clause: str) -> list[str]:
+    found = []
+    for pattern in (ALONGSIDE, HELPERS):
+        for m in pattern.finditer(clause):
+            found += split_units(_trim(m.group("who")))
+    return found
+
+
+def _trim(span: str) -> str:
+    """Drop an article number (第五条), a leading 由/经 or 发挥 from a subject span."""
+    return re.sub(
+        r"^(?:第[一二三四五六七八九十百零〇\d]+条\s*|[由经]\s*|(?:充分)?发挥)", "", span.strip()
+    )
+
+
+def _as_written(sentence: str, folded: str, clause_start: int, clause: str, name: str) -> str:
+    """The name as the sentence writes it (folding keeps length, so offsets carry over)."""
+    at = clause.find(name)
+    if at < 0 or len(folded) != len(sentence):
+        return name
+    return sentence[clause_start + at : clause_start + at + len(name)]
