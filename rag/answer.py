@@ -289,16 +289,16 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     no date is a figure, no phrase dated another year than the question's counts; every met
     figure, joined with 、, when the question asks for several (分别…, 多少…多少…).
 
-    >>> met_value("2025年,产业总规模达到2万亿元。", Need.of("产业要做到多大体量？"))
-    '2万亿元'
+    >>> met_value("到2030年,行业营业收入达到5000亿元。", Need.of("行业收入要做到多大？"))
+    '5000亿元'
     >>> met_value("请于2018年12月31日前报送国务院办公厅。", Need.of("最晚什么时候报送？"))
     '2018年12月31日前'
     >>> q = "2024年不低于多少？"
     >>> met_value("2023年不低于9%,2024年不低于9.5%。", Need.of(q), q)
     '不低于9.5%'
-    >>> q = "招聘多少场，意向多少人次？"
-    >>> met_value("开展招聘40场,达成意向1.7万余人次。", Need.of(q), q)
-    '40场、1.7万余人次'
+    >>> q = "宣讲多少场，覆盖多少人次？"
+    >>> met_value("开展政策宣讲25场,覆盖群众6000余人次。", Need.of(q), q)
+    '25场、6000余人次'
     """
     folded, q = fold(sentence), fold(question)
     wanted = "date" if need.intent == "time" else "num"
