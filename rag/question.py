@@ -171,9 +171,9 @@ class Need:
         """Does a (folded) sentence qualify? ``context`` is its title + clause path + sentence;
         ``deadline`` is the 完成时限 of the annotation covering the sentence, if any.
 
-        >>> Need.of("多少个工作日内办结").met("", "自受理之日起20个工作日内办结", False)
+        >>> Need.of("多少个工作日内答复").met("", "自收到申请之日起15个工作日内答复", False)
         True
-        >>> Need.of("多少个工作日内办结").met("", "2025年6月前办结", False)
+        >>> Need.of("多少个工作日内答复").met("", "2025年6月前答复", False)
         False
         >>> Need.of("每年检查几次").met("", "每年至少开展两次检查", False)
         True
