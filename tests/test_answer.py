@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import CLARIFY, NOT_FOUND, Candidate, short_answer
+from rag.answer import CLARIFY, NOT_FOUND, Candidate
 from rag.errors import BadQuestion, UnknownDocument
 from rag.question import Need
+from rag.short import short_answer
 from rag.types import Chunk, ClauseTree, Document, Hit, Responsibility
 
 ITEM_16 = "附件1 › 二、重点任务 › (四)完善基础设施和基本公共服务 › 16.医保跨省结算"
@@ -131,7 +132,8 @@ def _candidate(text: str, duty: Responsibility | None = None, prose: str | None 
 
 
 def _short(question: str, text: str, **kw) -> dict:
-    return short_answer(question, _candidate(text, **kw), Need.of(question))
+    c = _candidate(text, **kw)
+    return short_answer(question, c.quote(), Need.of(question), c.duty, c.prose_unit)
 
 
 def test_short_answer_names_lead_and_participants_from_the_annotation():
