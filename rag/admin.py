@@ -27,21 +27,14 @@ from rag.api import errors
 from rag.deps import (
     SESSION_COOKIE,
     EngineDep,
-    Unauthorized,
     open_or_keyed,
     runtime_of,
     same_origin,
 )
-from rag.errors import RagError, UnknownDocument
+from rag.errors import BadUpload, Forbidden, Unauthorized, UnknownDocument, UploadTooLarge
 from rag.filters import kind_of
-from rag.library import BadUpload, Library, UploadTooLarge
+from rag.library import Library
 from rag.readers import SUFFIXES
-
-
-class Forbidden(RagError):
-    """A valid API key that may not manage the library."""
-
-    status = 403
 
 
 def require_admin(request: Request) -> None:

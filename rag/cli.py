@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rag.errors import RagError, os_error_text
+from rag.errors import BadOption, RagError, os_error_text
 from rag.filters import Filters, iso_date
 from rag.settings import Settings, describe
 
@@ -48,7 +48,7 @@ def _filters(doc, issuer: str, since: str, until: str, kind) -> Filters:
     dates = []
     for given in (since, until):
         if given and not iso_date(given):
-            raise RagError(f"{given!r} is not a date: write it as 2023-01-01")
+            raise BadOption(f"{given!r} is not a date: write it as 2023-01-01")
         dates.append(iso_date(given))
     return Filters(issuer, dates[0], dates[1], tuple(kind or ()), tuple(doc or ()))
 
@@ -439,7 +439,7 @@ def _levels(text: str) -> list[int]:
     except ValueError:
         levels = []
     if not levels or not all(1 <= c <= 1024 for c in levels):
-        raise RagError(f"--concurrency {text!r}: give numbers from 1 to 1024, e.g. 8,32")
+        raise BadOption(f"--concurrency {text!r}: give numbers from 1 to 1024, e.g. 8,32")
     return levels
 
 

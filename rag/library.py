@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.corpus import doc_id_for, walk
-from rag.errors import RagError, UnreadableFile
+from rag.errors import BadUpload, RagError, UnreadableFile, UploadConflict, UploadTooLarge
 from rag.normalize import read_document
 from rag.readers import CONVERT, READERS, SUFFIXES, sniff
 
@@ -31,22 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
-
-
-class BadUpload(RagError):
-    """An uploaded file that cannot join the library; nothing was changed."""
-
-    status = 400
-
-
-class UploadTooLarge(BadUpload):
-    status = 413
-
-
-class UploadConflict(BadUpload):
-    """Another file already gives the same document id."""
-
-    status = 409
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from rag import admin, api, openai_compat, web
-from rag.deps import Runtime, error
+from rag.deps import Runtime, error, error_response
 from rag.engine import Engine
-from rag.errors import BadQuestion, RagError, UnknownDocument
+from rag.errors import RagError
 from rag.headers import SecurityHeaders
 from rag.integrations import routers as integrations
 from rag.limits import BodyLimit, Gate, Shedding
@@ -96,16 +96,14 @@ def _honest_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-STATUS = {BadQuestion: 400, UnknownDocument: 404}
-
-
 def _errors(app: FastAPI) -> None:
-    """Every failure becomes ``{"error": code, "detail": message}`` with a 4xx/503 status."""
+    """Every failure becomes ``{"error": code, "detail": message}`` with a 4xx/503 status:
+    a ``RagError`` with its own ``status`` and ``code`` (``rag.errors``), FastAPI's and
+    Starlette's own failures with the codes below."""
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
-        status = getattr(exc, "status", None) or STATUS.get(type(exc), 400)
-        return error(status, type(exc).__name__, str(exc), getattr(exc, "headers", None))
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -126,16 +124,9 @@ def _errors(app: FastAPI) -> None:
         if exc.status_code == 405:
             given = (exc.headers or {}).get("Allow", "GET, HEAD")  # static files name none
             allowed = ", ".join(allowed_methods(request) or given.split(", "))
-            response = error(
-                405,
-                "MethodNotAllowed",
-                f"{request.url.path} accepts {allowed}, not {request.method}",
-            )
-            response.headers["Allow"] = allowed  # fmt: skip
-            return response
-        response = error(exc.status_code, "HTTPError", str(exc.detail))
-        response.headers.update(exc.headers or {})
-        return response
+            detail = f"{request.url.path} accepts {allowed}, not {request.method}"
+            return error(405, "MethodNotAllowed", detail, {"Allow": allowed})
+        return error(exc.status_code, "HTTPError", str(exc.detail), exc.headers)
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

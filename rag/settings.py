@@ -17,11 +17,7 @@ from typing import Any
 
 import platformdirs
 
-from rag.errors import RagError
-
-
-class BadSetting(RagError):
-    """An environment variable with a value of the wrong type."""
+from rag.errors import BadSetting
 
 
 def _setting(default: Any, help: str) -> Any:

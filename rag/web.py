@@ -18,15 +18,14 @@ from fastapi.templating import Jinja2Templates
 
 from rag.deps import (
     SESSION_COOKIE,
-    NoApiKey,
     Runtime,
     client_address,
     open_or_keyed,
     runtime_of,
 )
-from rag.errors import UnknownDocument
+from rag.errors import NoApiKey, NoSessionSecret, UnknownDocument
 from rag.filters import kind_of
-from rag.keys import SESSION_SECONDS, NoSessionSecret
+from rag.keys import SESSION_SECONDS
 from rag.site import TEMPLATES
 from rag.throttle import retry_after
 from rag.types import PATH_SEP, ClauseTree

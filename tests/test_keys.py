@@ -224,7 +224,8 @@ def test_a_keyless_server_behind_a_local_proxy_is_not_open_to_the_internet(
 
 
 def test_environment_can_allow_open(tmp_path):
-    from rag.settings import BadSetting, Settings
+    from rag.errors import BadSetting
+    from rag.settings import Settings
 
     assert Settings.from_env({"RAG_ALLOW_OPEN": "0"}).allow_open is False
     assert Settings.from_env({"RAG_ALLOW_OPEN": "yes"}).allow_open is True
@@ -350,7 +351,7 @@ def test_a_short_session_secret_is_replaced_not_used(tmp_path):
 
 
 def test_an_unwritable_session_secret_fails_closed(hashing_engine, tmp_path, monkeypatch):
-    from rag.keys import NoSessionSecret, StateNotWritable
+    from rag.errors import NoSessionSecret, StateNotWritable
 
     def disk_full(path, data):
         raise StateNotWritable(f"cannot write {path}: No space left on device; free disk space")
@@ -374,7 +375,8 @@ def test_an_unwritable_session_secret_fails_closed(hashing_engine, tmp_path, mon
 
 
 def test_write_private_says_what_to_do_when_it_cannot_write(tmp_path):
-    from rag.keys import StateNotWritable, write_private
+    from rag.errors import StateNotWritable
+    from rag.keys import write_private
 
     (tmp_path / "a-file").write_text("not a folder")
     for target in (tmp_path / "a-file" / "keys.json", tmp_path / "a-file" / "x" / "keys.json"):
@@ -408,7 +410,7 @@ def test_secret_on_a_full_disk_stays_refused(tmp_path):
     """The real thing, in a child process: writes fail, and nothing signs with a short key."""
     (tmp_path / "session.key").write_bytes(b"")
     code = (
-        "import sys; from pathlib import Path; from rag.keys import Sessions, NoSessionSecret\n"
+        "import sys; from pathlib import Path; from rag.keys import Sessions; from rag.errors import NoSessionSecret\n"
         f"s = Sessions(Path({str(tmp_path)!r}))\n"
         f"assert not s.valid({_forged('99999999999', '0' * 16)!r})\n"
         "try:\n    s.issue()\nexcept NoSessionSecret as e:\n    print(e)\n"
