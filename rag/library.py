@@ -118,8 +118,10 @@ class Library:
     def _check(self, name: str, raw: bytes) -> tuple[str, bytes]:
         name = safe_name(name)
         if len(raw) > self.max_bytes:
-            raise UploadTooLarge(f"{name} has {len(raw):,} bytes; the limit is "
-                                 f"{self.max_bytes:,} (RAG_MAX_UPLOAD_BYTES)")  # fmt: skip
+            raise UploadTooLarge(
+                f"{name} has {len(raw):,} bytes; the limit is "
+                f"{self.max_bytes:,} (RAG_MAX_UPLOAD_BYTES)"
+            )
         kind = sniff(raw, name)
         if kind in CONVERT:
             raise BadUpload(f"{name}: {CONVERT[kind]}")
@@ -129,8 +131,10 @@ class Library:
         existing = walk(self.corpus)[0] if self.corpus.is_dir() else {}
         for other in existing:
             if doc_id_for(other) == doc_id_for(name) and other != name:
-                raise UploadConflict(f"{name} would get the same document id as {other}: "
-                                     "rename one of them or delete the old one first")  # fmt: skip
+                raise UploadConflict(
+                    f"{name} would get the same document id as {other}: "
+                    "rename one of them or delete the old one first"
+                )
         try:
             read_document(Path(name), raw=raw)  # every reader's checks, before anything is written
         except UnreadableFile as e:

@@ -92,8 +92,9 @@ async def _no_body() -> Message:
 class BodyLimit:
     """413 for a body over the cap, 408 for one that does not arrive in time (see module doc)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, seconds: float,
-                 caps: Mapping[str, int] | None = None):  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, seconds: float, caps: Mapping[str, int] | None = None
+    ):
         self.app, self.max_bytes, self.seconds = app, max_bytes, seconds
         self.caps = dict(caps or {})
 
@@ -222,8 +223,9 @@ class Shedding:
     answer slots.
     """
 
-    def __init__(self, app: ASGIApp, gate: Gate, wait: float,
-                 prefixes: tuple[str, ...] = ANSWER_ROUTES):  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, gate: Gate, wait: float, prefixes: tuple[str, ...] = ANSWER_ROUTES
+    ):
         self.app, self.gate, self.wait, self.prefixes = app, gate, wait, prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -354,8 +356,11 @@ class BoundedH11Protocol(H11Protocol):
 
 
 def bounded_protocol(head_timeout: float, max_connections: int) -> type[BoundedH11Protocol]:
-    return type("BoundedH11", (BoundedH11Protocol,),
-                {"head_timeout": head_timeout, "max_connections": max_connections})  # fmt: skip
+    return type(
+        "BoundedH11",
+        (BoundedH11Protocol,),
+        {"head_timeout": head_timeout, "max_connections": max_connections},
+    )
 
 
 def connection_cap(wanted: int, reserve: int = 64) -> int:
@@ -399,8 +404,12 @@ class RepeatFilter(logging.Filter):
     were dropped. Identical means same logger, level and text (tracebacks are not compared).
     Put it on handlers: a record that meets it twice gets the same decision."""
 
-    def __init__(self, seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 remember: int = 512):  # fmt: skip
+    def __init__(
+        self,
+        seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        remember: int = 512,
+    ):
         super().__init__()
         self.seconds, self.clock, self.remember = seconds, clock, remember
         self.seen: OrderedDict[tuple[str, int, str], list[float]] = OrderedDict()

@@ -76,8 +76,10 @@ def check_time(value: str | None, max_skew: int, what: str, millis: bool = False
     """Refuse (401) a timestamp that is not 1–13 digits or is more than ``max_skew`` s off."""
     number = digits(value)
     if number is None or not fresh(number / 1000 if millis else number, max_skew):
-        raise UnverifiedCallback(f"{what} is missing, not a number of 1–13 digits, or more than "
-                            f"{max_skew} s from the server's clock (check NTP)")  # fmt: skip
+        raise UnverifiedCallback(
+            f"{what} is missing, not a number of 1–13 digits, or more than "
+            f"{max_skew} s from the server's clock (check NTP)"
+        )
 
 
 def check_token(value: str | None, what: str, limit: int = 128) -> str:
@@ -193,16 +195,22 @@ class SeenIds:
         try:
             with closing(self._connect()) as db:
                 db.execute("DELETE FROM seen WHERE expires < ?", (now,))
-                added = db.execute("INSERT OR IGNORE INTO seen (key, expires) VALUES (?, ?)",
-                                   (digest, now + self.ttl))  # fmt: skip
+                added = db.execute(
+                    "INSERT OR IGNORE INTO seen (key, expires) VALUES (?, ?)",
+                    (digest, now + self.ttl),
+                )
                 if added.rowcount == 1 and added.lastrowid % 256 == 0:
-                    db.execute("DELETE FROM seen WHERE rowid IN (SELECT rowid FROM seen "
-                               "ORDER BY expires DESC LIMIT -1 OFFSET ?)",
-                               (self.capacity,))  # fmt: skip
+                    db.execute(
+                        "DELETE FROM seen WHERE rowid IN (SELECT rowid FROM seen "
+                        "ORDER BY expires DESC LIMIT -1 OFFSET ?)",
+                        (self.capacity,),
+                    )
                 return added.rowcount == 1
         except (sqlite3.Error, OSError) as e:  # fail closed: without the store, answer nothing
-            raise IntegrationBroken(f"the replay store {self.path} cannot be used ({e}); check "
-                                "that RAG_STATE_DIR is writable, or delete the file")  # fmt: skip
+            raise IntegrationBroken(
+                f"the replay store {self.path} cannot be used ({e}); check "
+                "that RAG_STATE_DIR is writable, or delete the file"
+            )
 
     def __len__(self) -> int:
         with closing(self._connect()) as db:
@@ -229,8 +237,9 @@ def seen_ids(request: Request) -> SeenIds:
     state = request.app.state
     if not hasattr(state, "bot_seen_ids"):
         settings = state.runtime.settings
-        state.bot_seen_ids = SeenIds(settings.state_dir / "bot-replays.sqlite3",
-                                     ttl=max(DAY, 2 * settings.max_clock_skew))  # fmt: skip
+        state.bot_seen_ids = SeenIds(
+            settings.state_dir / "bot-replays.sqlite3", ttl=max(DAY, 2 * settings.max_clock_skew)
+        )
     return state.bot_seen_ids
 
 

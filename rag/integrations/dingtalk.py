@@ -60,8 +60,9 @@ async def receive(request: Request, engine: EngineDep) -> dict:
     if not same(given, sign(timestamp, settings.dingtalk_app_secret)):
         raise SignatureMismatch("sign header does not match")
     raw = await read_body(request)
-    return await run_in_threadpool(answer, raw, f"{timestamp}:{given}", seen_ids(request),
-                                   engine, settings)  # fmt: skip
+    return await run_in_threadpool(
+        answer, raw, f"{timestamp}:{given}", seen_ids(request), engine, settings
+    )
 
 
 def answer(raw: bytes, signed: str, seen: SeenIds, engine: Engine, settings: Settings) -> dict:

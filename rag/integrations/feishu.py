@@ -81,9 +81,11 @@ class OpenApi:
         if time.time() < self._expires - 60:
             return self._token
         s = self.settings
-        r = httpx.post(f"{s.feishu_api_base}/open-apis/auth/v3/tenant_access_token/internal",
-                       json={"app_id": s.feishu_app_id, "app_secret": s.feishu_app_secret},
-                       timeout=10)  # fmt: skip
+        r = httpx.post(
+            f"{s.feishu_api_base}/open-apis/auth/v3/tenant_access_token/internal",
+            json={"app_id": s.feishu_app_id, "app_secret": s.feishu_app_secret},
+            timeout=10,
+        )
         r.raise_for_status()
         body = r.json()
         if body.get("code") != 0:
@@ -124,8 +126,9 @@ async def receive(request: Request, background: BackgroundTasks, engine: EngineD
     raw = await read_body(request)
     reply = await run_in_threadpool(_event, raw, signed, seen_ids(request), s)
     if isinstance(reply, Question):
-        background.add_task(_answer, engine, _api(request), reply.message_id, reply.text,
-                            s.public_url)  # fmt: skip
+        background.add_task(
+            _answer, engine, _api(request), reply.message_id, reply.text, s.public_url
+        )
         return {}
     return reply
 
@@ -148,8 +151,9 @@ def _signed_by(request: Request, s: Settings) -> tuple[str, str, str]:
     return timestamp, nonce, check_token(h.get("x-lark-signature"), "X-Lark-Signature")
 
 
-def _event(raw: bytes, signed: tuple[str, str, str] | None, seen: SeenIds,
-           s: Settings) -> dict | Question:  # fmt: skip
+def _event(
+    raw: bytes, signed: tuple[str, str, str] | None, seen: SeenIds, s: Settings
+) -> dict | Question:
     """What to do with a callback: the signature (if any) is checked before the body is read."""
     if signed is not None:
         _check_signature(signed, raw, s)

@@ -90,8 +90,9 @@ class WeComCrypto:
         body = message.encode()
         plain = (random16 or os.urandom(16)) + struct.pack(">I", len(body)) + body
         plain += self.receive_id.encode()
-        return base64.b64encode(aes_cbc(self.key, self.key[:16], pkcs7_pad(plain, BLOCK),
-                                        decrypt=False)).decode()  # fmt: skip
+        return base64.b64encode(
+            aes_cbc(self.key, self.key[:16], pkcs7_pad(plain, BLOCK), decrypt=False)
+        ).decode()
 
 
 def _crypto(request: Request) -> WeComCrypto:
@@ -101,8 +102,9 @@ def _crypto(request: Request) -> WeComCrypto:
     try:
         return WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id)
     except ValueError as e:
-        raise IntegrationBroken(f"RAG_WECOM_AES_KEY is unusable ({e}): copy it again from the "
-                            "app's 接收消息 settings") from e  # fmt: skip
+        raise IntegrationBroken(
+            f"RAG_WECOM_AES_KEY is unusable ({e}): copy it again from the app's 接收消息 settings"
+        ) from e
 
 
 def _check_query(request: Request, msg_signature: str, timestamp: str, nonce: str) -> None:
@@ -174,12 +176,19 @@ async def receive(
     raw = await read_body(request)
     signed = (msg_signature, timestamp, nonce)
     settings = request.app.state.runtime.settings
-    return await run_in_threadpool(answer, raw, signed, crypto, seen_ids(request), engine,
-                                   settings.public_url)  # fmt: skip
+    return await run_in_threadpool(
+        answer, raw, signed, crypto, seen_ids(request), engine, settings.public_url
+    )
 
 
-def answer(raw: bytes, signed: tuple[str, str, str], crypto: WeComCrypto, seen: SeenIds,
-           engine: Engine, public_url: str) -> Response:  # fmt: skip
+def answer(
+    raw: bytes,
+    signed: tuple[str, str, str],
+    crypto: WeComCrypto,
+    seen: SeenIds,
+    engine: Engine,
+    public_url: str,
+) -> Response:
     """The reply to a callback. WeCom signs the ciphertext, not the envelope around it, so the
     envelope (bounded, no DTD, shallow) is the only thing read before the signature check."""
     msg_signature, timestamp, nonce = signed
@@ -202,9 +211,13 @@ def answer(raw: bytes, signed: tuple[str, str, str], crypto: WeComCrypto, seen: 
 
 def reply_xml(to_user: str, from_corp: str, content: str) -> str:
     root = ET.Element("xml")
-    for tag, value in (("ToUserName", to_user), ("FromUserName", from_corp),
-                       ("CreateTime", str(int(time.time()))), ("MsgType", "text"),
-                       ("Content", content)):  # fmt: skip
+    for tag, value in (
+        ("ToUserName", to_user),
+        ("FromUserName", from_corp),
+        ("CreateTime", str(int(time.time()))),
+        ("MsgType", "text"),
+        ("Content", content),
+    ):
         ET.SubElement(root, tag).text = value
     return ET.tostring(root, encoding="unicode")
 
@@ -214,8 +227,11 @@ def encrypted_reply(crypto: WeComCrypto, message: str, nonce: str) -> str:
     timestamp = str(int(time.time()))
     encrypted = crypto.encrypt(message)
     root = ET.Element("xml")
-    for tag, value in (("Encrypt", encrypted),
-                       ("MsgSignature", crypto.signature(timestamp, nonce, encrypted)),
-                       ("TimeStamp", timestamp), ("Nonce", nonce)):  # fmt: skip
+    for tag, value in (
+        ("Encrypt", encrypted),
+        ("MsgSignature", crypto.signature(timestamp, nonce, encrypted)),
+        ("TimeStamp", timestamp),
+        ("Nonce", nonce),
+    ):
         ET.SubElement(root, tag).text = value
     return ET.tostring(root, encoding="unicode")
