@@ -41,6 +41,8 @@ IssuerOpt = Annotated[str, typer.Option(help="only documents whose 发文机关 
 SinceOpt = Annotated[str, typer.Option(help="only documents dated on or after (2023-01-01)")]
 UntilOpt = Annotated[str, typer.Option(help="only documents dated on or before")]
 KindOpt = Annotated[list[str] | None, typer.Option(help="only these kinds (通知, 办法, 意见…)")]
+QuestionArg = Annotated[str, typer.Argument(help="the question (simplified or traditional)")]
+ModeOpt = Annotated[str, typer.Option(help="hybrid, bm25 or dense retrieval")]
 
 
 def _filters(doc, issuer: str, since: str, until: str, kind) -> Filters:
@@ -138,9 +140,9 @@ def ingest(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="the question (simplified or traditional)")],
+    query: QuestionArg,
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="how many passages")] = 5,
-    mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense")] = "hybrid",
+    mode: ModeOpt = "hybrid",
     doc: DocOpt = None,
     issuer: IssuerOpt = "",
     since: SinceOpt = "",
@@ -177,9 +179,9 @@ def search(
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="the question (simplified or traditional)")],
+    question: QuestionArg,
     k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="passages to read")] = None,
-    mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense retrieval")] = "hybrid",
+    mode: ModeOpt = "hybrid",
     doc: DocOpt = None,
     issuer: IssuerOpt = "",
     since: SinceOpt = "",

@@ -700,6 +700,13 @@ HEADERS = [  # against a server with an API key: forged headers and cookies unlo
     ),
 ]
 
+BAD_TIMESTAMPS = {  # every bot checks its timestamp before anything else
+    "superscript": "²",
+    "5000-digits": "9" * 5000,
+    "400-digits": "9" * 400,
+    "negative": "-1",
+    "empty": "",
+}
 INVALID_UTF8_MESSAGE = b"<xml><MsgType>text</MsgType><Content>\xff\xfe</Content></xml>"
 WECOM_PATH = "/integrations/wecom"
 UTF16_XML = '<?xml version="1.0" encoding="utf-16"?><xml><Encrypt>x</Encrypt></xml>'
@@ -708,11 +715,7 @@ WECOM_GET = {
     **{
         f"timestamp-{name}": wecom_get("abc", timestamp=ts)
         for name, ts in {
-            "superscript": "²",
-            "5000-digits": "9" * 5000,
-            "400-digits": "9" * 400,
-            "negative": "-1",
-            "empty": "",
+            **BAD_TIMESTAMPS,
             "exponent": "1e9",
             "padded": " 1",
             "fullwidth": "１７００００００００",
@@ -733,11 +736,7 @@ WECOM_POST = {
     "params-missing": {"content": b"<xml/>"},
     **{
         f"timestamp-{name}": wecom_post(wecom_message(GOOD), timestamp=ts)
-        for name, ts in {
-            "superscript": "²",
-            "5000-digits": "9" * 5000,
-            "400-digits": "9" * 400,
-        }.items()
+        for name, ts in BAD_TIMESTAMPS.items()
     },
     **{
         f"body-{name}": wecom_post(body=body)
@@ -786,14 +785,7 @@ WECOM_CASES = [
 DING_REQUESTS = {
     **{
         f"timestamp-{name}": ding(ding_message(), timestamp=ts)
-        for name, ts in {
-            "superscript": "²",
-            "5000-digits": "9" * 5000,
-            "400-digits": "9" * 400,
-            "negative": "-1",
-            "empty": "",
-            "fullwidth": "１７００００００００００００",
-        }.items()
+        for name, ts in {**BAD_TIMESTAMPS, "fullwidth": "１７００００００００００００"}.items()
     },
     "sign-10k": ding(ding_message(), sign="s" * 10_000),
     "sign-latin1": ding(ding_message(), sign="\xe9\xff".encode("latin-1")),
@@ -840,16 +832,7 @@ FEISHU_PAYLOADS = {
     "encrypt-number": {"encrypt": 42},
 }
 LARK_SIGNED = {  # against the keyed app, which has an Encrypt Key: signatures are checked
-    **{
-        f"timestamp-{name}": lark_signed(ts)
-        for name, ts in {
-            "superscript": "²",
-            "5000-digits": "9" * 5000,
-            "400-digits": "9" * 400,
-            "negative": "-1",
-            "empty": "",
-        }.items()
-    },
+    **{f"timestamp-{name}": lark_signed(ts) for name, ts in BAD_TIMESTAMPS.items()},
     "signature-10k": lark_signed(now(), "f" * 10_000),
     "signed-garbage": lark_signed(now()),
 }

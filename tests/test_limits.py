@@ -63,6 +63,16 @@ def read_all(sock: socket.socket, timeout: float = 5.0) -> bytes:
     return data
 
 
+ASK_HEAD = b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+
+
+def exchange(base: str, data: bytes) -> bytes:
+    """Send ``data`` on a new connection; what the server answers until it closes it."""
+    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
+        s.sendall(data)
+        return read_all(s)
+
+
 @pytest.fixture
 def live(hashing_engine):
     """A live server over the hashing index with short limits; yields (base URL, settings)."""
@@ -95,12 +105,7 @@ def test_streamed_body_over_the_cap_is_refused_before_it_is_all_sent(live):
 
 def test_declared_length_over_the_cap_is_refused_at_once(live):
     base, _ = live
-    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
-        s.sendall(
-            b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 300000000\r\n\r\n"
-        )
-        reply = read_all(s)  # no body byte was sent
+    reply = exchange(base, ASK_HEAD + b"Content-Length: 300000000\r\n\r\n")  # and no body
     assert reply.startswith(b"HTTP/1.1 413") and b'"BodyTooLarge"' in reply
 
 
@@ -144,12 +149,7 @@ def test_a_connection_that_sends_nothing_is_closed(live):
 
 def test_a_body_sent_too_slowly_gets_408(live):
     base, _ = live
-    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
-        s.sendall(
-            b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-            b'Content-Length: 100\r\n\r\n{"question"'
-        )
-        reply = read_all(s)
+    reply = exchange(base, ASK_HEAD + b'Content-Length: 100\r\n\r\n{"question"')
     assert reply.startswith(b"HTTP/1.1 408") and b'"BodyTimeout"' in reply
 
 
