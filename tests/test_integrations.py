@@ -331,19 +331,20 @@ def test_dingtalk_not_found_says_so(client):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "status"),
+    ("kwargs", "status", "code"),
     [
-        ({"secret": "wrong secret"}, 403),
-        ({"timestamp": str(int((time.time() - 2 * 3600) * 1000))}, 401),
-        ({"timestamp": "yesterday"}, 401),
-        ({"raw": b"{not json"}, 400),
-        ({"raw": b'{"msgtype": "text", "text": "no content"}'}, 400),
+        ({"secret": "wrong secret"}, 403, "SignatureMismatch"),
+        ({"timestamp": str(int((time.time() - 2 * 3600) * 1000))}, 401, "UnverifiedCallback"),
+        ({"timestamp": "yesterday"}, 401, "UnverifiedCallback"),
+        ({"raw": b"{not json"}, 400, "BadCallback"),
+        ({"raw": b'{"msgtype": "text", "text": "no content"}'}, 400, "BadCallback"),
     ],
     ids=["wrong-sign", "two-hours-old", "bad-timestamp", "malformed", "wrong-shape"],
 )
-def test_dingtalk_rejections(client, kwargs, status):
+def test_dingtalk_rejections(client, kwargs, status, code):
     r = ding_post(client, ding_message("谁负责医保跨省结算？"), **kwargs)
     assert r.status_code == status and "区医保局" not in r.text
+    assert r.json()["error"] == code
 
 
 def test_dingtalk_missing_headers(client):
@@ -512,6 +513,7 @@ def test_unconfigured_tools_are_404(hashing_engine, tmp_path):
         for path in ("/integrations/dingtalk", "/integrations/feishu"):
             r = bare.post(path, json={})
             assert r.status_code == 404 and "not configured" in r.json()["detail"]
+            assert r.json()["error"] == "NotConfigured"
 
 
 def test_long_answers_are_trimmed_with_a_link_back():
@@ -897,7 +899,7 @@ def test_dingtalk_replayed_sign_is_refused_even_with_another_body(client):
     forged = ding_post(client, ding_message("医保跨省结算由哪个部门负责？"), timestamp=stamp)
     assert forged.status_code == 409 and "区医保局" not in forged.text
     again = ding_post(client, ding_message("谁负责医保跨省结算？"), timestamp=stamp)
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json()["error"] == "Replayed"
 
 
 def test_dingtalk_redelivery_of_a_message_is_not_answered_twice(client):
@@ -974,6 +976,7 @@ def test_an_unusable_replay_store_fails_closed(hashing_engine, tmp_path):
     ) as c:
         r = ding_post(c, ding_message("谁负责医保跨省结算？"))
     assert r.status_code == 503 and "RAG_STATE_DIR" in r.json()["detail"]
+    assert r.json()["error"] == "IntegrationBroken"
 
 
 # ---------------------------------------------------------------- off the event loop
