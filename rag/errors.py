@@ -2,8 +2,9 @@
 
 Each message says what to do next. The CLI prints it as one line and exits 1; the server's one
 handler (``rag.server``) answers ``{"error": code, "detail": message}`` with ``status`` (and
-``Retry-After`` when the error knows when to come back). ``code`` is the class name unless a
-class sets one: clients branch on it, so it never changes when a class is renamed or moved.
+``Retry-After`` when the error knows when to come back). ``code`` is the class name unless the
+class sets one; clients branch on it, so a class that is renamed sets ``code`` to its old name
+(tests/test_errors.py pins the codes clients already know).
 """
 
 from __future__ import annotations
