@@ -23,7 +23,6 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from rag.api import errors
 from rag.deps import (
     SESSION_COOKIE,
     EngineDep,
@@ -66,11 +65,7 @@ def require_admin(request: Request) -> None:
 
 
 page = APIRouter(include_in_schema=False)
-router = APIRouter(
-    tags=["library"],
-    dependencies=[Depends(require_admin)],
-    responses=errors(400, 401, 403, 404, 408, 409, 413, 422, 503),
-)
+router = APIRouter(tags=["library"], dependencies=[Depends(require_admin)])
 
 
 def library(request: Request) -> Library:

@@ -17,14 +17,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from rag.api import ROUTE_ERRORS, EventStream
 from rag.deps import EngineDep, require_access
 from rag.errors import BadQuestion
 from rag.replies import pieces, reply_text
 
-router = APIRouter(
-    prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)], responses=ROUTE_ERRORS
-)
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)])
 MODEL = "policyqa"
 MAX_MESSAGES, MAX_PARTS = 256, 64  # a long conversation fits; a hostile list is refused early
 
@@ -92,7 +89,8 @@ def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any] | StreamingResp
     content = reply_text(answer, engine.settings.public_url, limit=100_000)
     citations = answer.to_dict()["citations"]
     if body.stream:
-        return EventStream(_chunks(completion_id, body.model, content, citations, answer.found))
+        events = _chunks(completion_id, body.model, content, citations, answer.found)
+        return StreamingResponse(events, media_type="text/event-stream")
     return {
         "id": completion_id,
         "object": "chat.completion",

@@ -31,7 +31,10 @@ from rag.limits import BodyLimit, Gate, Shedding
 from rag.settings import Settings
 from rag.site import STATIC
 
-BOT_ERRORS = api.errors(400, 401, 403, 404, 408, 413, 422, 503)
+# The error statuses the OpenAPI document lists for the routes outside ``rag.api`` (route modules
+# do not import one another, so they are given here, where the routers are put together). The
+# bots and the library also refuse with 403 (signature, key) and 409 (replay, id conflict).
+GUARDED_ERRORS = api.errors(400, 401, 403, 404, 408, 409, 413, 422, 503)
 LARGER_BODIES = {"/api/docs": "max_upload_bytes"}  # path prefix → Settings field with its cap
 
 
@@ -57,12 +60,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api.health)
     app.include_router(api.router)
     app.include_router(api.page_router)
-    app.include_router(openai_compat.router)
+    app.include_router(openai_compat.router, responses=api.ROUTE_ERRORS)
     app.include_router(web.router)
     app.include_router(admin.page)
-    app.include_router(admin.router)
+    app.include_router(admin.router, responses=GUARDED_ERRORS)
     for router in integrations:
-        app.include_router(router, responses=BOT_ERRORS)
+        app.include_router(router, responses=GUARDED_ERRORS)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     s = runtime.settings
     app.state.gate = Gate(s.max_in_flight)
