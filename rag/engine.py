@@ -118,8 +118,7 @@ class Engine:
         vector = self.retriever.embed(question)  # once, for chunks and for sentences
         hits = self.retriever.search(question, k=top_k or self.settings.top_k, mode=mode,
                                      doc_ids=allowed, vector=vector, prefer=prefer)  # fmt: skip
-        answer = answer_from_hits(question, hits, self.index, started, vector)
+        answer = answer_from_hits(question, hits, self.index, vector)
         if self.llm is not None:
             answer = generate(answer, self.index, vector, self.llm)
-            answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
-        return answer
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)

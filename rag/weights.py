@@ -1,0 +1,48 @@
+"""How the answer stage weighs a candidate sentence's features, and when it refuses.
+
+All of the scorer's numbers live in one frozen ``Weights``: the five feature weights of the
+ranking score, the coverage floor, the fallback factor and the refusal rule's thresholds.
+``rag calibrate`` (``rag.calibrate``) sweeps them on the dev calibration split with features
+computed once; the defaults below are its choice (see the class docstring for ranges and figures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The scorer's parameters; each comment gives the range ``rag calibrate`` swept.
+
+    Ranking score = context·coverage + sentence·own coverage + meaning·closeness + rank·rank
+    share + fits·fits (features in ``rag.features``, each 0..1).
+    """
+
+    context: float = 0.45  # coverage of title + clause path + sentence; swept 0.3–0.6
+    sentence: float = 0.35  # coverage of the sentence alone; swept 0.2–0.5
+    meaning: float = 0.15  # embedding closeness, scaled within the question; swept 0–0.3
+    rank: float = 0.2  # the chunk's fused retrieval score / the best one; swept 0.1–0.3
+    fits: float = 0.15  # has what the question needs (a figure, a date, units); swept 0–0.3
+    floor: float = 0.2  # refuse below this coverage; swept 0.1–0.4
+    fallback: float = 0.8  # a fitting sentence scoring ≥ this × the top one wins; swept 0.6–1.0
+    # a top sentence that does not fit is still answered (with the sentence) when its coverage
+    # reaches this and both retrievers rank its chunk first; swept 0.5–1.0, above 1 = never
+    unfit_coverage: float = 1.01
+
+    def score(self, coverage: float, own: float, close: float, rank: float, fits: bool) -> float:
+        """The ranking score of one sentence's features.
+
+        >>> Weights(1, 0, 0, 0, 0).score(0.5, 1.0, 1.0, 1.0, True)
+        0.5
+        """
+        return (
+            self.context * coverage
+            + self.sentence * own
+            + self.meaning * close
+            + self.rank * rank
+            + self.fits * fits
+        )
+
+
+DEFAULT = Weights()
