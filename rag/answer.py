@@ -211,8 +211,8 @@ def choose(ranked: Sequence[R], weights: Weights = DEFAULT) -> tuple[R | None, b
 
     The top sentence, or the best one that has what the question needs if it scores at least
     ``weights.fallback`` × as well. It answers when it covers ``weights.floor`` of the question's
-    terms and either fits, or covers ``weights.unfit_coverage`` of them in the chunk both
-    retrievers rank first (then the sentence itself is the answer).
+    terms and either fits, or covers ``weights.unfit_coverage`` of them (in the chunk both
+    retrievers rank first, if ``weights.unfit_agreed``); then the sentence itself is the answer.
     """
     if not ranked:
         return None, False
@@ -221,7 +221,7 @@ def choose(ranked: Sequence[R], weights: Weights = DEFAULT) -> tuple[R | None, b
     best = top
     if fitting is not None and not top.fits and fitting.score >= weights.fallback * top.score:
         best = fitting
-    loose = best.agreed and best.coverage >= weights.unfit_coverage
+    loose = best.coverage >= weights.unfit_coverage and (best.agreed or not weights.unfit_agreed)
     return best, best.coverage >= weights.floor and (best.fits or loose)
 
 

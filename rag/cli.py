@@ -297,6 +297,28 @@ def evaluate_gold(
         out.print(f"[green]all metrics at or above {thresholds}[/green]")
 
 
+@app.command()
+def calibrate(
+    gold: Annotated[list[Path] | None, typer.Option(help="gold questions; repeatable")] = None,
+    split: Annotated[str | None, typer.Option(help="dev gold: calibration")] = None,
+    index: IndexOpt = None,
+    save: Annotated[Path | None, typer.Option(help="write the computed cases here")] = None,
+    load: Annotated[list[Path] | None, typer.Option(help="cases saved earlier; repeatable")] = None,
+) -> None:
+    """Sweep the answer scorer's weights on gold questions (features computed once)."""
+    from rag import calibrate as cal
+    from rag.evaluate import load_golds
+
+    found = [case for path in load or () for case in cal.read_cases(path)]
+    if gold:
+        with _status("asking…"):
+            found += cal.cases(_engine(_settings(index=index)), load_golds(gold, split))
+    if save:
+        cal.write_cases(found, save)
+    outcomes = cal.sweep(found)
+    out.print("\n".join(map(escape, cal.table(outcomes))), f"\nbest: {outcomes[0].weights}")
+
+
 def _metrics_table(title: str, rows: dict[str, dict]) -> None:
     keys = ("answer_accuracy", "answer_accuracy_lenient", "citation_accuracy", "clause_accuracy",
             "hit@1", "hit@3", "hit@5", "mrr", "refusal_precision", "refusal_recall",

@@ -27,8 +27,9 @@ class Weights:
     floor: float = 0.2  # refuse below this coverage; swept 0.1–0.4
     fallback: float = 0.8  # a fitting sentence scoring ≥ this × the top one wins; swept 0.6–1.0
     # a top sentence that does not fit is still answered (with the sentence) when its coverage
-    # reaches this and both retrievers rank its chunk first; swept 0.5–1.0, above 1 = never
+    # reaches this; swept 0.5–1.0, above 1 = never
     unfit_coverage: float = 1.01
+    unfit_agreed: bool = True  # … and only if both retrievers rank its chunk first; swept both
 
     def score(self, coverage: float, own: float, close: float, rank: float, fits: bool) -> float:
         """The ranking score of one sentence's features.
