@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ HELD_OUT = ("dev heldout", "holdout")
 GRID: dict[str, tuple[float, ...]] = {
     "context": (0.3, 0.45, 0.6),
     "sentence": (0.2, 0.35, 0.5),
-    "meaning": (0.0, 0.15, 0.3),
+    "meaning": (0.0, 0.15, 0.3, 0.45),
     "rank": (0.1, 0.2, 0.3),
     "fits": (0.0, 0.15, 0.3),
     "floor": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
@@ -285,4 +285,28 @@ def table(outcomes: Sequence[Outcome], rows: int = 15) -> list[str]:
         mark = " (defaults)" if o.weights == DEFAULT else ""
         lines.append(f"{o.objective:.4f}  " + "  ".join(f"{w[k]:g}" for k in names)
                      + f"  {corpora}{mark}")  # fmt: skip
+    return lines
+
+
+def grid_of(names: Iterable[str] | None = None) -> dict[str, tuple[float, ...]]:
+    """The grid, with every parameter not in ``names`` held at its default (None: sweep all).
+
+    >>> grid_of(["floor"])["context"], len(grid_of(["floor"])["floor"]) > 1
+    ((0.45,), True)
+    """
+    chosen = set(GRID if names is None else names)
+    unknown = chosen - set(GRID)
+    if unknown:
+        raise RagError(f"unknown weights {', '.join(sorted(unknown))}: use {', '.join(GRID)}")
+    return {k: v if k in chosen else (getattr(DEFAULT, k),) for k, v in GRID.items()}
+
+
+def around(outcomes: Sequence[Outcome], centre: Weights) -> list[str]:
+    """How the objective moves when one parameter of ``centre`` moves along its grid (the
+    others held): a flat line says the value hardly matters, a peak at one value is fragile."""
+    objective = {o.weights: o.objective for o in outcomes}
+    lines = []
+    for name, values in GRID.items():
+        seen = [(v, objective.get(replace(centre, **{name: v}))) for v in values]
+        lines.append(f"{name}: " + "  ".join(f"{v:g}→{o}" for v, o in seen if o is not None))
     return lines

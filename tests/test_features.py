@@ -63,7 +63,7 @@ class R:
 
 def test_choose_prefers_a_fitting_sentence_scoring_nearly_as_well():
     top, fitting = R(1.0, 0.9, False), R(0.85, 0.5, True)
-    w = Weights(fallback=0.8, floor=0.2)
+    w = Weights(fallback=0.8, floor=0.2, unfit_coverage=1.01)  # never answer an unfitting one
     assert choose([top, fitting], w) == (fitting, True)
     assert choose([top, fitting], replace(w, fallback=0.9)) == (top, False)
     assert choose([], w) == (None, False)
