@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -186,3 +189,19 @@ def test_replayed_cases_give_the_engines_own_judgements(hashing_engine):
         round(sum(not j.item.answerable for j in refused) / len(refused), 4) if refused else None
     )
     assert 0 < m["strict"] < 1  # q4's must is wrong on purpose: the figures are not trivial
+
+
+def _rag(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=120)  # fmt: skip
+
+
+def test_rag_calibrate_sweeps_saved_cases_and_prints_the_best_weights(tmp_path):
+    path = tmp_path / "cases.json"
+    cal.write_cases(_random_cases(5, 30), path)
+    done = _rag("calibrate", "--load", str(path), "--only", "floor,unfit_coverage")
+    assert done.returncode == 0, done.stderr
+    assert f"best: Weights(context={DEFAULT.context}," in done.stdout  # ranking weights held
+    assert "(defaults)" in done.stdout and "floor: 0→" in done.stdout
+    bad = _rag("calibrate", "--load", str(path), "--only", "flor")
+    assert bad.returncode == 1 and "unknown weights flor" in bad.stderr
