@@ -34,6 +34,7 @@ from rag.features import (
     both_first,
     closeness,
     coverage,
+    fits,
     own_weights,
     rank_share,
     term_weights,
@@ -166,9 +167,9 @@ def candidates(
             prose = None if duty else prose_unit(text[s:e])
             stored = source.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
-            fits = need.met(context, sentence, bool(duty or prose), duty.deadline if duty else "")
             covered = coverage(context, terms), coverage(sentence, own)
-            found = Candidate(hit, tree, s, e, *covered, similarity, duty, prose, fits)
+            fit = fits(need, context, sentence, duty, prose)
+            found = Candidate(hit, tree, s, e, *covered, similarity, duty, prose, fit)
             out.append(replace(found, rank_share=share, agreed=agreed))
     close = closeness([c.similarity for c in out])
     return [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]

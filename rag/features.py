@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.question import content_terms
-from rag.types import ClauseTree, Hit
+from rag.question import Need, content_terms
+from rag.types import ClauseTree, Hit, Responsibility
 
 
 class Source(Protocol):
@@ -87,3 +87,13 @@ def rank_share(hit: Hit, hits: Sequence[Hit]) -> float:
 def both_first(hit: Hit) -> bool:
     """Both retrievers, BM25 and dense, rank this chunk first: the strongest retrieval signal."""
     return hit.bm25_rank == 1 and hit.dense_rank == 1
+
+
+def fits(
+    need: Need, context: str, sentence: str, duty: Responsibility | None, prose_unit: str | None
+) -> bool:
+    """Has the (folded) sentence what the question needs? Units come from the annotation
+    covering it or a duty stated in prose; a "by when" question also takes the annotation's
+    完成时限. ``context`` is title + clause path + sentence."""
+    deadline = duty.deadline if duty else ""
+    return need.met(context, sentence, bool(duty or prose_unit), deadline)

@@ -13,8 +13,17 @@ import pytest
 from rag import calibrate as cal
 from rag.answer import NOT_FOUND, answer_from_hits, choose
 from rag.evaluate import GoldItem, judge
-from rag.features import both_first, closeness, coverage, own_weights, rank_share, term_weights
-from rag.types import Chunk, ClauseTree, Document, Hit
+from rag.features import (
+    both_first,
+    closeness,
+    coverage,
+    fits,
+    own_weights,
+    rank_share,
+    term_weights,
+)
+from rag.question import Need
+from rag.types import Chunk, ClauseTree, Document, Hit, Responsibility
 from rag.weights import DEFAULT, Weights
 
 
@@ -47,6 +56,17 @@ def test_rank_share_and_both_first():
     assert [rank_share(h, hits) for h in hits] == [1.0, 0.25, 0.5]
     assert [both_first(h) for h in hits] == [False, False, True]
     assert rank_share(_hit(1, 0.0), [_hit(1, 0.0)]) == 0.0
+
+
+def test_fits_takes_units_from_an_annotation_or_prose_and_a_deadline_from_the_annotation():
+    who, when = Need.of("谁负责垃圾分类？"), Need.of("垃圾分类什么时候完成？")
+    duty = Responsibility(("区城管局",), (), 0, 6, 6, 20, deadline="2025年底")
+    assert fits(who, "", "推进垃圾分类。", duty, None)
+    assert fits(who, "", "垃圾分类由街道负责。", None, "街道")
+    assert not fits(who, "", "推进垃圾分类。", None, None)
+    assert fits(when, "", "推进垃圾分类。", duty, None)  # its 完成时限
+    assert not fits(when, "", "推进垃圾分类。", replace(duty, deadline=""), None)
+    assert fits(when, "", "2025年6月前完成垃圾分类。", None, None)
 
 
 def test_weights_score_is_the_weighted_sum():
