@@ -11,7 +11,7 @@
    figure or date that met the question's need, the enumerated items, or the sentence.
 3. The answer is refused ("not found") when the chosen sentence covers too little of the
    question's key terms, or lacks what the question needs — unless it covers nearly all of them
-   in the chunk both retrievers rank first; the closest passages come back as possibly related.
+   (then the sentence is the answer); the closest passages come back as possibly related.
 
 The features are pure functions (``rag.features``); every weight, the floor and the refusal
 thresholds are one ``rag.weights.Weights``, calibrated by ``rag calibrate`` on the dev
@@ -99,8 +99,8 @@ def answer_from_hits(
     """The extractive answer to ``question`` (embedded as ``vector``) from retrieved ``hits``;
     ``latency_ms`` is what the caller measured so far."""
     need = Need.of(question)
-    candidates = rank_sentences(question, hits, source, vector, need, weights)
-    best, found = choose(candidates, weights)
+    ranked = rank_sentences(question, hits, source, vector, need, weights)
+    best, found = choose(ranked, weights)
     if best is not None and found:
         core, quote = _core(best, need.intent), best.quote()
         basis = f"《{best.hit.chunk.title}》{best.clause_path}"
@@ -108,12 +108,12 @@ def answer_from_hits(
             text = f"{core.rstrip('。')}。依据：{basis}：“{quote}”"
         else:
             text = f"{quote}（依据：{basis}）"
-        citations = _citations(best, candidates)
+        citations = _citations(best, ranked)
         short = short_answer(question, quote, need, best.duty, best.prose_unit)
     else:
         short = None
-        text = f"{NOT_FOUND}{RELATED if candidates else ''}"
-        citations = _citations(None, candidates)
+        text = f"{NOT_FOUND}{RELATED if ranked else ''}"
+        citations = _citations(None, ranked)
     return Answer(
         question, text, found, need.intent, citations, latency_ms, tuple(hits), short_answer=short
     )
