@@ -323,6 +323,30 @@ def evaluate_gold(
         out.print(f"[green]all metrics at or above {thresholds}[/green]")
 
 
+@app.command()
+def calibrate(
+    gold: Annotated[list[Path] | None, typer.Option(help="gold questions; repeatable")] = None,
+    split: Annotated[str | None, typer.Option(help="dev gold: calibration")] = None,
+    index: IndexOpt = None,
+    save: Annotated[Path | None, typer.Option(help="write the computed cases here")] = None,
+    load: Annotated[list[Path] | None, typer.Option(help="cases saved earlier; repeatable")] = None,
+    only: Annotated[str | None, typer.Option(help="sweep only these (floor,fallback,…)")] = None,
+) -> None:
+    """Sweep the answer scorer's weights on gold questions (features computed once)."""
+    from rag import calibrate as cal
+    from rag.evaluate import load_golds
+
+    found = [case for path in load or () for case in cal.read_cases(path)]
+    if gold:
+        with _status("asking…"):
+            found += cal.cases(_engine(_settings(index=index)), load_golds(gold, split))
+    if save:
+        cal.write_cases(found, save)
+    outcomes = cal.sweep(found, cal.grid_of(only.split(",") if only else None))
+    lines = [*cal.table(outcomes), f"best: {outcomes[0].weights}", "one at a time around it:"]
+    out.print("\n".join(map(escape, lines + cal.around(outcomes, outcomes[0].weights))))
+
+
 def _metrics_table(title: str, rows: dict[str, dict]) -> None:
     keys = (
         "answer_accuracy",

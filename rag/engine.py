@@ -11,6 +11,8 @@ from collections.abc import Collection
 from dataclasses import replace
 from functools import cached_property
 
+import numpy as np
+
 from rag.answer import answer_from_hits, clarify, nothing_matches
 from rag.corpus import Reading
 from rag.embed import Embedder, make_embedder
@@ -92,6 +94,18 @@ class Engine:
         narrowed = replace(filters, doc_ids=ids)
         return [t.doc.doc_id for t in self.index.trees.values() if narrowed.matches(t.doc)]
 
+    def retrieve(
+        self, question: str, top_k: int | None, mode: str, allowed: list[str] | None = None
+    ) -> tuple[list[Hit], np.ndarray]:
+        """The passages for a (clean) question, and its embedding: ``ask`` without the answer
+        (``rag calibrate`` scores the same candidates many ways)."""
+        trees = self.index.trees
+        prefer = preferred(question, (trees[d].doc for d in allowed or trees))
+        vector = self.retriever.embed(question)  # once, for chunks and for sentences
+        k = top_k or self.settings.top_k
+        hits = self.retriever.search(question, k, mode, allowed, vector, prefer)
+        return hits, vector
+
     def ask(
         self,
         question: str,
@@ -113,13 +127,8 @@ class Engine:
         if allowed == []:
             return nothing_matches(question, filters.describe(),
                                    (time.perf_counter() - started) * 1000)  # fmt: skip
-        trees = self.index.trees
-        prefer = preferred(question, (trees[d].doc for d in allowed or trees))
-        vector = self.retriever.embed(question)  # once, for chunks and for sentences
-        hits = self.retriever.search(question, k=top_k or self.settings.top_k, mode=mode,
-                                     doc_ids=allowed, vector=vector, prefer=prefer)  # fmt: skip
-        answer = answer_from_hits(question, hits, self.index, started, vector)
+        hits, vector = self.retrieve(question, top_k, mode, allowed)
+        answer = answer_from_hits(question, hits, self.index, vector)
         if self.llm is not None:
             answer = generate(answer, self.index, vector, self.llm)
-            answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
-        return answer
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
