@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.duties import kind_of
 from rag.zh import bracket_pairs, fold, split_units
 
 KEYS: tuple[tuple[str, str], ...] = (
@@ -63,6 +64,12 @@ UNIT_TAIL = re.compile(r"等(?:有关部门和单位|有关部门|有关单位)?
 NOT_A_UNIT = re.compile(r"[由的在对将向把被了从\d]")
 NO_UNIT = frozenset({"/", "无", "-", "—", "——"})
 OTHER_VERB_NAME = "指导部门"
+# “以下均需试点城市政府落实，不再列出”: a unit the document names once for every later item
+EVERY_LATER = re.compile(
+    r"以下(?:各项|所列)?(?:任务|工作|事项)?(?:均|都|皆)?(?:需要|需|须|应由|由)"
+    r"(?P<who>[^,;。()]{2,20}?)(?:负责落实|组织落实|落实|负责)"
+)
+EVERY_LATER_ROLE = "负责落实"
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,40 @@ def find_annotations(text: str) -> list[Annotation]:
         found.extend(_unbracketed(text, folded, s, e, pairs, starts))
     merged = _merge_adjacent(text, sorted(found, key=lambda a: a.start))
     # a bare "期限：三年" line is prose, not an annotation, unless it sits with named units
-    return [a for a in merged if a.names_anyone or text[a.start] in BRACKETS]
+    notes = [a for a in merged if a.names_anyone or text[a.start] in BRACKETS]
+    return _with_every_later(folded, notes)
+
+
+def every_later_unit(folded: str) -> list[tuple[int, str]]:
+    """Units a document says take part in every item from here on, with where it says so.
+
+    >>> every_later_unit("（甲部指导，乙市政府负责落实。以下均需乙市政府落实，不再列出）")
+    [(25, '乙市政府')]
+    >>> every_later_unit("以下简称“办法”。以下均需认真落实。以下由申请人负责")
+    []
+    """
+    return [
+        (m.end(), m.group("who"))
+        for m in EVERY_LATER.finditer(folded)
+        if kind_of(m.group("who")) != "other" and _units(m.group("who")) is not None
+    ]
+
+
+def _with_every_later(folded: str, notes: list[Annotation]) -> list[Annotation]:
+    """Annotations after “以下均需X落实，不再列出” name X too (as ``负责落实``), unless they do."""
+    rules = every_later_unit(folded)
+    if not rules:
+        return notes
+    out = []
+    for note in notes:
+        units = [who for at, who in rules if at <= note.start]
+        named = {*note.lead, *note.participants, *(u for _, u in note.other)}
+        extra = tuple((EVERY_LATER_ROLE, u) for u in dict.fromkeys(units) if u not in named)
+        if extra and note.names_anyone:
+            note = Annotation(note.start, note.end, note.lead, note.participants, note.deadline,
+                              note.other + extra)  # fmt: skip
+        out.append(note)
+    return out
 
 
 def _merge_adjacent(text: str, notes: list[Annotation]) -> list[Annotation]:

@@ -40,6 +40,14 @@ NO_HEADING_PUNCT = re.compile(r"[。，；：！？,;:!?]")  # "、" may appear:
 ARTICLE_TITLE = 15  # a run-in article heading is a short noun phrase: "第三条 载体建设。"
 SPACE = re.compile(r"\s+")
 CONTENT_SKIP = " \t\u3000\n。；;，,：:"
+CONTENTS = re.compile(r"^目\s*录$")  # a table of contents: its entries are not the headings
+# a document printed inside another (印发 notice + 方案, a booklet of laws) ends like this
+DOCUMENT_NAME = re.compile(
+    r"(意见|方案|计划|办法|规定|决定|细则|纲要|预案|措施|规划|要点|条例|规则|指引|指南|宪法|基本法)$"
+)
+QUOTED_NAME = re.compile(r"《([^《》]{4,60})》")
+FOOTNOTE_MARK = "*＊※"
+EMBEDDED = "文件"  # the kind of an embedded document's node (its name is its title, no label)
 
 
 @dataclass
@@ -107,15 +115,49 @@ def _segments(text: str, s: int, e: int) -> list[tuple[int, int]]:
     return [(s, after + m.start()), *_segments(text, after + m.end(), e)]
 
 
+def document_names(text: str) -> set[str]:
+    """Names a document gives other documents: its own title line's and every 《…》, folded.
+
+    >>> sorted(document_names("关于印发《甲市乙办法》的通知\\n现将《甲市乙办法》印发给你们。"))
+    ['关于印发《甲市乙办法》的通知', '甲市乙办法']
+    """
+    folded = fold(text)
+    return {folded.split("\n", 1)[0], *QUOTED_NAME.findall(folded)}
+
+
+def embedded_title(line: str, names: set[str]) -> str:
+    """The line's text when it is the name of a document printed here (“国家职业教育改革实施方案”
+    under the notice that issues it), else "": a short line without sentence punctuation that
+    ends like a document's name and that the title or a 《…》 names.
+
+    >>> names = document_names("国务院关于印发国家粮食应急预案的函\\n现将《甲基本法》公布。")
+    >>> embedded_title("国家粮食应急预案", names), embedded_title("甲基本法*", names)
+    ('国家粮食应急预案', '甲基本法')
+    >>> embedded_title("乙市丙办法", names), embedded_title("一、实施方案", names)
+    ('', '')
+    """
+    name = line.strip().rstrip(FOOTNOTE_MARK)
+    folded = fold(name)
+    if not 2 <= len(name) <= 60 or NO_HEADING_PUNCT.search(folded) or heading_at(name):
+        return ""
+    if not DOCUMENT_NAME.search(folded):
+        return ""
+    named = folded in names or any(folded.removeprefix("关于") in n for n in names if "印发" in n)
+    return name if named else ""
+
+
 def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
     nodes: list[_Node] = []
     stack: list[int] = []
     skip_title_of: _Node | None = None
     listed = 0  # the number the attachment list "附件：1.… 2.…" expects next
+    contents: str | None = None  # inside a table of contents: its first entry, once seen
+    names = document_names(text)
     pieces = [piece for s, e in paragraphs for piece in _segments(text, s, e)]
     for s, e in pieces:
         line = text[s:e]
         h = heading_at(line)
+        h, contents = _in_contents(line, h, contents)
         if listed and h is not None and h.kind == "1." and h.label.startswith(str(listed)):
             h, listed = None, listed + 1  # an item of the attachment list, not a heading
         elif m := ATTACHMENT_LIST.match(fold(line)):
@@ -129,6 +171,12 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
                 continue
         if h is not None and h.kind == "专栏" and stack:  # a box sits beside the open clause
             h = HeadingMatch(h.kind, nodes[stack[-1]].rank, h.label)
+        if h is None and not any(nodes[i].kind == "附件" for i in stack):
+            name = embedded_title(line, names)
+            if name and not (stack and _squashed(nodes[stack[0]].title) == _squashed(name)):
+                stack.clear()
+                nodes.append(_Node(EMBEDDED, 0, "", name, s, e, None))
+                stack.append(len(nodes) - 1)
         if h is not None:
             while stack and nodes[stack[-1]].rank >= h.rank:
                 stack.pop()
@@ -139,6 +187,31 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
         for i in stack:
             nodes[i].end = e
     return nodes
+
+
+def _in_contents(line: str, h: HeadingMatch | None, contents: str | None):
+    """Inside a table of contents (after a 目录 line) headings are entries, up to the line that
+    repeats the first entry: there the body starts. ``contents`` is None outside one, "" before
+    its first entry, else that entry.
+
+    >>> h = heading_at("1　总则")
+    >>> _in_contents("1　总则", h, ""), _in_contents("1　总则", h, "1总则")[0] is h
+    ((None, '1总则'), True)
+    """
+    squashed = _squashed(line)
+    if CONTENTS.match(squashed):
+        return None, ""
+    if contents is None:
+        return h, None
+    if not contents:
+        if h is not None:
+            return None, squashed
+        return None, (None if len(line) > 40 else "")
+    if squashed == contents:
+        return h, None
+    if h is None and len(line) > 40:  # prose: the contents ended without repeating itself
+        return h, None
+    return None, contents
 
 
 def _heading_node(text: str, s: int, e: int, h: HeadingMatch, parent: int | None) -> _Node:

@@ -228,4 +228,20 @@ def short_text(short: dict[str, Any] | None) -> str:
 
 
 def _units_dict(r: Responsibility) -> dict[str, Any]:
-    return {"lead": list(r.lead), "participants": list(r.participants)}
+    """A citation's units as the API gives them: lead and participants always, the deadline,
+    other roles and the duty's kind only when the annotation has them.
+
+    >>> _units_dict(Responsibility(("甲局",), (), 0, 4, 4, 9))
+    {'lead': ['甲局'], 'participants': []}
+    >>> _units_dict(Responsibility((), ("乙局",), 0, 4, 4, 9, "年底", (("指导部门", "丙部"),)))
+    {'lead': [], 'participants': ['乙局'], 'deadline': '年底', \
+'other': [{'role': '指导部门', 'unit': '丙部'}]}
+    """
+    units: dict[str, Any] = {"lead": list(r.lead), "participants": list(r.participants)}
+    if r.deadline:
+        units["deadline"] = r.deadline
+    if r.other:
+        units["other"] = [{"role": role, "unit": unit} for role, unit in r.other]
+    if kind := getattr(r, "kind", ""):  # a duty's kind (unit, generic…) where one is recorded
+        units["kind"] = kind
+    return units

@@ -143,12 +143,9 @@ TEXT_AND_HTML = [
 
 # d41–d43 (traditional-Chinese PDFs, rag/readers/pdf.py): their rows go here, same shape
 PDFS = [  # traditional-script Hong Kong PDFs: the gazette notice number is their 文号
-    pytest.param(
-        "d41", "關於進行截取及秘密監察的授權申請的運作原則及指引", "2020年第74號號外公告", "",
-        ["A. 概論", "1. 本《運作原則及指引》依據"],
-        marks=pytest.mark.xfail(strict=True, reason="A.–G. sections are not clause headings yet, "
-                                "and paragraph 1.'s hanging number is dropped as a page number"),
-    ),
+    # the text layer has no "1." before paragraph 1 (pdfium reads "A. 概論\r\n本《運作…"): none is made up
+    ("d41", "關於進行截取及秘密監察的授權申請的運作原則及指引", "2020年第74號號外公告", "",
+     ["A. 概論", "2. 除文意另有所指外", "B. 發出訂明授權"]),
     ("d42", "中華人民共和國香港特別行政區維護國家安全法第四十三條實施細則", "2020年第139號法律公告",
      "2020年7月6日", ["(1) 在2020年6月30日第十三屆全國人民代表大會常務委"]),
     ("d43", "中華人民共和國憲法 中華人民共和國香港特別行政區基本法", "", "1990年4月4日",  # 基本法通過

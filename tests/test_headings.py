@@ -214,10 +214,11 @@ def test_d12_chapters_and_articles():
     assert articles[0].path[-1] == "第一条" and articles[0].path[0].startswith("第一章")
 
 
-def test_d14_decimal_numbering():
+def test_d14_decimal_numbering_under_the_plan_it_issues_and_no_contents_entries():
     paths = [c.path_text for c in dev_tree("d14").clauses]
-    assert "1 总则 › 1.2 等级划分 › 1.2.1 国家级（Ⅰ级）" in paths
-    assert "1 总则 › 1.4 工作原则 › （1）统一领导、分级负责" in paths
+    assert "国家粮食应急预案 › 1 总则 › 1.2 等级划分 › 1.2.1 国家级（Ⅰ级）" in paths
+    assert "国家粮食应急预案 › 1 总则 › 1.4 工作原则 › （1）统一领导、分级负责" in paths
+    assert sum(p.endswith(" › 1 总则") for p in paths) == 1  # the 目录 lists it once more
 
 
 def test_d15_attachment_list_then_attachments():
@@ -235,7 +236,7 @@ def test_d34_article_point_item_subitem_nesting():
     deep = [c for c in tree.clauses if c.kind == "(1)"]
     assert deep, "no （1） items"
     kinds = [tree.clauses[i].kind for i in _ancestors(tree, deep[0])]
-    assert kinds == ["章", "条", "(一)", "1."]
+    assert kinds == ["文件", "章", "条", "(一)", "1."]
 
 
 def test_d39_run_in_article_headings():
