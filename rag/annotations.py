@@ -20,22 +20,22 @@ Prose duties (“由X负责…” inside a sentence) are read elsewhere (``rag.d
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.duties import kind_of
 from rag.zh import bracket_pairs, fold, split_units
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("牵头单位", "lead"), ("牵头部门", "lead"), ("牵头考核单位", "lead"), ("牵头责任单位", "lead"),
-    ("责任单位", "lead"), ("责任部门", "lead"), ("主办单位", "lead"), ("主责单位", "lead"),
-    ("主责部门", "lead"),
-    ("参与单位", "participants"), ("参与部门", "participants"), ("配合单位", "participants"),
-    ("配合部门", "participants"), ("协办单位", "participants"), ("协办部门", "participants"),
-    ("协助单位", "participants"), ("协助部门", "participants"), ("参加单位", "participants"),
-    ("完成时限", "deadline"), ("完成时间", "deadline"), ("完成期限", "deadline"),
-    ("时间节点", "deadline"), ("时限", "deadline"), ("期限", "deadline"),
-    ("指导部门", "other"), ("指导单位", "other"), ("督办单位", "other"),
-)  # fmt: skip
+KEYS_BY_ROLE = {
+    "lead": "牵头单位 牵头部门 牵头考核单位 牵头责任单位 责任单位 责任部门 主办单位 主责单位 "
+    "主责部门",
+    "participants": "参与单位 参与部门 配合单位 配合部门 协办单位 协办部门 协助单位 协助部门 "
+    "参加单位",
+    "deadline": "完成时限 完成时间 完成期限 时间节点 时限 期限",
+    "other": "指导部门 指导单位 督办单位",
+}
+KEYS: tuple[tuple[str, str], ...] = tuple(
+    (key, role) for role, keys in KEYS_BY_ROLE.items() for key in keys.split()
+)
 ROLE = dict(KEYS)
 LEAD_KEYS = tuple(k for k, r in KEYS if r == "lead")
 PART_KEYS = tuple(k for k, r in KEYS if r == "participants")
@@ -50,10 +50,16 @@ BRACKETS = "(（〔【["
 SENTENCE_END = "。；;！？!?"
 FIRST_IS_LEAD = re.compile(r"(排在|列|排)第一位(的部门|的单位|者|的)?(为|是)牵头(部门|单位)")
 VERBS: tuple[tuple[str, str], ...] = (  # longest first; "负责" is lead or first-listed-leads
-    ("牵头负责", "lead"), ("负责落实", "duty"), ("负责", "duty"), ("牵头", "lead"),
-    ("配合", "participants"), ("参与", "participants"), ("协助", "participants"),
-    ("协办", "participants"), ("指导", "other"),
-)  # fmt: skip
+    ("牵头负责", "lead"),
+    ("负责落实", "duty"),
+    ("负责", "duty"),
+    ("牵头", "lead"),
+    ("配合", "participants"),
+    ("参与", "participants"),
+    ("协助", "participants"),
+    ("协办", "participants"),
+    ("指导", "other"),
+)
 DUTY = re.compile(
     r"^(?P<who>.+?)(?:等(?:有关部门和单位|有关部门|有关单位)?)?(?:按职责分工|分别|共同)?"
     rf"(?P<verb>{'|'.join(v for v, _ in VERBS)})$"
@@ -144,8 +150,7 @@ def _with_every_later(folded: str, notes: list[Annotation]) -> list[Annotation]:
         named = {*note.lead, *note.participants, *(u for _, u in note.other)}
         extra = tuple((EVERY_LATER_ROLE, u) for u in dict.fromkeys(units) if u not in named)
         if extra and note.names_anyone:
-            note = Annotation(note.start, note.end, note.lead, note.participants, note.deadline,
-                              note.other + extra)  # fmt: skip
+            note = replace(note, other=note.other + extra)
         out.append(note)
     return out
 
@@ -156,10 +161,16 @@ def _merge_adjacent(text: str, notes: list[Annotation]) -> list[Annotation]:
     for note in notes:
         prev = out[-1] if out else None
         if prev and not text[prev.end : note.start].strip(" ;；,，、\u3000"):
-            out[-1] = Annotation(prev.start, note.end, prev.lead + note.lead,
-                                 prev.participants + note.participants,
-                                 "；".join(d for d in (prev.deadline, note.deadline) if d),
-                                 prev.other + note.other)  # fmt: skip
+            deadline = "；".join(d for d in (prev.deadline, note.deadline) if d)
+            lead, part = prev.lead + note.lead, prev.participants + note.participants
+            out[-1] = replace(
+                prev,
+                end=note.end,
+                lead=lead,
+                participants=part,
+                deadline=deadline,
+                other=prev.other + note.other,
+            )
         else:
             out.append(note)
     return out
@@ -319,7 +330,7 @@ def _bracketed(pairs: dict[int, int], s: int, e: int) -> set[int]:
 
 
 def _at(note: Annotation, start: int, end: int) -> Annotation:
-    return Annotation(start, end, note.lead, note.participants, note.deadline, note.other)
+    return replace(note, start=start, end=end)
 
 
 LABELS = {"lead": "牵头单位", "participants": "参与单位", "deadline": "完成时限"}

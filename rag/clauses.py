@@ -47,13 +47,18 @@ DOCUMENT_NAME = re.compile(
 )
 QUOTED_NAME = re.compile(r"《([^《》]{4,60})》")
 FOOTNOTE_MARK = "*＊※"
+REFERENCE = re.compile(r"^\[[^\]]{1,30}\]$")  # “[第2條及附表7]” under a schedule's number
 EMBEDDED = "文件"  # the kind of an embedded document's node (its name is its title, no label)
+DATE_LINE = re.compile(
+    rf"^[\d{CN[1:-1]}〇○]{{2,4}}年[\d{CN[1:-1]}]{{1,3}}月([\d{CN[1:-1]}]{{1,3}}日)?$"
+)
+SECTION = "标题"  # an unnumbered heading line over a numbering that starts again (一、…)
 
 
 @dataclass
 class _Node:
     kind: str
-    rank: int
+    rank: float  # a section line sits half a rank above the numbering it heads
     label: str
     title: str
     start: int
@@ -142,7 +147,8 @@ def embedded_title(line: str, names: set[str]) -> str:
         return ""
     if not DOCUMENT_NAME.search(folded):
         return ""
-    named = folded in names or any(folded.removeprefix("关于") in n for n in names if "印发" in n)
+    short = folded.removeprefix("关于")  # “关于推进…实施方案” under “…关于印发推进…实施方案的通知”
+    named = folded in names or len(short) >= 6 and any(short in n for n in names)
     return name if named else ""
 
 
@@ -154,7 +160,8 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
     contents: str | None = None  # inside a table of contents: its first entry, once seen
     names = document_names(text)
     pieces = [piece for s, e in paragraphs for piece in _segments(text, s, e)]
-    for s, e in pieces:
+    following = [heading_at(text[s:e]) for s, e in pieces[1:]] + [None]
+    for (s, e), after in zip(pieces, following, strict=True):
         line = text[s:e]
         h = heading_at(line)
         h, contents = _in_contents(line, h, contents)
@@ -166,7 +173,9 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
             listed = 0
         if skip_title_of is not None:
             node, skip_title_of = skip_title_of, None
-            if h is None and len(line) <= 60 and "。" not in line:
+            if h is None and REFERENCE.match(fold(line)):  # “附表1 [第2條]”: the title comes next
+                skip_title_of = node
+            elif h is None and len(line) <= 60 and "。" not in line:
                 node.title, node.end = line, e
                 continue
         if h is not None and h.kind == "专栏" and stack:  # a box sits beside the open clause
@@ -177,6 +186,9 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
                 stack.clear()
                 nodes.append(_Node(EMBEDDED, 0, "", name, s, e, None))
                 stack.append(len(nodes) - 1)
+            elif not name and contents is None and after is not None and opens_series(after):
+                if section_line(line):  # “面向单位的扶持政策” over 一、…
+                    h = HeadingMatch(SECTION, after.rank - 0.5, "")
         if h is not None:
             while stack and nodes[stack[-1]].rank >= h.rank:
                 stack.pop()
@@ -187,6 +199,40 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
         for i in stack:
             nodes[i].end = e
     return nodes
+
+
+def section_line(line: str) -> bool:
+    """Can an unnumbered line head the numbered items under it? A short title, not a date, a
+    bracketed remark, a 目录 line or a lead-in (“鑑於——”).
+
+    >>> [section_line(s) for s in ("面向单位的扶持政策", "基本原則", "党建、治理双提升")]
+    [True, True, True]
+    >>> [section_line(s) for s in ("2023年8月9日", "二〇〇六年九月七日", "（2018年修订）", "鑑於——",
+    ...                            "目　录", "现提出如下意见：", "第54次常务会议修订通过）")]
+    [False, False, False, False, False, False, False]
+    """
+    folded = fold(line.strip())
+    return (
+        _is_heading_line(line)
+        and not DATE_LINE.match(folded)
+        and not CONTENTS.match(_squashed(line))
+        and folded[:1] not in "([【〔"
+        and folded[-1:] not in ")]】〕—"
+    )
+
+
+def opens_series(h: HeadingMatch) -> bool:
+    """Is the heading the first of its numbering (一、, （一）, 1., 第一章, A.…)?
+
+    >>> first = ("一、总则", "（一）甲", "第一章 总则", "C1. 甲", "1.1 乙")
+    >>> [opens_series(heading_at(s)) for s in first]
+    [True, True, True, True, True]
+    >>> later = ("三、乙", "12.丙", "1.2 丁", "第十一条 戊", "D2. 己")
+    >>> [opens_series(heading_at(s)) for s in later]
+    [False, False, False, False, False]
+    """
+    last = re.split(r"[.﹒]", fold(h.label).strip("第()、.﹒: "))[-1]  # 1.2 → 2
+    return re.sub(rf"^[a-z](?=\d)|(?<={CN})[编部分章节条]$", "", last) in ("一", "1", "a")
 
 
 def _in_contents(line: str, h: HeadingMatch | None, contents: str | None):
@@ -332,9 +378,11 @@ def _freeze(nodes: list[_Node]) -> tuple[Clause, ...]:
 
 
 def _responsibilities(
-    text: str, paragraphs: list[tuple[int, int]], clauses: tuple[Clause, ...],
+    text: str,
+    paragraphs: list[tuple[int, int]],
+    clauses: tuple[Clause, ...],
     notes: list[Annotation],
-) -> tuple[Responsibility, ...]:  # fmt: skip
+) -> tuple[Responsibility, ...]:
     found: list[Responsibility] = []
     previous_end: dict[int | None, int] = {}
     for note in notes:
@@ -345,8 +393,9 @@ def _responsibilities(
         while start < note.start and (text[start].isspace() or text[start] in ";；,，。"):
             start += 1
         previous_end[key] = note.end
-        found.append(Responsibility(note.lead, note.participants, start, note.start, note.start,
-                                    note.end, note.deadline, note.other))  # fmt: skip
+        units = note.lead, note.participants
+        covered = start, note.start, note.start, note.end
+        found.append(Responsibility(*units, *covered, note.deadline, note.other))
     return tuple(found)
 
 

@@ -92,8 +92,8 @@ class Responsibility:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Responsibility:
         other = tuple(tuple(pair) for pair in d.get("other", ()))
-        return cls(**{**d, "lead": tuple(d["lead"]), "participants": tuple(d["participants"]),
-                      "other": other})  # fmt: skip
+        lists = {key: tuple(d[key]) for key in ("lead", "participants")}
+        return cls(**{**d, **lists, "other": other})
 
 
 @dataclass(frozen=True)
