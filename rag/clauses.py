@@ -313,6 +313,9 @@ def _titled(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
         else:
             runs.append([i])
     newspaper = any(BYLINE.match(text[s:e]) for s, e in paragraphs)
+    if not newspaper:  # the title's own lines (title, 文号) and a closing signature head nothing
+        last = len(paragraphs) - 1
+        runs = [run for run in runs if run[0] != 0 and run[-1] < last]
     nodes: list[_Node] = []
     article: int | None = None
     for n, run in enumerate(runs):

@@ -448,6 +448,17 @@ def test_a_short_line_over_a_later_item_is_not_a_section():
     ]
 
 
+def test_an_unnumbered_letter_has_no_headings_from_its_title_block_or_signature():
+    text = "甲局关于某事的答复\n甲函〔2006〕71号\n乙代表：\n你提出的建议收悉，现答复如下。\n甲局\n二〇〇六年九月七日"
+    assert parse_clauses(Document("x", "甲局关于某事的答复", text)).clauses == ()
+
+
+def test_short_lines_between_paragraphs_of_an_unnumbered_text_stay_headings():
+    text = "甲局关于某事的答复\n前言说明，正文。\n工作进展\n开展了活动。\n下一步打算\n继续推进。"
+    tree = parse_clauses(Document("x", "甲局关于某事的答复", text))
+    assert [c.title for c in tree.clauses] == ["工作进展", "下一步打算"]
+
+
 # --- dev documents, one spot check per kind ----------------------------------------------------
 
 
