@@ -64,7 +64,8 @@ class Clause:
 
     index: int
     parent: int | None
-    kind: str  # which heading pattern matched: 附件, 章, 一、, (一), 1., (1), 一是, 标题
+    kind: str  # heading pattern matched: 附件, 章, A., 一、, (一), 1., (1), 一是; 文件 (an embedded
+    # document's name), 标题 (an unnumbered heading line)
     label: str  # as written: "16.", "(四)", "附件1"
     title: str  # short title as written, may be ""
     path: tuple[str, ...]
