@@ -13,6 +13,9 @@ One table of keys with their role (``KEYS``): lead (牵头单位, 责任单位�
   that the first-listed unit leads (“排在第一位的部门为牵头部门，下同”, “列第一位者为牵头单位”):
   from that annotation on, the first unit of every “X、Y负责” leads and the rest participate.
 
+A document may name a unit once for every later item (“以下均需试点城市政府落实，不再列出”): every
+annotation after that statement names it too, as ``负责落实`` in ``other``.
+
 Anything else in brackets — “（2018年修订）”, “（以下简称…）”, “（一）” — is not an annotation.
 Prose duties (“由X负责…” inside a sentence) are read elsewhere (``rag.duties.prose_duty``).
 """

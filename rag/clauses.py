@@ -8,6 +8,12 @@ child clauses of the paragraph's clause. Documents without numbering (newspaper 
 are structured by their short heading lines instead: article › heading when the page carries
 bylines (本报讯), else one level.
 
+Above the numbering: a document printed inside another (the 方案 under the notice that issues
+it, each law of a booklet) is a top-level clause named after it, when its name is a short line
+the title or a 《…》 gives; a short unnumbered line right over a numbering that starts again
+(“面向单位的扶持政策” over 一、) heads that numbering. A 目录's entries are not headings: the body
+starts where its first entry comes again.
+
 A clause's first sentence is its title ("（一）加强组织领导。") only when the clause continues
 after it: a one-sentence item or article is content, not a heading.
 
@@ -49,9 +55,8 @@ QUOTED_NAME = re.compile(r"《([^《》]{4,60})》")
 FOOTNOTE_MARK = "*＊※"
 REFERENCE = re.compile(r"^\[[^\]]{1,30}\]$")  # “[第2條及附表7]” under a schedule's number
 EMBEDDED = "文件"  # the kind of an embedded document's node (its name is its title, no label)
-DATE_LINE = re.compile(
-    rf"^[\d{CN[1:-1]}〇○]{{2,4}}年[\d{CN[1:-1]}]{{1,3}}月([\d{CN[1:-1]}]{{1,3}}日)?$"
-)
+NUMERAL = r"\d一二三四五六七八九十〇○零"
+DATE_LINE = re.compile(rf"^[{NUMERAL}]{{2,4}}年[{NUMERAL}]{{1,3}}月(?:[{NUMERAL}]{{1,3}}日)?$")
 SECTION = "标题"  # an unnumbered heading line over a numbering that starts again (一、…)
 
 
@@ -235,7 +240,9 @@ def opens_series(h: HeadingMatch) -> bool:
     return re.sub(rf"^[a-z](?=\d)|(?<={CN})[编部分章节条]$", "", last) in ("一", "1", "a")
 
 
-def _in_contents(line: str, h: HeadingMatch | None, contents: str | None):
+def _in_contents(
+    line: str, h: HeadingMatch | None, contents: str | None
+) -> tuple[HeadingMatch | None, str | None]:
     """Inside a table of contents (after a 目录 line) headings are entries, up to the line that
     repeats the first entry: there the body starts. ``contents`` is None outside one, "" before
     its first entry, else that entry.
