@@ -441,12 +441,12 @@ def test_reading_progress_names_every_file(tmp_path: Path):
 
 
 def test_a_change_in_the_parsing_code_rebuilds_the_index(corpus_copy, tmp_path, monkeypatch):
-    from rag import index as index_module
+    from rag import build as build_module
 
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index", embedder="hashing",
                         state_dir=tmp_path / "state")  # fmt: skip
     ingest(settings)
     assert not ingest(settings).changed
-    monkeypatch.setattr(index_module, "pipeline_version", lambda: "as if clauses.py changed")
+    monkeypatch.setattr(build_module, "pipeline_version", lambda: "as if clauses.py changed")
     report = ingest(settings)
     assert report.changed and report.embedded == 0  # re-parsed; vectors of unchanged texts reused

@@ -1,6 +1,6 @@
 """Crash and disk-full safety of ``rag ingest``, step by step.
 
-Every write step of a build calls ``rag.index._checkpoint(step)``. The tests first record the
+Every write step of a build calls ``rag.store.checkpoint(step)``. The tests first record the
 steps of one update, then, for each step N: kill an ingest right after step N (``os._exit``, no
 cleanup at all) or make step N fail with ENOSPC, and check that the index a server would load
 is whole, answers a question, and that the next ingest recovers and leaves no leftovers.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-import rag.index
+import rag.store
 from rag import cli
 from rag.embed import HashingEmbedder
 from rag.engine import Engine, ingest
@@ -71,7 +71,7 @@ def _fast_jieba():
 RUNNER = """
 import json, os, sys
 from pathlib import Path
-import rag.index
+import rag.store
 from rag.engine import ingest
 from rag.models import cl100k
 from rag.settings import Settings
@@ -87,7 +87,7 @@ for job in json.loads(Path(sys.argv[1]).read_text()):
             calls.append(step)
             if len(calls) > n:
                 os._exit(137)
-        rag.index._checkpoint = crash
+        rag.store.checkpoint = crash
         root = Path(job["root"])
         ingest(Settings(corpus_dir=root / "corpus", index_dir=root / "index", embedder="hashing"))
         os._exit(0)
@@ -153,7 +153,7 @@ NEW = OLD | {Path(NEW_DOC[0]).stem}
 def _steps(template: Path, tmp_path: Path, monkeypatch) -> list[str]:
     root = _copy(template, tmp_path / f"record-{uuid.uuid4().hex[:6]}")
     steps: list[str] = []
-    monkeypatch.setattr(rag.index, "_checkpoint", steps.append)
+    monkeypatch.setattr(rag.store, "checkpoint", steps.append)
     ingest(_settings(root))
     monkeypatch.undo()
     assert _documents(root) == NEW
@@ -209,7 +209,7 @@ def test_a_full_disk_at_any_write_step_is_one_line_and_loses_nothing(
             if len(calls) == n + 1:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), f"{root}/index.v-1/x")
 
-        monkeypatch.setattr(rag.index, "_checkpoint", full)
+        monkeypatch.setattr(rag.store, "checkpoint", full)
         code = _cli(monkeypatch, root, "ingest")
         monkeypatch.undo()
         printed = capsys.readouterr().err.strip()
