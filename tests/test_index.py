@@ -335,6 +335,8 @@ MALFORMED = {
     "sentence-dimension": lambda d: _vectors(d, lambda n: (n, 257)),
     "sentence-flat": lambda d: _vectors(d, lambda n: n),
     "sentence-dtype": lambda d: _vectors(d, lambda n: (n, 256), np.float64),
+    "frequencies-list": lambda d: _resave(d, "frequencies.json", b"[]"),
+    "frequency-too-big": lambda d: _resave(d, "frequencies.json", b'{"\u533b\u4fdd": 99}'),
     "unknown-doc": lambda d: _resave(
         d, "sentences.jsonl", b'{"doc_id": "nobody", "start": 0, "end": 1}\n' * _sentences(d)
     ),
@@ -450,3 +452,72 @@ def test_a_change_in_the_parsing_code_rebuilds_the_index(corpus_copy, tmp_path, 
     monkeypatch.setattr(build_module, "pipeline_version", lambda: "as if clauses.py changed")
     report = ingest(settings)
     assert report.changed and report.embedded == 0  # re-parsed; vectors of unchanged texts reused
+
+
+def _as_format_2(index_dir: Path) -> None:
+    """Turn a built index into what format 2 wrote: no frequencies.json, format 2."""
+    (index_dir / "frequencies.json").unlink()
+
+    def older(manifest):
+        manifest["format"] = 2
+        del manifest["artifacts"]["frequencies.json"]
+
+    _rewrite_manifest(index_dir, older)
+
+
+def test_an_older_format_says_re_ingest_and_its_vectors_are_reused(tmp_path: Path):
+    settings = tiny(tmp_path)
+    ingest(settings)
+    _as_format_2(settings.index_dir)
+    with pytest.raises(IndexCorrupt, match=r"format 2 .* not 3; run `rag ingest`"):
+        Index.load(settings.index_dir)
+    counter = CountingEmbedder()
+    report = ingest(settings, embedder=counter)
+    assert report.changed and counter.seen == [] and report.reused > 0
+    assert Index.load(settings.index_dir).manifest["format"] == FORMAT_VERSION
+
+
+def test_older_vectors_of_another_model_or_tampered_are_not_reused(tmp_path: Path):
+    settings = tiny(tmp_path)
+    ingest(settings)
+    _as_format_2(settings.index_dir)
+    _rewrite_manifest(settings.index_dir, lambda m: m["model"].update(id="other-model"))
+    counter = CountingEmbedder()
+    assert ingest(settings, embedder=counter).embedded > 0 and counter.seen
+    _as_format_2(settings.index_dir)
+    (settings.index_dir / "sentences.npy").write_bytes(b"garbage")  # checksum now wrong
+    counter = CountingEmbedder()
+    assert ingest(settings, embedder=counter).embedded > 0 and counter.seen
+
+
+def test_idf_comes_from_our_counts_and_agrees_with_bm25s(hashing_settings: Settings):
+    from rag.chunk import passage_text
+
+    index = Index.load(hashing_settings.index_dir)
+    holding = sum("医保" in index.terms(passage_text(c)) for c in index.chunks)
+    assert index.frequencies["医保"] == holding > 0
+    # bm25s's own document frequencies (its internal arrays, read here only to cross-check)
+    df = np.diff(index.bm25.scores["indptr"])
+    for term, row in list(index.bm25.vocab_dict.items())[:500]:
+        if row < len(df) and df[row]:
+            assert index.frequencies[term] == df[row], term
+    assert index.unseen_idf() > max(index.idf.values())
+
+
+def test_auto_picks_hnsw_from_the_set_size_and_a_bad_kind_is_refused(tmp_path: Path):
+    import faiss
+
+    from rag.settings import BadSetting
+
+    settings = tiny(tmp_path).with_(dense_index="auto", hnsw_from=1)
+    ingest(settings)
+    index = Index.load(settings.index_dir)
+    assert isinstance(index.dense, faiss.IndexHNSWFlat)
+    assert index.manifest["dense"]["kind"] == "hnsw"
+    assert not ingest(settings).changed
+    assert ingest(settings.with_(hnsw_from=10_000)).changed
+    assert Index.load(settings.index_dir).manifest["dense"]["kind"] == "flat"
+    before = _snapshot(tmp_path)
+    with pytest.raises(BadSetting, match="RAG_DENSE_INDEX"):
+        ingest(settings.with_(dense_index="magic"))
+    assert _snapshot(tmp_path) == before
