@@ -81,7 +81,24 @@ def fused_top(scores: dict[int, float], leaders: Sequence[int], k: int) -> list[
     return sorted(top, key=lambda i: -scores[i])
 
 
-class Bm25Retriever:
+class Ranker:
+    """A retriever that ranks chunks on its own; its search is its ranking, cut at ``k``.
+    (``prefer`` only nudges a fusion, see ``Hybrid``.)"""
+
+    name: str
+    index: Index
+
+    def rank(
+        self, question: str, allowed: np.ndarray | None, vector: np.ndarray | None = None
+    ) -> Ranking:
+        raise NotImplementedError
+
+    def search(self, question, k=5, doc_ids=None, vector=None, prefer=()) -> list[Hit]:
+        ranking = self.rank(question, allowed_chunks(self.index, doc_ids), vector)
+        return _hits(self.index, _best(ranking, k), ranking, {self.name: ranking})
+
+
+class Bm25Retriever(Ranker):
     """BM25 over jieba terms (bm25s); only chunks sharing a term with the question are hits."""
 
     name = "bm25"
@@ -102,12 +119,8 @@ class Bm25Retriever:
         top = np.argsort(-scores, kind="stable")[: self.pool]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
-    def search(self, question, k=5, doc_ids=None, vector=None, prefer=()) -> list[Hit]:
-        ranking = self.rank(question, allowed_chunks(self.index, doc_ids), vector)
-        return _hits(self.index, _best(ranking, k), ranking, {self.name: ranking})
 
-
-class DenseRetriever:
+class DenseRetriever(Ranker):
     """Cosine similarity of e5 vectors in FAISS.
 
     A document filter is applied inside FAISS (an ``IDSelectorBitmap``) on exact inner products,
@@ -159,13 +172,6 @@ class DenseRetriever:
             scores, ids = exact.search(vector, k, params=faiss.SearchParameters(sel=selector))
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
 
-    def search(self, question, k=5, doc_ids=None, vector=None, prefer=()) -> list[Hit]:
-        ranking = self.rank(question, allowed_chunks(self.index, doc_ids), vector)
-        return _hits(self.index, _best(ranking, k), ranking, {self.name: ranking})
-
-
-Single = Bm25Retriever | DenseRetriever
-
 
 class Hybrid:
     """Reciprocal rank fusion of two retrievers' rankings, each one's first hit kept
@@ -174,7 +180,7 @@ class Hybrid:
 
     name = "hybrid"
 
-    def __init__(self, a: Single, b: Single, rrf_k: int = RRF_K):
+    def __init__(self, a: Ranker, b: Ranker, rrf_k: int = RRF_K):
         if a.index is not b.index:
             raise ValueError("a hybrid retriever fuses two retrievers of one index")
         self.a, self.b, self.index, self.rrf_k = a, b, a.index, rrf_k

@@ -83,8 +83,10 @@ def test_incremental_ingest_reembeds_only_the_changed_file(corpus_copy: Path, tm
     settings = settings_for(corpus_copy, tmp_path)
     ingest(settings)
     path = corpus_copy / f"{DOC['000']}.txt"
-    path.write_text(path.read_text(encoding="utf-8") + "\n五、附则\n本意见自发布之日起施行。\n",
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\n五、附则\n本意见自发布之日起施行。\n",
+        encoding="utf-8",
+    )
     counter = CountingEmbedder()
     report = ingest(settings, embedder=counter)
     index = Index.load(settings.index_dir)
@@ -242,8 +244,10 @@ def test_a_colliding_id_is_an_error_that_changes_nothing(tmp_path: Path, monkeyp
     assert _snapshot(tmp_path) == before
     assert "区医保局" in Index.load(settings.index_dir).tree("000_x").doc.text
 
-    monkeypatch.setattr("sys.argv", ["rag", "ingest", "--corpus", str(settings.corpus_dir),
-                                     "--index", str(settings.index_dir)])  # fmt: skip
+    monkeypatch.setattr(
+        "sys.argv",
+        ["rag", "ingest", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)],
+    )
     monkeypatch.setenv("RAG_EMBEDDER", "hashing")
     monkeypatch.setenv("COLUMNS", "400")
     with pytest.raises(SystemExit) as exit_:
@@ -336,7 +340,7 @@ MALFORMED = {
     "sentence-flat": lambda d: _vectors(d, lambda n: n),
     "sentence-dtype": lambda d: _vectors(d, lambda n: (n, 256), np.float64),
     "frequencies-list": lambda d: _resave(d, "frequencies.json", b"[]"),
-    "frequency-too-big": lambda d: _resave(d, "frequencies.json", b'{"\u533b\u4fdd": 99}'),
+    "frequency-too-big": lambda d: _resave(d, "frequencies.json", '{"医保": 99}'.encode()),
     "unknown-doc": lambda d: _resave(
         d, "sentences.jsonl", b'{"doc_id": "nobody", "start": 0, "end": 1}\n' * _sentences(d)
     ),
@@ -419,8 +423,10 @@ def test_a_hostile_file_name_is_one_plain_warning_line(tmp_path: Path, monkeypat
 
     settings = tiny(tmp_path)
     (settings.corpus_dir / "evil\n[red]x.png").write_bytes(b"\x89PNG")
-    monkeypatch.setattr("sys.argv", ["rag", "ingest", "--corpus", str(settings.corpus_dir),
-                                     "--index", str(settings.index_dir)])  # fmt: skip
+    monkeypatch.setattr(
+        "sys.argv",
+        ["rag", "ingest", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)],
+    )
     monkeypatch.setenv("RAG_EMBEDDER", "hashing")
     monkeypatch.setenv("COLUMNS", "400")
     with pytest.raises(SystemExit) as exit_:
@@ -445,8 +451,12 @@ def test_reading_progress_names_every_file(tmp_path: Path):
 def test_a_change_in_the_parsing_code_rebuilds_the_index(corpus_copy, tmp_path, monkeypatch):
     from rag import build as build_module
 
-    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index", embedder="hashing",
-                        state_dir=tmp_path / "state")  # fmt: skip
+    settings = Settings(
+        corpus_dir=corpus_copy,
+        index_dir=tmp_path / "index",
+        embedder="hashing",
+        state_dir=tmp_path / "state",
+    )
     ingest(settings)
     assert not ingest(settings).changed
     monkeypatch.setattr(build_module, "pipeline_version", lambda: "as if clauses.py changed")

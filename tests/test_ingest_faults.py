@@ -98,8 +98,12 @@ print(json.dumps(results))
 
 
 def _settings(root: Path) -> Settings:
-    return Settings(corpus_dir=root / "corpus", index_dir=root / "index", embedder="hashing",
-                    state_dir=root / "state")  # fmt: skip
+    return Settings(
+        corpus_dir=root / "corpus",
+        index_dir=root / "index",
+        embedder="hashing",
+        state_dir=root / "state",
+    )
 
 
 def _make_legacy(index_dir: Path) -> None:
@@ -142,8 +146,11 @@ def _served_index_is_whole(root: Path) -> set[str]:
 def _leftovers(root: Path) -> list[str]:
     """Everything next to the index except the index link, its folder and the lock."""
     current = (root / "index").resolve().name
-    return sorted(p.name for p in root.iterdir()
-                  if p.name not in {"corpus", "index", "index.lock", "state", current})  # fmt: skip
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.name not in {"corpus", "index", "index.lock", "state", current}
+    )
 
 
 OLD = {Path(n).stem for n in DOCS}
@@ -164,25 +171,41 @@ def _steps(template: Path, tmp_path: Path, monkeypatch) -> list[str]:
 def test_a_kill_at_any_write_step_leaves_a_whole_index(tmp_path: Path, monkeypatch, layout):
     template = _template(tmp_path / "template", layout)
     steps = _steps(template, tmp_path, monkeypatch)
-    for expected in ("created folder", "wrote chunks.jsonl", "wrote dense.faiss",
-                     "wrote manifest.json", "synced", "linked", "swapped", "cleaned"):  # fmt: skip
+    for expected in (
+        "created folder",
+        "wrote chunks.jsonl",
+        "wrote dense.faiss",
+        "wrote manifest.json",
+        "synced",
+        "linked",
+        "swapped",
+        "cleaned",
+    ):
         assert expected in steps
     assert ("moved old folder" in steps) == (layout == "legacy")
 
     roots = [_copy(template, tmp_path / f"kill-{n}") for n in range(len(steps))]
     jobs = tmp_path / "jobs.json"
     jobs.write_text(json.dumps([{"root": str(r), "step": n} for n, r in enumerate(roots)]))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get(
-        "PYTHONPATH", "")])}  # fmt: skip
-    run = subprocess.run([sys.executable, "-c", RUNNER, str(jobs)], capture_output=True,
-                         text=True, env=env, timeout=300)  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(jobs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [137] * len(steps)
 
     for step, root in zip(steps, roots, strict=True):
         served = _served_index_is_whole(root)
         swapped = steps.index(step) >= steps.index("linked") + 1 or (
-            layout == "legacy" and step in ("moved old folder", "linked"))  # fmt: skip
+            layout == "legacy" and step in ("moved old folder", "linked")
+        )
         assert served == (NEW if swapped else OLD), step
         report = ingest(_settings(root))  # the next ingest recovers and cleans up
         assert report.documents == 3
@@ -245,8 +268,9 @@ def _cli(monkeypatch, root: Path, *args: str, index: Path | None = None) -> int:
 def test_a_real_full_disk_on_a_small_tmpfs(tmp_path: Path, monkeypatch, capsys):
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
-                             capture_output=True)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True
+    )
     if mounted.returncode != 0:
         pytest.skip("mounting a tmpfs needs root")
     try:
@@ -255,8 +279,9 @@ def test_a_real_full_disk_on_a_small_tmpfs(tmp_path: Path, monkeypatch, capsys):
         capsys.readouterr()
         before = (disk / "index" / "manifest.json").read_bytes()
         lines = (f"第{i}条 区医保局负责第{i}项医保跨省结算业务的办理与督办。" for i in range(1500))
-        (root / "corpus" / "013_big.txt").write_text("关于大量条款的通知\n" + "\n".join(lines),
-                                                    encoding="utf-8")  # fmt: skip
+        (root / "corpus" / "013_big.txt").write_text(
+            "关于大量条款的通知\n" + "\n".join(lines), encoding="utf-8"
+        )
         code = _cli(monkeypatch, root, "ingest", index=disk / "index")
         printed = capsys.readouterr().err.strip()
         assert code == 1 and printed.count("\n") == 0, printed

@@ -56,8 +56,10 @@ def test_unknown_mode_and_mismatched_model_are_refused(hashing_engine):
     class Other:
         model_id = "other-model"
 
-    for make in (lambda: Retrievers(hashing_engine.index, Other()),
-                 lambda: DenseRetriever(hashing_engine.index, Other())):  # fmt: skip
+    for make in (
+        lambda: Retrievers(hashing_engine.index, Other()),
+        lambda: DenseRetriever(hashing_engine.index, Other()),
+    ):
         with pytest.raises(ValueError, match="rag ingest"):
             make()
 
@@ -137,8 +139,9 @@ def _synthetic(n_docs: int = 100, per_doc: int = 30, seed: int = 7):
     rng = random.Random(seed)
     texts = ["".join(rng.choices(WORDS, k=12)) for _ in range(n_docs * per_doc)]
     vectors = HashingEmbedder().embed_documents(texts)
-    queries = HashingEmbedder().embed_documents(["".join(rng.choices(WORDS, k=4))
-                                                 for _ in range(20)])  # fmt: skip
+    queries = HashingEmbedder().embed_documents(
+        ["".join(rng.choices(WORDS, k=4)) for _ in range(20)]
+    )
     return vectors, queries, np.repeat(np.arange(n_docs), per_doc)
 
 
