@@ -24,7 +24,7 @@ from rag.chunk import CountTokens, chunk_tree, passage_text
 from rag.corpus import Reading, read_corpus
 from rag.embed import Embedder
 from rag.errors import IndexCorrupt, IndexMissing
-from rag.index import Index, reusable_vectors, sentence_text, text_key
+from rag.index import SENTENCE_DTYPE, Index, reusable_vectors, sentence_text, text_key
 from rag.settings import BadSetting
 from rag.terms import Terms
 from rag.zh import sentence_spans
@@ -130,7 +130,8 @@ def build_index(
             store.write_file(folder / "dense.faiss", dense)
             rows = ({"doc_id": d, "start": s, "end": e} for d, s, e in spans)
             store.write_file(folder / "sentences.jsonl", store.jsonl(rows))
-            store.write_file(folder / "sentences.npy", store.npy(sentence_vectors))
+            vectors16 = sentence_vectors.astype(SENTENCE_DTYPE)
+            store.write_file(folder / "sentences.npy", store.npy(vectors16))
             store.write_file(folder / "frequencies.json", _frequencies_bytes(frequencies))
             bm25.save(str(folder / "bm25"), show_progress=False)
             store.checkpoint("wrote bm25")

@@ -34,7 +34,8 @@ from rag.terms import Terms
 from rag.types import Chunk, ClauseTree
 from rag.zh import fold
 
-STORED_DTYPES = (np.dtype(np.float32),)  # sentence vectors as formats so far stored them
+SENTENCE_DTYPE = np.dtype(np.float16)  # half the bytes; cosines change by under 1e-3
+STORED_DTYPES = (np.dtype(np.float32), SENTENCE_DTYPE)  # sentence vectors in formats 2 and 3
 
 __all__ = ["FORMAT_VERSION", "Index", "read_manifest", "reusable_vectors", "verify"]
 
@@ -82,7 +83,8 @@ class Index:
         chunks = [Chunk.from_dict(d) for d in store.read_jsonl(folder / "chunks.jsonl")]
         dense = faiss.read_index(str(folder / "dense.faiss"))
         spans = _spans(folder)
-        sentence_vectors = np.load(folder / "sentences.npy", allow_pickle=False)
+        # memory-mapped: pages are read when a sentence is scored, and shared between processes
+        sentence_vectors = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
         frequencies = json.loads((folder / "frequencies.json").read_text(encoding="utf-8"))
         bm25 = bm25s.BM25.load(str(folder / "bm25"))
         words = (folder / "terms.txt").read_text(encoding="utf-8").split("\n")
@@ -106,12 +108,12 @@ class Index:
         if (
             dense.d != dimension
             or sentence_vectors.shape != shape
-            or sentence_vectors.dtype != np.float32
+            or sentence_vectors.dtype != SENTENCE_DTYPE
         ):
             raise IndexCorrupt(
                 f"{index_dir} holds vectors of dimension {dense.d} and sentence vectors "
                 f"{sentence_vectors.shape} {sentence_vectors.dtype}, but its model has "
-                f"dimension {dimension} ({shape} float32 expected); {REBUILD_HINT}"
+                f"dimension {dimension} ({shape} {SENTENCE_DTYPE} expected); {REBUILD_HINT}"
             )
         ids = {t.doc.doc_id for t in trees}
         strays = {c.doc_id for c in chunks} | {d for d, _, _ in spans}
@@ -140,8 +142,9 @@ class Index:
         )
 
     def sentence_vector(self, doc_id: str, start: int, end: int) -> np.ndarray | None:
+        """A sentence's stored vector (as float32), None for a span that is not a sentence."""
         row = self.sentence_rows.get((doc_id, start, end))
-        return None if row is None else self.sentence_vectors[row]
+        return None if row is None else np.asarray(self.sentence_vectors[row], dtype=np.float32)
 
     def chunk_mask(self, doc_ids) -> np.ndarray:
         """Which chunks belong to the documents ``doc_ids`` (a vectorised check: a filter

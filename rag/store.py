@@ -36,7 +36,7 @@ import numpy as np
 from rag.errors import IndexCorrupt, IndexMissing, IndexWriteFailed, IngestRunning, os_error_text
 from rag.manifest import artifact_problem, problem
 
-FORMAT_VERSION = 3  # 3: frequencies.json (idf from our own counts)
+FORMAT_VERSION = 3  # 3: frequencies.json (idf from our own counts), float16 sentences.npy
 REBUILD_HINT = "run `rag ingest` to rebuild it"
 
 T = TypeVar("T")

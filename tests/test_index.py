@@ -531,3 +531,19 @@ def test_auto_picks_hnsw_from_the_set_size_and_a_bad_kind_is_refused(tmp_path: P
     with pytest.raises(BadSetting, match="RAG_DENSE_INDEX"):
         ingest(settings.with_(dense_index="magic"))
     assert _snapshot(tmp_path) == before
+
+
+def test_sentence_vectors_are_half_precision_and_memory_mapped(hashing_settings: Settings):
+    from rag.index import sentence_text
+
+    index = Index.load(hashing_settings.index_dir)
+    assert isinstance(index.sentence_vectors, np.memmap)
+    assert index.sentence_vectors.dtype == np.float16
+    spans = list(index.sentence_rows)[:50]
+    texts = [sentence_text(index.trees[d], s, e) for d, s, e in spans]
+    fresh = HashingEmbedder().embed_documents(texts)
+    for span, vector in zip(spans, fresh, strict=True):
+        stored = index.sentence_vector(*span)
+        assert stored.dtype == np.float32
+        assert abs(float(stored @ vector) - float(vector @ vector)) < 1e-3
+    assert index.sentence_vector(spans[0][0], -1, -1) is None
