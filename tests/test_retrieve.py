@@ -180,3 +180,19 @@ def test_an_unfiltered_hnsw_search_recalls_what_flat_search_finds():
     flat, hnsw = _dense(vectors, "flat"), _dense(vectors, "hnsw")
     found = [len(set(hnsw.rank("", None, q)) & set(flat.rank("", None, q))) for q in queries]
     assert sum(found) / (50 * len(queries)) >= 0.95
+
+
+def test_eval_runs_each_retriever_object_under_its_name(hashing_engine):
+    from rag.evaluate import GoldItem, evaluate
+
+    items = [GoldItem("q1", "fact", "谁负责医保跨省结算？", ("区医保局",), "异地就医", None)]
+    retrievers = [hashing_engine.retriever["dense"], hashing_engine.retriever["bm25"]]
+    seen = []
+
+    def ask(question, retriever):
+        seen.append(retriever)
+        return hashing_engine.ask(question, mode=retriever)
+
+    report, judged = evaluate(ask, items, retrievers)
+    assert seen == retrievers and report["primary"] == "dense"
+    assert list(report["modes"]) == ["dense", "bm25"] and len(judged) == 1
