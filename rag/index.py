@@ -7,7 +7,7 @@
       chunks.jsonl       row i of every array below is line i here
       dense.faiss        inner-product FAISS index over normalised vectors (flat or HNSW)
       sentences.jsonl    every sentence span (doc id, start, end) …
-      sentences.npy      … and its vector, so answers can pick the best sentence instantly
+      sentences.npy      … and its vector (float16, memory-mapped), for picking the best sentence
       frequencies.json   term → number of chunks holding it (the idf of answer scoring)
       bm25/              bm25s arrays over jieba terms
       terms.txt          unit names taught to jieba, one per line
