@@ -301,9 +301,9 @@ def evaluate_gold(
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("ask", total=len(items) * len(mode_list))
         report, judged = ev.evaluate(
-            lambda q, mode: engine.ask(q, mode=mode),
+            lambda q, retriever: engine.ask(q, mode=retriever),
             items,
-            mode_list,
+            [engine.retriever[mode] for mode in mode_list],
             about,
             lambda n: bar.update(task, completed=n),
             {doc_id: tree.doc.title for doc_id, tree in engine.index.trees.items()},
