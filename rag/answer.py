@@ -28,7 +28,7 @@ from rag.clauses import bare_heading
 from rag.duties import prose_unit
 from rag.index import Index
 from rag.question import Need, content_terms
-from rag.short import short_answer
+from rag.short import clause_children, short_answer
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
 from rag.zh import fold, sentence_spans
 
@@ -90,7 +90,8 @@ def answer_from_hits(
         text = (f"{core.rstrip('。')}。依据：{basis}：“{quote}”" if core != quote
                 else f"{quote}（依据：{basis}）")  # fmt: skip
         citations = _citations(best, candidates)
-        short = short_answer(question, best.quote(), need, best.duty, best.prose_unit)
+        short = short_answer(question, best.quote(), need, best.duty, best.prose_unit,
+                             clause_children(best.tree, best.start))  # fmt: skip
     else:
         short = None
         text = f"{NOT_FOUND}{RELATED if candidates else ''}"
