@@ -31,7 +31,7 @@ BOUND = (
     "|最少|至少|满|[<>≤≥]"
 )
 PER = "(?:每(?:人|户|月|年|日|天|次|季度|周|件|家|个)){0,3}"
-AFTER = "(?:左右|以上|以内|以下|上下|之内|内)?"  # 30日内, 3年以上
+AFTER = "(?:左右|以上|以内|以下|上下|之内|内|不变)?"  # 30日内, 3年以上
 PER_UNIT = "(?:/(?:人|户|次|日|天|月|年|件|家|亩|平方米))*"  # 240元/人/日
 ARABIC = (
     rf"(?:{BOUND})?{PER}(?:{BOUND})?每?(?<![\d.,第])\d+(?:,\d{{3}})*(?:\.\d+)?"
@@ -276,9 +276,9 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
         s, e = span(m)
         return folded[s:e]
 
-    def piece(m: re.Match[str]) -> str:  # the 、-separated part: 博士每人1万元、硕士每人7000元
+    def piece(m: re.Match[str]) -> str:  # 硕士每人7000元 of 博士每人1万元、硕士每人7000元; (…)
         s, e = span(m)
-        cuts = [s, *(i + 1 for i in range(s, e) if folded[i] == "、"), e + 1]
+        cuts = [s, *(i + 1 for i in range(s, e) if folded[i] in "、()"), e + 1]
         return next(folded[a : b - 1] for a, b in zip(cuts, cuts[1:]) if a <= m.start() < b)
 
     def met(m: re.Match[str]) -> bool:
@@ -291,9 +291,13 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
         dated = YEAR.findall(phrase(m))
         return not (need.years and dated and not all(y in dated for y in need.years))
 
+    given = [_core(g.group(0)) for g in VALUE.finditer(q) if g.group("num")]
+
     def stated(m: re.Match[str]) -> bool:  # “满183天的…几年”: 183天 is the question's own
-        core = re.sub(rf"^(?:{BOUND})", "", m.group(0).strip())
-        return bool(re.search(rf"(?<![\d.]){re.escape(core)}(?![\d.])", q))
+        return bool(re.search(rf"(?<![\d.]){re.escape(_core(m.group(0)))}(?![\d.])", q))
+
+    def other_case(m: re.Match[str]) -> bool:  # “25%(超过100人的企业达到15%)” asked of 100人
+        return bool(given) and not any(g in piece(m) and g != _core(m.group(0)) for g in given)
 
     def replaced(m: re.Match[str]) -> bool:
         return bool(CHANGED.match(folded[m.end() :])) and not FORMER.search(q)
@@ -324,7 +328,8 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
         )  # fmt: skip
     else:  # the measure the need guessed (率 → %) may not be the one written (<0.002, 50名)
         ranked = sorted(values, key=lambda m: (
-            stated(m), strict and unmet(m), replaced(m), unbounded(m), -_shared(q, phrase(m)),
+            stated(m), strict and unmet(m), replaced(m), unbounded(m), other_case(m),
+            -_shared(q, phrase(m)),
             -_shared(q, piece(m)), not met(m), not has_unit(m), m.start()))  # fmt: skip
     if not ranked:
         return ""
@@ -336,6 +341,11 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
             break
         end = m.end()
     return sentence[start:end].strip()
+
+
+def _core(value: str) -> str:
+    """A figure without the bound written before it: 100人 of 超过100人."""
+    return re.sub(rf"^(?:{BOUND})", "", value.strip())
 
 
 def _unit(value: str) -> str:

@@ -48,6 +48,7 @@ def short(question: str, sentence: str, **kw) -> dict:
         ("年龄需在45周岁以下", "45周岁以下"),  # 周岁 is not a week
         ("应当自变动发生之日起1个月内申报", "1个月内"),
         ("须于三个月内重行选举", "三个月内"),
+        ("保持原有的制度,五十年不变。", "五十年不变"),
         ("原则上每5年修订1次", "每5年"),
         ("临时救助标准不超过240元/人/日", "不超过240元/人/日"),
         ("在本市工作满半年以上", "满半年以上"),
@@ -259,3 +260,9 @@ def test_clause_children_are_the_sub_clauses_of_the_sentence_clause() -> None:
     tree = ClauseTree(doc, clauses, ())
     assert [c.strip() for c in clause_children(tree, at("符合"))] == ["(1)甲;", "(2)乙。"]
     assert clause_children(tree, at("丙")) == []
+
+
+def test_a_case_the_question_names_takes_its_own_figure() -> None:
+    sentence = "新招用人员达到在职职工人数25%(超过100人的企业达到15%)的,可申请贷款。"
+    assert value(sentence, "超过100人的企业新招用人员要占多大比例？") == "15%"
+    assert value(sentence, "企业新招用人员要占在职职工多大比例？") == "25%"
