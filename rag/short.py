@@ -299,6 +299,14 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     def other_case(m: re.Match[str]) -> bool:  # “25%(超过100人的企业达到15%)” asked of 100人
         return bool(given) and not any(g in piece(m) and g != _core(m.group(0)) for g in given)
 
+    asked = ASKING.search(q)
+    before = q[: asked.start()] if asked else ""
+
+    def anchored(m: re.Match[str]) -> int:  # “离境超过多少天” → “…离境超过30天”
+        digit = re.search(r"\d|" + NUMERAL, m.group(0))
+        lead_up = folded[max(0, m.start() - 8) : m.start() + (digit.start() if digit else 0)]
+        return _common_tail(before, lead_up)
+
     def replaced(m: re.Match[str]) -> bool:
         return bool(CHANGED.match(folded[m.end() :])) and not FORMER.search(q)
 
@@ -324,12 +332,12 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
         ranked = sorted(
             (m for m in values if met(m)),
             key=lambda m: (stated(m), other_span(m), replaced(m), unbounded(m), not has_unit(m),
-                           -_shared(q, phrase(m)), -_shared(q, piece(m)), m.start()),
+                           -anchored(m), -_shared(q, phrase(m)), -_shared(q, piece(m)), m.start()),
         )  # fmt: skip
     else:  # the measure the need guessed (率 → %) may not be the one written (<0.002, 50名)
         ranked = sorted(values, key=lambda m: (
             stated(m), strict and unmet(m), replaced(m), unbounded(m), other_case(m),
-            -_shared(q, phrase(m)),
+            -anchored(m), -_shared(q, phrase(m)),
             -_shared(q, piece(m)), not met(m), not has_unit(m), m.start()))  # fmt: skip
     if not ranked:
         return ""
@@ -341,6 +349,21 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
             break
         end = m.end()
     return sentence[start:end].strip()
+
+
+ASKING = re.compile(r"多少|几|多久|多长")
+
+
+def _common_tail(a: str, b: str) -> int:
+    """How many closing characters two texts share, when at least two (one is chance).
+
+    >>> _common_tail("一次离境超过", "有一次离境超过"), _common_tail("每次", "累计满")
+    (6, 0)
+    """
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n if n >= 2 else 0
 
 
 def _core(value: str) -> str:

@@ -266,3 +266,12 @@ def test_a_case_the_question_names_takes_its_own_figure() -> None:
     sentence = "新招用人员达到在职职工人数25%(超过100人的企业达到15%)的,可申请贷款。"
     assert value(sentence, "超过100人的企业新招用人员要占多大比例？") == "15%"
     assert value(sentence, "企业新招用人员要占在职职工多大比例？") == "25%"
+
+
+def test_the_words_just_before_the_asked_figure_anchor_it() -> None:
+    sentence = "居住累计满183天的任一年度中有一次离境超过30天的,连续年限重新起算。"
+    assert value(sentence, "一年内一次离境超过多少天要重算？") == "超过30天"
+    assert value(sentence, "一年里居住累计满多少天才算？") == "满183天"
+    # no shared lead-up (one character is chance): the closest phrase decides
+    sentence = "本科每人补贴3000元,研究生每人补贴5000元。"
+    assert value(sentence, "研究生补贴多少钱？") == "5000元"
