@@ -86,8 +86,12 @@ def short_answer(
         announced = lead_in_items(items_from or []) if LEAD_IN.search(fold(quote)) else []
         if items := announced or listed_items(quote):
             return {"items": items}
-    if need.intent in ("time", "quantity") and (value := met_value(quote, need, question)):
-        return {"value": value}
+    if need.intent in ("time", "quantity"):
+        value = met_value(quote, need, question)
+        if not value and LEAD_IN.search(fold(quote)):  # “按以下标准扣除：” (一)…每月1500元
+            value = announced_value(items_from or [], need, question)
+        if value:
+            return {"value": value}
     return {"text": quote}
 
 
@@ -410,7 +414,7 @@ def listed_items(sentence: str) -> list[str]:
 
 # a sentence whose items follow it as sub-clauses: “符合以下3个条件之一”, “包括下列情形：”
 LEAD_IN = re.compile(
-    r"(?:以下|下列|如下)[^,;。]{0,12}?(?:条件|情形|情况|材料|方式|渠道|内容|事项|类|种|项)|[:：]\s*$"
+    r"(?:以下|下列|如下)[^,;。]{0,12}?(?:条件|情形|情况|标准|材料|方式|渠道|内容|事项|类|种|项)|[:：]\s*$"
 )
 ITEM_LABEL = re.compile(
     r"^\s*(?:[(（]?[\d一二三四五六七八九十]{1,3}[)）.、．]|[一二三四五六七八九十]是)\s*"
@@ -436,6 +440,21 @@ def lead_in_items(children: list[str]) -> list[str]:
         if text:
             items.append(text[:MAX_ITEM_CHARS])
     return items if len(items) > 1 else []
+
+
+def announced_value(children: list[str], need: Need, question: str) -> str:
+    """The figure a lead-in (“按照以下标准扣除：”) leaves to its sub-clauses: the one of the
+    sub-clause closest to the question.
+
+    >>> q = "省会城市每月能扣多少？"
+    >>> announced_value(["(一)直辖市、省会城市,扣除标准为每月1500元;",
+    ...                  "(二)其他城市,扣除标准为每月800元。"], Need.of(q), q)
+    '每月1500元'
+    """
+    q = fold(question)
+    found = [(_shared(q, fold(c)), -n, v) for n, c in enumerate(children)
+             if (v := met_value(c, need, question))]  # fmt: skip
+    return max(found)[2] if found else ""
 
 
 def clause_children(tree: ClauseTree, offset: int) -> list[str]:

@@ -275,3 +275,23 @@ def test_the_words_just_before_the_asked_figure_anchor_it() -> None:
     # no shared lead-up (one character is chance): the closest phrase decides
     sentence = "本科每人补贴3000元,研究生每人补贴5000元。"
     assert value(sentence, "研究生补贴多少钱？") == "5000元"
+
+
+def test_a_figure_left_to_the_sub_clauses_of_a_lead_in() -> None:
+    lead_in = (
+        "第十七条　纳税人在主要工作城市没有自有住房而发生的住房租金支出，可以按照以下标准定额扣除："
+    )
+    children = [
+        "（一）直辖市、省会（首府）城市、计划单列市以及国务院确定的其他城市，扣除标准为每月1500元；",
+        "（二）除第一项所列城市以外，市辖区户籍人口超过100万的城市，扣除标准为每月1100元；"
+        "市辖区户籍人口不超过100万的城市，扣除标准为每月800元。",
+    ]
+    assert short("在省会城市租房每月扣多少？", lead_in, items_from=children) == {
+        "value": "每月1500元"
+    }
+    # a sentence with a figure of its own keeps it; no lead-in, no looking below
+    assert short("每月扣多少？", "扣除标准为每月400元。", items_from=children) == {
+        "value": "每月400元"
+    }
+    got = short("每月扣多少？", "纳税人可以扣除住房租金。", items_from=children)
+    assert got == {"text": "纳税人可以扣除住房租金。"}
