@@ -341,8 +341,8 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     else:  # the measure the need guessed (率 → %) may not be the one written (<0.002, 50名)
         ranked = sorted(values, key=lambda m: (
             stated(m), strict and unmet(m), replaced(m), unbounded(m), other_case(m),
-            -anchored(m), -_shared(q, phrase(m)),
-            -_shared(q, piece(m)), not met(m), not has_unit(m), m.start()))  # fmt: skip
+            -anchored(m), -_shared(q, phrase(m)), not met(m), not has_unit(m),
+            -_shared(q, piece(m)), m.start()))  # fmt: skip
     if not ranked:
         return ""
     best = ranked[0]

@@ -295,3 +295,9 @@ def test_a_figure_left_to_the_sub_clauses_of_a_lead_in() -> None:
     }
     got = short("每月扣多少？", "纳税人可以扣除住房租金。", items_from=children)
     assert got == {"text": "纳税人可以扣除住房租金。"}
+
+
+def test_a_met_figure_beats_a_bare_number_in_a_name() -> None:
+    # the phrases tie; “1 2 N” names a scheme, 189项 meets 多少项 (the 、-part comes later)
+    sentence = "以党委为核心的“1 2 N”服务矩阵,集成人口管理、落户等政务事项189项。"
+    assert value(sentence, "党委服务矩阵集成政务事项多少项？") == "189项"
