@@ -112,10 +112,10 @@ def units_asked(question: str, duty: Responsibility) -> dict:
     """
     lead, participants, other = list(duty.lead), list(duty.participants), list(duty.other)
     q = fold(question)
-    asked = [(role, unit) for role, unit in other if (post := _post(role)) and post in q]
+    asked = [(role, unit) for role, unit in other if _asks_post(q, role)]
     if asked:
         leads = [u for r, u in asked if not HELPING.search(r)] or [asked[0][1]]
-        helpers = [u for r, u in other if HELPING.search(r) and _post(r) in q]
+        helpers = [u for r, u in other if HELPING.search(r) and _post(r) == _post(asked[0][0])]
         return {"lead": leads, "participants": [u for u in helpers if u not in leads]}
     if not lead and other:
         lead, other = [other[0][1]], other[1:]
@@ -127,6 +127,16 @@ def units_asked(question: str, duty: Responsibility) -> dict:
 
 HELPING = re.compile(r"配合|参与|协助|协同|成员")
 POST = re.compile(r"(处室|科室|处|科|股|司局|司|室|组)$")  # a post inside a unit, not 单位/部门
+
+
+def _asks_post(question: str, role: str) -> bool:
+    """Does the (folded) question ask for the kind of post the role names (“哪个处室”)?
+
+    >>> _asks_post("哪个处室牵头", "局内牵头处室"), _asks_post("如何处理", "局内牵头处")
+    (True, False)
+    """
+    post = _post(role)
+    return bool(post) and re.search(rf"(?:哪个|哪些|哪一?|什么){post}", question) is not None
 
 
 def _post(role: str) -> str:
