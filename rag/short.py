@@ -176,9 +176,8 @@ ANSWERABLE = re.compile(
     r"^(?P<who>[^,;:。\s]{2,30}?)(?:要|应当|应|必须)?(?:切实)?(?:履行|承担|担负|负起)"
     r"[^,;:。]{0,4}?责任|^(?P<who2>[^,;:。\s]{2,30}?)对[^,;:。]{1,40}负(?:总|全面|主体)责"
 )
-OVERSEER = re.compile(
-    r"^在.{2,40}(?:领导|指导|统筹|支持|帮助|监督)下$"
-)  # 在X统筹指导下: not the doer
+# “在X统筹指导下” names who oversees, not who does
+OVERSEER = re.compile(r"^在.{2,40}(?:领导|指导|统筹|支持|帮助|监督)下$")
 POST_AFTER = re.compile(r"(?:主要|分管[^,;:。]{0,12}?的)?(?:负责人|负责同志)")
 
 
@@ -231,7 +230,7 @@ LOWER = re.compile(r"不低于|不少于|不得低于|至少|最低|最少|以�
 CHANGED = re.compile(
     r"^[^,;。]{0,30}?(?:调整|放宽|提高|增加|降低|减少|扩大|延长|缩短|上调|下调|提升|改)(?:为|至|到)"
 )
-FORMER = re.compile(r"原|以前|之前|调整前|此前")
+FORMER = re.compile(r"原(?!则|因)|调整前|此前|以前的|之前的")  # the question asks the old figure
 RATIO_ASKED = re.compile(r"几成|百分之几|多大比例|比例|占比|比率|费率")
 RATIO_VALUE = re.compile(r"%|成|分之")
 ASKED_SPAN = re.compile(r"(?:多少|几)\s*个?\s*(工作日|小时|年|月|天|日|周)")
@@ -251,7 +250,9 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     outright (多少钱, 几次, 几成), which the figure must have. No date is a figure, no phrase dated
     another year than the question's counts, a figure the question itself states is no answer,
     nor an item or article number, nor the figure a change replaced (由24项调整为30项); a
-    question asking a bound (最多, 起码) wants the bounded figure; every met figure, joined with
+    question asking a bound (最多, 起码) wants the bounded figure, one naming a case (超过100人的)
+    the figure of that case, and the words just before its 多少 (离境超过多少天) anchor the figure
+    they also precede in the sentence; every met figure, joined with
     、, when the question asks for several (分别…, 多少…多少…); a run of alternatives (1年、2年或
     3年) comes whole.
 
