@@ -455,15 +455,16 @@ def lead_in_items(children: list[str]) -> list[str]:
 
 def announced_value(children: list[str], need: Need, question: str) -> str:
     """The figure a lead-in (“按照以下标准扣除：”) leaves to its sub-clauses: the one of the
-    sub-clause closest to the question.
+    sub-clause closest to the question, each read to its first line (a sub-clause runs on to
+    the paragraphs after it).
 
     >>> q = "省会城市每月能扣多少？"
     >>> announced_value(["(一)直辖市、省会城市,扣除标准为每月1500元;",
     ...                  "(二)其他城市,扣除标准为每月800元。"], Need.of(q), q)
     '每月1500元'
     """
-    q = fold(question)
-    found = [(_shared(q, fold(c)), -n, v) for n, c in enumerate(children)
+    q, lines = fold(question), [c.strip().split("\n", 1)[0] for c in children]  # its own text
+    found = [(_shared(q, fold(c)), -n, v) for n, c in enumerate(lines)
              if (v := met_value(c, need, question))]  # fmt: skip
     return max(found)[2] if found else ""
 

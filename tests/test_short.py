@@ -301,3 +301,10 @@ def test_a_met_figure_beats_a_bare_number_in_a_name() -> None:
     # the phrases tie; “1 2 N” names a scheme, 189项 meets 多少项 (the 、-part comes later)
     sentence = "以党委为核心的“1 2 N”服务矩阵,集成人口管理、落户等政务事项189项。"
     assert value(sentence, "党委服务矩阵集成政务事项多少项？") == "189项"
+
+
+def test_a_sub_clause_is_read_to_its_first_line() -> None:
+    q = "省会城市每月扣多少？"
+    children = ["(一)直辖市、省会城市,扣除标准为每月1500元;",
+                "(二)其他城市,扣除标准为每月800元。\n省会城市每月核定一次名单。"]  # fmt: skip
+    assert short(q, "按照以下标准扣除:", items_from=children) == {"value": "每月1500元"}
