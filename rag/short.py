@@ -398,9 +398,18 @@ DUTY_REMARK = re.compile(
 )
 
 
+# two ways offered in turn: “可采用A，也可根据实际选择B”, “可以通过A，也可以通过B”
+CHOOSE = r"(?:采用|选择|采取|实行|通过|选用)"
+EITHER = re.compile(
+    rf"可(?:以)?{CHOOSE}(?P<a>[^,;。]{{2,30}}?),(?:也|还|或)可(?:以)?[^,;。]{{0,12}}?{CHOOSE}"
+    r"(?P<b>[^,;。]{2,30})"
+)
+
+
 def listed_items(sentence: str) -> list[str]:
-    """The enumerated items of a sentence: its ；-separated parts, or the 、-separated items of
-    its most enumerating phrase; [] when it enumerates nothing. A closing remark that names the
+    """The enumerated items of a sentence: the two ways it offers in turn (可采用A，也可选择B),
+    its ；-separated parts, or the 、-separated items of its most enumerating phrase; [] when it
+    enumerates nothing. A closing remark that names the
     responsible units is no item.
 
     >>> listed_items("着力发展足球、篮球、排球等职业联赛。")
@@ -409,8 +418,12 @@ def listed_items(sentence: str) -> list[str]:
     ['一是稳就业', '二是保民生']
     >>> listed_items("进出口飞机、船舶等大型设备的,实行委托监管。（海关总署、财政部负责）")
     ['进出口飞机', '船舶']
+    >>> listed_items("可采用省级统建模式，也可根据实际情况选择省级、地市级分建模式。")
+    ['省级统建模式', '省级、地市级分建模式']
     """
     text = DUTY_REMARK.sub("", sentence.strip()).strip().rstrip("。.")
+    if m := EITHER.search(fold(text)):  # 可采用甲模式，也可选择乙、丙分建模式
+        return [text[m.start("a") : m.end("a")], text[m.start("b") : m.end("b")]]
     if re.search("[；;]", text):
         body = re.split("[：:]", text, maxsplit=1)[-1]
         parts = re.split("[；;]", body)

@@ -308,3 +308,11 @@ def test_a_sub_clause_is_read_to_its_first_line() -> None:
     children = ["(一)直辖市、省会城市,扣除标准为每月1500元;",
                 "(二)其他城市,扣除标准为每月800元。\n省会城市每月核定一次名单。"]  # fmt: skip
     assert short(q, "按照以下标准扣除:", items_from=children) == {"value": "每月1500元"}
+
+
+def test_two_ways_offered_in_turn_are_the_items() -> None:
+    got = short("申请有哪些方式？", "申请人可以通过网上提交,也可以通过窗口、邮寄提交。")
+    assert got == {"items": ["网上提交", "窗口、邮寄提交"]}
+    # one way only: the 、-items as before
+    got = short("申请有哪些方式？", "申请人可以通过网上、窗口提交。")
+    assert got == {"items": ["申请人可以通过网上", "窗口提交"]}
