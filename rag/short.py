@@ -339,21 +339,45 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     if not values:
         return ""
     if SEVERAL.search(q) or len(ASKED.findall(q)) > 1:
-        several = [m for m in values if has_unit(m) and (met(m) or any(u in m[0] for u in units))
-                   and not stated(m)]  # fmt: skip
+        several = [
+            m
+            for m in values
+            if has_unit(m) and (met(m) or any(u in m[0] for u in units)) and not stated(m)
+        ]
         if len(several) > 1:
             return "、".join(sentence[m.start() : m.end()].strip() for m in several)
     if need.intent == "time":  # a date is what met the need; the closest phrase breaks ties
         ranked = sorted(
             (m for m in values if met(m)),
-            key=lambda m: (stated(m), other_span(m), replaced(m), unbounded(m), not has_unit(m),
-                           -anchored(m), -_shared(q, phrase(m)), -_shared(q, piece(m)), m.start()),
-        )  # fmt: skip
+            key=lambda m: (
+                stated(m),
+                other_span(m),
+                replaced(m),
+                unbounded(m),
+                not has_unit(m),
+                -anchored(m),
+                -_shared(q, phrase(m)),
+                -_shared(q, piece(m)),
+                m.start(),
+            ),
+        )
     else:  # the measure the need guessed (率 → %) may not be the one written (<0.002, 50名)
-        ranked = sorted(values, key=lambda m: (
-            stated(m), strict and unmet(m), replaced(m), unbounded(m), other_case(m),
-            -anchored(m), -_shared(q, phrase(m)), not met(m), not has_unit(m),
-            -_shared(q, piece(m)), m.start()))  # fmt: skip
+        ranked = sorted(
+            values,
+            key=lambda m: (
+                stated(m),
+                strict and unmet(m),
+                replaced(m),
+                unbounded(m),
+                other_case(m),
+                -anchored(m),
+                -_shared(q, phrase(m)),
+                not met(m),
+                not has_unit(m),
+                -_shared(q, piece(m)),
+                m.start(),
+            ),
+        )
     if not ranked:
         return ""
     best = ranked[0]
@@ -477,8 +501,11 @@ def announced_value(children: list[str], need: Need, question: str) -> str:
     '每月1500元'
     """
     q, lines = fold(question), [c.strip().split("\n", 1)[0] for c in children]  # its own text
-    found = [(_shared(q, fold(c)), -n, v) for n, c in enumerate(lines)
-             if (v := met_value(c, need, question))]  # fmt: skip
+    found = [
+        (_shared(q, fold(c)), -n, v)
+        for n, c in enumerate(lines)
+        if (v := met_value(c, need, question))
+    ]
     return max(found)[2] if found else ""
 
 

@@ -26,8 +26,9 @@ def value(sentence: str, question: str) -> str:
 
 
 def short(question: str, sentence: str, **kw) -> dict:
-    return short_answer(question, sentence, Need.of(question), kw.get("duty"),
-                        kw.get("prose"), kw.get("items_from"))  # fmt: skip
+    return short_answer(
+        question, sentence, Need.of(question), kw.get("duty"), kw.get("prose"), kw.get("items_from")
+    )
 
 
 # --- what one value is, as written ---------------------------------------------------------
@@ -160,10 +161,19 @@ def test_deadlines_keep_their_before_and_their_yearly_prefix() -> None:
 
 
 def test_a_post_named_in_the_question_picks_its_role() -> None:
-    duty = Responsibility(("各区政府", "市卫生健康委"), (), 0, 1, 1, 2,
-                          other=(("市卫健委内牵头处室", "科教处"), ("市卫健委内配合处室", "基层处")))  # fmt: skip
+    duty = Responsibility(
+        ("各区政府", "市卫生健康委"),
+        (),
+        0,
+        1,
+        1,
+        2,
+        other=(("市卫健委内牵头处室", "科教处"), ("市卫健委内配合处室", "基层处")),
+    )
     assert units_asked("卫健委内哪个处室牵头？", duty) == {
-        "lead": ["科教处"], "participants": ["基层处"]}  # fmt: skip
+        "lead": ["科教处"],
+        "participants": ["基层处"],
+    }
     # a question about the unit keeps the annotation's lead, the posts as other roles
     asked = units_asked("哪个单位牵头？", duty)
     assert asked["lead"] == ["各区政府", "市卫生健康委"] and len(asked["other"]) == 2
@@ -180,8 +190,11 @@ def test_with_no_lead_the_directing_role_leads() -> None:
 
 
 def test_prose_units_whole_posts_and_joining_units() -> None:
-    got = short("应急办公室主任由谁担任？", "办公室设在国家粮食局,由国家粮食局主要负责人兼任办公室主任。",
-                prose="国家粮食局主要")  # fmt: skip
+    got = short(
+        "应急办公室主任由谁担任？",
+        "办公室设在国家粮食局,由国家粮食局主要负责人兼任办公室主任。",
+        prose="国家粮食局主要",
+    )
     assert got == {"lead": ["国家粮食局主要负责人"], "participants": []}
     sentence = "区县(市)司法行政部门应当会同同级财政部门建立健全政府购买公共法律服务制度。"
     got = short("谁来建立购买法律服务的制度？", sentence, prose="区县(市)司法行政部门")
@@ -205,7 +218,9 @@ def test_the_doer_not_the_overseer_and_who_answers_overall() -> None:
 def test_a_where_question_with_a_prose_duty_names_the_unit() -> None:
     sentence = "镇(街)负责受理残疾人两项补贴资格认定申请,并负责初审、信息公开。"
     assert short("补贴申请到哪一级受理？", sentence, prose="镇(街)") == {
-        "lead": ["镇(街)"], "participants": []}  # fmt: skip
+        "lead": ["镇(街)"],
+        "participants": [],
+    }
     # without a prose duty it stays the sentence
     assert short("补贴申请到哪一级受理？", "申请材料应当齐全。") == {"text": "申请材料应当齐全。"}
 
@@ -305,8 +320,10 @@ def test_a_met_figure_beats_a_bare_number_in_a_name() -> None:
 
 def test_a_sub_clause_is_read_to_its_first_line() -> None:
     q = "省会城市每月扣多少？"
-    children = ["(一)直辖市、省会城市,扣除标准为每月1500元;",
-                "(二)其他城市,扣除标准为每月800元。\n省会城市每月核定一次名单。"]  # fmt: skip
+    children = [
+        "(一)直辖市、省会城市,扣除标准为每月1500元;",
+        "(二)其他城市,扣除标准为每月800元。\n省会城市每月核定一次名单。",
+    ]
     assert short(q, "按照以下标准扣除:", items_from=children) == {"value": "每月1500元"}
 
 
