@@ -333,3 +333,12 @@ def test_two_ways_offered_in_turn_are_the_items() -> None:
     # one way only: the 、-items as before
     got = short("申请有哪些方式？", "申请人可以通过网上、窗口提交。")
     assert got == {"items": ["申请人可以通过网上", "窗口提交"]}
+
+
+def test_items_numbered_in_the_sentences_after_a_count() -> None:
+    children = ["一是完善监测机制。", "二是健全帮扶政策。", "三是强化资金保障。"]
+    got = short("重点做好哪几方面工作？", "今年重点做好三个方面工作。", items_from=children)
+    assert got == {"items": ["完善监测机制", "健全帮扶政策", "强化资金保障"]}
+    # a count inside the sentence's own enumeration is no lead-in
+    got = short("有哪几类？", "分为甲类、乙类两类情形,按规定办理。", items_from=children)
+    assert got == {"items": ["分为甲类", "乙类两类情形"]}
