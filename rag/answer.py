@@ -40,7 +40,7 @@ from rag.features import (
     term_weights,
 )
 from rag.question import Need
-from rag.short import short_answer
+from rag.short import clause_children, short_answer
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
 from rag.weights import DEFAULT, Weights
 from rag.zh import fold, sentence_spans
@@ -109,7 +109,7 @@ def answer_from_hits(
         else:
             text = f"{quote}（依据：{basis}）"
         citations = _citations(best, ranked)
-        short = short_answer(question, quote, need, best.duty, best.prose_unit)
+        short = short_of(question, best, need)
     else:
         short = None
         text = f"{NOT_FOUND}{RELATED if ranked else ''}"
@@ -117,6 +117,12 @@ def answer_from_hits(
     return Answer(
         question, text, found, need.intent, citations, latency_ms, tuple(hits), short_answer=short
     )
+
+
+def short_of(question: str, c: Candidate, need: Need) -> dict:
+    """The short answer a candidate sentence gives (its clause's sub-items may hold the items)."""
+    children = clause_children(c.tree, c.start)
+    return short_answer(question, c.quote(), need, c.duty, c.prose_unit, children)
 
 
 def clarify(question: str, latency_ms: float) -> Answer:

@@ -22,12 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer import candidates, choose
+from rag.answer import candidates, choose, short_of
 from rag.errors import RagError
 from rag.evaluate import GoldItem, short_right
 from rag.features import term_weights
 from rag.question import Need, clean_question, content_terms
-from rag.short import short_answer
 from rag.weights import DEFAULT, Weights
 
 HELD_OUT = ("dev heldout", "holdout")
@@ -106,11 +105,7 @@ def case_of(engine, item: GoldItem) -> Case:
     need = Need.of(question)
     found = candidates(hits, index, term_weights(question, index), need, vector)
     rows = [(c.coverage, c.own_coverage, c.closeness, c.rank_share, float(c.fits)) for c in found]
-    right = [
-        item.answerable
-        and short_right(item, short_answer(question, c.quote(), need, c.duty, c.prose_unit))
-        for c in found
-    ]
+    right = [item.answerable and short_right(item, short_of(question, c, need)) for c in found]
     return _case(item, rows, [c.agreed for c in found], right)
 
 
