@@ -1,4 +1,10 @@
-"""Shared fixtures. Indexes are built in temporary folders; nothing is written into the repo."""
+"""Shared fixtures. Indexes are built in temporary folders; nothing is written into the repo.
+
+Expensive things are built once per session and shared read-only: the bundled corpus's index
+(``hashing_settings``), prebuilt indexes of a few bundled documents that a test copies before it
+changes anything (``prebuilt``, ``library_copy``), and the dev documents as read by
+``rag.normalize.read_document`` (``dev_read``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -17,13 +24,14 @@ from rag.engine import Engine, ingest
 from rag.models import cl100k
 from rag.normalize import read_document
 from rag.settings import Settings
-from rag.types import ClauseTree
+from rag.types import ClauseTree, Document
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
 DOC = {  # the bundled documents by their short number
     n: next(CORPUS.glob(f"{n}_*.txt")).stem for n in ("000", "001", "002", "003", "004")
 }
+DEV_CORPUS = REPO / "eval" / "dev" / "corpus"  # 46 real documents (eval/dev/SOURCES.md)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +73,67 @@ def hashing_settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def hashing_engine(hashing_settings: Settings) -> Engine:
     return Engine.load(hashing_settings, HashingEmbedder())
+
+
+@pytest.fixture(scope="session")
+def prebuilt(tmp_path_factory):
+    """``prebuilt(("002", "003"))``: a folder with ``corpus/`` (those bundled documents) and
+    ``index/`` ingested from it with the hashing embedder, built once per session for each
+    choice. Read-only: a test that changes files takes ``library_copy`` instead."""
+    built: dict[tuple[str, ...], Path] = {}
+
+    def build(numbers: tuple[str, ...] = tuple(DOC)) -> Path:
+        key = tuple(sorted(numbers))
+        if key not in built:
+            root = tmp_path_factory.mktemp("prebuilt-" + "-".join(key))
+            (root / "corpus").mkdir()
+            for n in key:
+                shutil.copy2(CORPUS / f"{DOC[n]}.txt", root / "corpus")
+            ingest(Settings(corpus_dir=root / "corpus", index_dir=root / "index",
+                            embedder="hashing", state_dir=root / "state"))  # fmt: skip
+            built[key] = root
+        return built[key]
+
+    return build
+
+
+@pytest.fixture
+def library_copy(prebuilt, tmp_path: Path):
+    """``library_copy(("002", "003"), **settings)``: Settings for this test's own copy of a
+    prebuilt corpus and index (``corpus``, ``index``, ``state`` in tmp_path): the same files an
+    ingest of those documents leaves, at the cost of a copy. The manifest names files relative
+    to the corpus and by content hash, so the copy is up to date where it lies."""
+
+    def copy(numbers: tuple[str, ...] = tuple(DOC), **overrides) -> Settings:
+        source = prebuilt(numbers)
+        shutil.copytree(source / "corpus", tmp_path / "corpus")
+        shutil.copytree(source / "index", tmp_path / "index", symlinks=True)
+        return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index",
+                        embedder="hashing", state_dir=tmp_path / "state", **overrides)  # fmt: skip
+
+    return copy
+
+
+class DevRead(NamedTuple):
+    doc: Document
+    seconds: float  # how long read_document took (the first time, in this session)
+
+
+@pytest.fixture(scope="session")
+def dev_read():
+    """``dev_read("d43")``: that dev document through ``read_document``, read once per session
+    (the three PDFs alone take seconds) and shared read-only (a Document is frozen)."""
+    cache: dict[str, DevRead] = {}
+
+    def read(prefix: str) -> DevRead:
+        if prefix not in cache:
+            (path,) = DEV_CORPUS.glob(f"{prefix}_*")
+            started = time.perf_counter()
+            doc = read_document(path)
+            cache[prefix] = DevRead(doc, time.perf_counter() - started)
+        return cache[prefix]
+
+    return read
 
 
 @pytest.fixture(scope="session")
