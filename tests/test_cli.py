@@ -27,31 +27,6 @@ def rag(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def rag_here(monkeypatch, capsys):
-    """``rag(*args, env=…)`` run in this process through ``rag.cli.main``; same result shape."""
-    from rag import cli
-
-    for console in (cli.out, cli.err):  # as COLUMNS=200 does for the subprocess
-        monkeypatch.setattr(console, "_width", 200)
-
-    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-        with monkeypatch.context() as m:
-            for name, value in env.items():
-                m.setenv(name, value)
-            m.setattr(sys, "argv", ["rag", *args])
-            capsys.readouterr()
-            try:
-                cli.main()
-                code = 0
-            except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else int(e.code is not None)
-            out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(["rag", *args], code, out, err)
-
-    return run
-
-
-@pytest.fixture
 def env(corpus_copy: Path, tmp_path: Path) -> dict[str, str]:
     return {
         "RAG_CORPUS_DIR": str(corpus_copy),

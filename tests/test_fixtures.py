@@ -3,6 +3,11 @@ is as good as a fresh ingest, and session-cached reads are the reads themselves.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
+
 from rag.embed import HashingEmbedder
 from rag.engine import Engine, ingest
 from rag.normalize import read_document
@@ -37,3 +42,21 @@ def test_dev_read_is_read_document_once(dev_read):
     first = dev_read("d23")
     assert first.doc == read_document(next(DEV_CORPUS.glob("d23_*")))
     assert first.seconds > 0 and dev_read("d23") is first
+
+
+def test_rag_here_gives_what_a_subprocess_gives(rag_here, tmp_path):
+    missing = {"RAG_INDEX_DIR": str(tmp_path / "none"), "RAG_EMBEDDER": "hashing"}
+    failed = rag_here("info", env=missing)
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert failed.stderr.startswith("error:") and len(failed.stderr.strip().splitlines()) == 1
+    listed = rag_here("settings", env={})
+    assert listed.returncode == 0 and "RAG_INDEX_DIR" in listed.stdout and listed.stderr == ""
+
+
+def test_temporary_folders_are_in_memory_where_the_machine_has_dev_shm(tmp_path, request):
+    shm = Path("/dev/shm")
+    chosen = request.config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT") != str(shm)
+    if shm.is_dir() and not chosen:
+        assert tmp_path.is_relative_to(shm.resolve())
+    else:
+        pytest.skip("no /dev/shm here, or the temporary root was chosen by the caller")
