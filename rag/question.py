@@ -48,7 +48,7 @@ ROLE = re.compile(
 )
 MEASURE = (
     "万元|亿元|港元|元|万亩|亩|公斤|吨|平方公里|平方米|㎡|m²|公顷|立方米|公里|万人|人次|名|人|户|家"
-    "|个|项|次|场|件|块|套|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|幅|分|倍|天|小时|%"
+    "|个|项|次|场|件|块|套|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|部|幅|分|倍|天|小时|%"
 )
 # “几个人” counts people (人), “几个省” counts in 个
 ASKED_MEASURE = re.compile(rf"(?:多少|几)\s*(?:个\s*(?=[名人位户家]))?({MEASURE})")
@@ -65,16 +65,19 @@ ALIKE = {
     **{m: "平方米|㎡|m²" for m in ("平方米", "㎡", "m²")},
 }
 MONEY = re.compile(r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|奖金|收入|成本|价格")
-RATIO = re.compile(r"比例|百分之|占比|比率|率")
-ASKED_RATIO = re.compile(r"比例|百分之|占比|比率|几成")
+RATIO = re.compile(r"比例|百分之|占比|比率|配比|比值|之比|率")
+ASKED_RATIO = re.compile(r"比例|百分之|占比|比率|配比|比值|之比|几成")
+ORDINAL_ASKED = re.compile(r"第\s*(?:几|多少)\s*([\u4e00-\u9fff])")  # 第几级 asks for 第三级
 SHARE = re.compile(r"的多少\s*[?？]?\s*$")  # 最低工资标准的多少: a share, or an amount
 # 3.5, 1,200, 两, 二十四, 一百; a bare 百/千/万 is no count (百人课堂, 千家万户)
 NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十][零〇一二两三四五六七八九十百千万]*)"
-RATIO_FIGURE = re.compile(rf"\d[\d.]*\s*%|百分之|{NUMBER}\s*成(?![员本果立])|{NUMBER}分之{NUMBER}")
-ASKED_DURATION = re.compile(
-    r"多久|多长时间|期限多长|多长期限|(?:期限|时间|期|时长|年限)是?多长|多少年|几年"
-    r"|(?:多少|几)\s*个?\s*(?:工作日|天|日|周|星期|小时)|(?:多少|几)\s*个\s*月"
+RATIO_FIGURE = re.compile(
+    rf"\d[\d.]*\s*%|百分之|{NUMBER}\s*成(?![员本果立])|{NUMBER}分之{NUMBER}|\d+\s*[:：∶比]\s*\d+"
 )
+ASKED_DURATION = re.compile(
+    r"多久|多长时间|期限多长|多长期限|(?:期限|时间|期|时长|年限)是?多长|多少年|(?<!哪)几年"
+    r"|(?:多少|(?<!哪)几)\s*个?\s*(?:工作日|天|日|周|星期|小时)|(?:多少|(?<!哪)几)\s*个\s*月"
+)  # 哪几天 asks for the days (a date), not how many
 # a span of time: a small number (not a 4-digit year, not 第三) and a unit; “3月” is a date,
 # “3个月” a span; 3—12个月 is a span too
 SPAN = r"(?<![\d月第])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*"  # not a year, not a 月X日 day
@@ -87,9 +90,10 @@ ASKED_DEADLINE = re.compile(r"完成|截止|之前|以前|前|时限|期限|到�
 RELATIVE = re.compile(rf"(?:{DURATION.pattern})\s*(?:前|内|以内|之内)")
 YEAR = re.compile(r"(?:19|20)\d{2}(?=\s*年)")
 DAY = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"
-# a figure that counts: not a year (2025年), a date (3月), an ordinal (第五) or an enumerator (1.)
+# a figure that counts: not a year (2025年), a date (3月1日), an ordinal (第五) or an
+# enumerator (1.)
 FIGURE = re.compile(
-    r"(?<![第\d.,（(])(?!(?:19|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*[.．、)）](?!\d))\d"
+    r"(?<![第\d.,（(])(?<!\d月)(?!(?:19|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*[.．、)）](?!\d))\d"
     r"|(?<!第)[一二两三四五六七八九十百千万]+(?:个|项|次|名|家|场|支|类|大|级|批|条|位|人|户)"
 )
 DATE = re.compile(
@@ -182,6 +186,8 @@ class Need:
         money = tuple(MONEY.findall(folded))
         topics = tuple(m for m in money if m not in ("金额", "费用"))  # any sum: too generic
         asked = ASKED_MEASURE.search(folded)
+        if ordinal := ORDINAL_ASKED.search(folded):
+            return cls(intent, re.compile(rf"第?\s*{NUMBER}\s*{ordinal.group(1)}"), years)
         if asked:
             measure = ALIKE.get(asked.group(1), re.escape(asked.group(1)))
         elif ASKED_RATIO.search(folded):  # 签约服务费的多少比例: a ratio, though about money
