@@ -4,10 +4,11 @@ Annotations (“（责任单位：…）”) are read by ``rag.annotations``; mo
 state duties in sentences instead. The grammar, on one clause (split at 。；):
 
 - a **unit**: a name ending in a closed set of agency heads (部, 委, 局, 厅, 办, 办公室, 署,
-  总局, 委员会, (人民)政府, (主管/行政)部门, 中心, 银行, 院, 会, 联席会议, 领导小组, 街道办事处,
-  机关, 机构, 单位, 镇, 街…), optionally with a bracketed alias (镇人民政府（街道办事处）), or a
-  place (市/区/县/省/镇/各区…) followed by a sector (区财政, 市民政). Nothing depends on the names
-  of any document's units;
+  总局, 委员会, (人民)政府, (主管/行政)部门, 中心, 银行, 公司, 院, 会, 联席会议, 领导小组,
+  街道办事处, 机关, 机构, 单位, 镇, 街…; not 经办, 社会), optionally with a bracketed alias
+  (镇人民政府（街道办事处）), or a place (市/区/县/省/镇/各区…) followed by a sector (区财政,
+  市民政). A name never starts with a preposition or a verb of policy (以, 向, 鼓励, 加强…) nor
+  runs through a modal (应当, 可以, 向…). Nothing depends on the names of any document's units;
 - a **duty**: units + (应当/具体/分别/按职责分工/作为…) + a verb of duty — 负责/牵头/会同/承担/
   主管/组织/统筹/监管, or one of the acts a unit is charged with (审核/审批/批准/核实/认定/公布/
   发布/制定/编制/落实/处理/受理/办理/担任/监督/指导/协调/做好…); “负责人”, “负责同志” are posts,
@@ -38,7 +39,7 @@ from rag.zh import fold
 
 HEADS = (
     "人民政府|街道办事处|联席会议|领导小组|委员会|办公室|主管部门|行政部门|部门|政府|总局|中心"
-    "|机关|机构|单位|银行|部|委|局|厅|署|院|镇|街"
+    "|机关|机构|单位|银行|公司|集团|部|委|局|厅|署|院|镇|街"
     "|(?<![经承主协督举创开兴代交查申筹])办|(?<![社机大都])会"  # not 经办, 社会
 )
 PLACE = (
@@ -68,7 +69,7 @@ SEP = rf"(?:、|[和及与](?={PLACE}|国家))"  # 经济和信息化 is one nam
 UNITS = rf"{NOT_A_NAME}{UNIT}(?:{SEP}{UNIT})*"
 ADVERB = (
     r"(?:应当|应|要|将|可以|依法|具体|主要|分别|统一|共同|全面|按照?职责分工|在职责范围内[，,]?"
-    r"|作为[^，,。；;]{1,20}[，,]?)*"
+    r"|作为[^，,。；;]{1,20}[，,]?|自[^，,。；;]{1,20}?之日起[^，,。；;]{0,8}?内?)*"
 )
 DUTY = r"负责(?!人|同志|科室)"  # 负责人, 负责同志 are posts
 # verbs of a duty whose subject is the unit that holds it (审核, 批准: the unit decides)
@@ -106,7 +107,10 @@ ANYONE = re.compile(  # not “对…负责” (answerable for), not “…的�
 HELPERS = re.compile(rf"(?:^|[，,、])(?P<who>{UNITS}){ADVERB}(?:配合|参与|协助|协同)")
 ALONGSIDE = re.compile(rf"会同(?P<who>{UNITS})")
 # who holds a post the question asks about (总指挥：X主要负责人; 由X院士担任组长)
-HOLDER = rf"(?:{UNIT}(?:主要|分管)?(?:负责人|负责同志)|{NAME}{{1,12}}?院士|{UNIT})"
+HOLDER = (
+    rf"(?:{NAME}{{1,20}}?(?:主要|分管)?(?:负责人|负责同志|领导同志|院士|秘书长|书记|主任|长)"
+    rf"|{UNIT})"
+)
 HEAD_END = re.compile(rf"(?:{HEADS}){ALIAS}$")
 PLACE_START = re.compile(rf"^{PLACE}")
 LEGACY_ORG = (
@@ -118,7 +122,7 @@ LEGACY = [  # forms of the bundled documents, read when the grammar finds nothin
     re.compile(r"由(?P<who>[^，,。；;由]{2,40}?)(?:共同|具体)?(?:负责(?!人|同志)|牵头|承担|落实|组织|统筹|担任|兼任|任|认领)"),
     re.compile(r"(?:^|[，,。；;])(?P<who>[^，,。；;]{2,60}?)(?:定期)?牵头"),
     re.compile(rf"发挥(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:的)?(?:牵头|统筹|协调|主导|指导)"),
-    re.compile(rf"^(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:为|向|对|组织|开展|举行|负责|推动)"),
+    re.compile(rf"^(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:为|向|对|组织|开展|举行|负责(?!人)|推动)"),
     re.compile(rf"(?:^|[，,。；;])(?P<who>[^，,。；;]{{2,20}}?)(?:担任|任)[^，,。；;]{{0,6}}?(?:{ROLE})"),
 ]  # fmt: skip
 
@@ -194,7 +198,7 @@ def prose_duty(sentence: str, posts: tuple[str, ...] = ()) -> Duty | None:
             return Duty(lead_text, tuple(names), kind)
     for pattern in LEGACY:
         m = pattern.search(folded)
-        if m:
+        if m and re.match(NOT_A_NAME, m.group("who").strip()):  # not 鼓励社会…
             who = sentence[m.start("who") : m.end("who")].strip()
             return Duty(who, (), kind_of(fold(who)))
     return None
@@ -220,15 +224,15 @@ def _post_holders(folded: str, posts: tuple[str, ...]) -> list[str]:
     """
     for post in posts:
         own = rf"(?<!副){re.escape(post)}" if not post.startswith("副") else re.escape(post)
-        listed = rf"(?P<who>{HOLDER}(?:、{HOLDER})*)"
+        listed = rf"(?P<who>{HOLDER}(?:[、和]{HOLDER})*)"
         for form in (
             rf"{own}\s*[：:]\s*{listed}",
-            rf"{own}(?:一般|通常)?由{listed}(?:兼任|担任|出任)",
-            rf"由{listed}(?:兼任|担任|出任|任){own}",
+            rf"{own}[^。；;由]{{0,8}}由{listed}(?:兼任|担任|出任)",
+            rf"由{listed}(?:兼任|担任|出任|任)[^，,。；;]{{0,8}}?{own}",
         ):
             m = re.search(form, folded)
             if m:
-                return [u for u in m.group("who").split("、") if u]
+                return [u for u in re.split("[、和]", m.group("who")) if u]
     return []
 
 
