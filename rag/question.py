@@ -29,16 +29,28 @@ MAX_QUESTION_CHARS = 500
 
 WHO = r"部门|单位|机构|机关|政府|银行|法院|组织|官员|法官"
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    ("responsibility", re.compile(
-        rf"谁|哪位|哪家|(?:哪|什么|甚么)(?:个|一个|一级|级|家)?(?:{WHO})|哪些(?:部门|单位)|归谁"
-        r"|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任")),
-    ("time", re.compile(
-        r"何时|(?:什么|甚么)时[候间]|哪年|哪一年|几月|几号|几日|哪天|哪一天|哪几天|期限|截止"
-        r"|多久|时间节点|多长(?![度宽高远])")),
+    (
+        "responsibility",
+        re.compile(
+            rf"谁|哪位|哪家|(?:哪|什么|甚么)(?:个|一个|一级|级|家)?(?:{WHO})|哪些(?:部门|单位)|归谁"
+            r"|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任"
+        ),
+    ),
+    (
+        "time",
+        re.compile(
+            r"何时|(?:什么|甚么)时[候间]|哪年|哪一年|几月|几号|几日|哪天|哪一天|哪几天|期限|截止"
+            r"|多久|时间节点|多长(?![度宽高远])"
+        ),
+    ),
     # 哪几类 asks for the items, 十几岁 is no question: neither is a count
-    ("quantity", re.compile(
-        r"多少|(?<![哪十])几(?!十)|比例|百分之|占比|比率|数量|金额|多大|多高|达到.*[%率]")),
-]  # fmt: skip
+    (
+        "quantity",
+        re.compile(
+            r"多少|(?<![哪十])几(?!十)|比例|百分之|占比|比率|数量|金额|多大|多高|达到.*[%率]"
+        ),
+    ),
+]
 # Words that say what kind of answer is wanted rather than what it is about.
 INTENT_WORDS = frozenset("负责 牵头 参与 责任 主管 担任 比例 占比 数量 时候".split())
 INTERROGATIVE = re.compile(r"哪|谁|什么|甚么|多少|几|怎么|怎样|如何|是否|吗")
