@@ -252,3 +252,11 @@ def test_heads_of_organisations_not_names():
         assert kind_of(unit) == "unit", unit
     for other in ["社会", "经办", "工作人员", "负责同志"]:
         assert kind_of(other) != "unit", other
+
+
+def test_acts_are_verbs_not_the_things_they_produce():
+    # d16 (calibration): “要切实履行主体责任” is a duty of both units, the first leads
+    duty = prose_duty("在京津冀协同发展领导小组统筹指导下，河北省委和省政府要切实履行主体责任")
+    assert duty == Duty("河北省委", ("省政府",))
+    # d28 (calibration): 审核意见 is a document handed on, not an act of 街道办事处
+    assert prose_duty("经初审通过的，街道办事处（镇人民政府）将审核意见提交区住房保障部门") is None
