@@ -1,17 +1,27 @@
 """What a question asks for: its intent, and what a sentence must contain to answer it.
 
-Four intents, recognised by an ordered pattern table (first match wins): responsibility
-(谁/哪个部门/牵头/负责…), time (何时/哪年/期限…), quantity (多少/几/比例…) and general.
+Four intents, recognised by an ordered pattern table (first match wins) on the folded question
+(traditional characters read as simplified; 甚么 as 什么): responsibility (谁/哪位/哪个部门/
+哪家机构/归谁/牵头/负责…), time (何时/哪年/几号/哪天/期限/多长…), quantity (多少/几/比例…) and
+general. “哪几类” asks for a list and “十几岁” is no question, so neither is a count.
 A ``Need`` turns the intent into checks on a candidate sentence:
 
 - responsibility — the sentence carries units (an annotation, or a duty stated in prose);
-  a question about a post (组长是谁) needs a sentence naming that post;
-- quantity — a figure, counted in the measure asked for (多少万元 → …万元, 比例 → …%);
-  a question about money (资金/投资/工资…) needs a sentence naming it;
-- time — a date or period; a deadline question (何时完成/截止) is also met by an annotation's
-  完成时限; a duration question (多久/多少个工作日/期限多长) needs a span (6个月), not a date;
-- counts may be written in Chinese numerals (两次, 十项, 二十四小时); a ratio is …%/…成/…分之…;
-  money is an amount with a currency unit (…万元), not any number;
+  a question about a post (组长是谁, 总指挥由谁担任) needs a sentence naming that post — not its
+  deputy (副组长) — and is also met by the post's holder (总指挥：X主要负责人);
+- quantity — a figure, counted in the measure asked for (多少万元 → …万元) or one alike: 名/人/位
+  all count people, 个 stands for the counter of a body, a place or a person (几个 → 1家, 300名)
+  but not of items or times (130项, 12个月); 多少平方米 → …㎡;
+- a ratio question (比例/占比/配比/几成) wants …%/…成/…分之…/1:5 even when it is about money
+  (服务费的多少比例); “工资标准的多少” (a share of a sum) takes a ratio or an amount; a question
+  about money (资金/投资/工资…) otherwise needs a sentence naming it, with an amount in 元;
+- a bare figure is no year (2025年), date (3月1日), ordinal (第五) or enumerator (1.); an ordinal
+  question (第几级) wants an ordinal of that kind;
+- time — a date or period (incl. 次月十五日, 每月25日, 四月一日); a deadline question (何时完成/
+  截止/最晚) is also met by an annotation's 完成时限 or a relative deadline (届满3个月前, 15日内);
+  a duration question (多久/多少个工作日/期限是多长) needs a span (6个月, 3—12个月, 二十年, 2年内,
+  48小时), not a date;
+- counts may be written in Chinese numerals (两次, 十项, 二十四小时);
 - any — a year the question names must be the sentence's year.
 """
 
