@@ -37,22 +37,34 @@ from dataclasses import dataclass
 
 from rag.zh import fold
 
+# the head a name ends in; a shorter head never ends a longer one (人民政府 is not 人民 + 政府),
+# so a name is read one way only: a long list of units cannot make the matcher backtrack
+# exponentially
 HEADS = (
-    "人民政府|街道办事处|联席会议|领导小组|委员会|办公室|主管部门|行政部门|部门|政府|总局|中心"
-    "|机关|机构|单位|银行|公司|集团|部|委|局|厅|署|院|镇|街"
-    "|(?<![经承主协督举创开兴代交查申筹])办|(?<![社机大都])会"  # not 经办, 社会
+    "人民政府|街道办事处|联席会议|领导小组|委员会|办公室|主管部门|行政部门|(?<!主管)(?<!行政)部门"
+    "|(?<!人民)政府|总局|中心|机关|机构|单位|银行|公司|集团|部|委|(?<!总)局|厅|署|院|镇|街"
+    "|(?<![经承主协督举创开兴代交查申筹])办|(?<![社机大都])(?<!委员)会"  # not 经办, 社会
 )
 PLACE = (
     r"(?:国务院|中央|全国|各省级|各级|各省|各区|各市|各县|各镇|省级|市级|县级|区级|自治区|直辖市|自治州"
     r"|设区的市|区县|省|市|区|县|镇|乡|街道)(?:[（(][\u4e00-\u9fff]{1,4}[）)])?"
 )
-SECTOR = r"[\u4e00-\u9fff]{2,8}?"  # 财政, 人力资源社会保障, 城市管理综合执法
+# a sector (财政, 人力资源社会保障, 城市管理综合执法) never ends in a head: “市民政部门” is read one
+# way only, so a long list of units cannot make the matcher backtrack exponentially
+SECTOR = (
+    r"[\u4e00-\u9fff]{2,8}?"
+    + "".join(
+        f"(?<!{head})"
+        for head in ("部门", "政府", "中心", "机关", "机构", "单位", "银行", "公司", "集团")
+    )
+    + "(?<![部委局厅署院镇街办会])"
+)
 ALIAS = r"(?:[（(][^（）()，,。；;]{1,10}[）)])?"
 # a name's characters (区县（市）), never a modal or a duty word: “区民政部门应当自收到镇人民政府
 # 意见…审核” names 区民政部门, not all that
-NAME = (
+NAME = (  # nor a 和 that joins two units (市财政局和市民政局), so a list reads one way only
     r"(?:(?!应当|应该|必须|可以|可在|可向|主要|承担|负责(?!人)|牵头|会同|按照|依照|根据|通过|将"
-    r"|向|经(?!济|办|营|贸)|要(?!素)|以(?![上下])|(?<!所)在)"
+    rf"|向|经(?!济|办|营|贸)|要(?!素)|以(?![上下])|(?<!所)在|[和及与](?:{PLACE}|国家))"
     r"(?:[^\s，,。；;：:、（）()“”\"]|[（(][\u4e00-\u9fff]{1,4}[）)]))"
 )
 # a name never starts with a preposition or a verb of policy (以国家统计局公布, 鼓励地方政府…)
@@ -66,7 +78,7 @@ NEXT = (
 )
 UNIT = rf"(?:{NAME}{{0,24}}?(?:{HEADS}){ALIAS}|{PLACE}{SECTOR}{NEXT}|{PLACE}(?=[、和]))"
 SEP = rf"(?:、|[和及与](?={PLACE}|国家))"  # 经济和信息化 is one name, 国家能源局和省级… two
-UNITS = rf"{NOT_A_NAME}{UNIT}(?:{SEP}{UNIT})*"
+UNITS = rf"{NOT_A_NAME}{UNIT}(?:{SEP}{UNIT}){{0,20}}"  # a longer list is no one's duty list
 ADVERB = (
     r"(?:应当|应|要|将|可以|切实|依法|具体|主要|分别|统一|共同|全面|按照?职责分工"
     r"|在职责范围内[，,]?"
@@ -138,6 +150,12 @@ LEGACY = [  # forms of the bundled documents, read when the grammar finds nothin
 ]
 
 
+# Duties are stated in sentences of a few dozen characters (the longest in the dev corpus has
+# 223); a longer run — garbled or hostile text — is read in its first 400, so the work per
+# sentence stays bounded.
+MAX_SENTENCE = 400
+
+
 @dataclass(frozen=True)
 class Duty:
     """Who leads a duty stated in prose, who takes part, and how sure the reading is."""
@@ -194,6 +212,7 @@ def prose_duty(sentence: str, posts: tuple[str, ...] = ()) -> Duty | None:
     >>> prose_duty("总指挥：国家发展改革委主要负责人", posts=("总指挥",)).lead
     '国家发展改革委主要负责人'
     """
+    sentence = sentence[:MAX_SENTENCE]
     folded = fold(sentence)
     if posts and (held := _post_holders(folded, posts)):
         names = [_as_written(sentence, folded, 0, folded, n) for n in held]

@@ -36,6 +36,7 @@ from rag.errors import BadQuestion
 from rag.zh import fold
 
 MAX_QUESTION_CHARS = 500
+MAX_SENTENCE_CHARS = 1000  # a sentence is read this far for a value (real ones are < 300)
 
 WHO = r"部门|单位|机构|机关|政府|银行|法院|组织|官员|法官"
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
@@ -237,6 +238,7 @@ class Need:
         >>> Need.of("什么时候完成").met("", "完成改造", True, deadline="2025年底")
         True
         """
+        sentence = sentence[:MAX_SENTENCE_CHARS]  # some value patterns are quadratic on a run
         if self.years:  # a sentence dated otherwise is about another year, whatever its title
             where = sentence if YEAR.search(sentence) else context
             if not all(y in where for y in self.years):

@@ -3,6 +3,8 @@ literals) and on synthetic ones, with negatives."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from rag.duties import Duty, kind_of, prose_duty, prose_unit, split_units
@@ -260,3 +262,20 @@ def test_acts_are_verbs_not_the_things_they_produce():
     assert duty == Duty("河北省委", ("省政府",))
     # d28 (calibration): 审核意见 is a document handed on, not an act of 街道办事处
     assert prose_duty("经初审通过的，街道办事处（镇人民政府）将审核意见提交区住房保障部门") is None
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "市民政部门、" * 200 + "负责",  # a unit read two ways once made this exponential
+        "镇人民政府（街道办事处）、" * 150 + "负责",
+        "市财政局和市" * 300,
+        "由" + "市局、" * 800 + "处理",
+        "总指挥：" + "甲局主要负责人、" * 400,
+    ],
+)
+def test_hostile_runs_are_read_in_bounded_time(hostile):
+    started = time.perf_counter()
+    prose_duty(hostile)
+    prose_duty(hostile, posts=("总指挥",))
+    assert time.perf_counter() - started < 5  # was unbounded (minutes) before the one-way names
