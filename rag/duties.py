@@ -4,19 +4,28 @@ Annotations (“（责任单位：…）”) are read by ``rag.annotations``; mo
 state duties in sentences instead. The grammar, on one clause (split at 。；):
 
 - a **unit**: a name ending in a closed set of agency heads (部, 委, 局, 厅, 办, 办公室, 署,
-  总局, 委员会, (人民)政府, (主管/行政)部门, 中心, 院, 会, 联席会议, 领导小组, 街道办事处, 机关,
-  机构, 单位, 镇, 街…), optionally with a bracketed alias (镇人民政府（街道办事处）), or a place
-  (市/区/县/省/镇/各区…) followed by a sector (区财政, 市民政). Nothing depends on the names of
-  the bundled documents' units;
-- a **duty**: units + (应当/具体/分别/按职责分工…) + 负责/牵头/会同/承担/主管/组织实施/统筹/监管
-  (“负责人”, “负责同志” are posts, not duties); “X是…主管部门/责任主体/实施机构”; “由X（自主/
-  具体）负责/编制/制定/确定/组织…”;
+  总局, 委员会, (人民)政府, (主管/行政)部门, 中心, 银行, 公司, 院, 会, 联席会议, 领导小组,
+  街道办事处, 机关, 机构, 单位, 镇, 街…; not 经办, 社会), optionally with a bracketed alias
+  (镇人民政府（街道办事处）), or a place (市/区/县/省/镇/各区…) followed by a sector (区财政,
+  市民政). A name never starts with a preposition or a verb of policy (以, 向, 鼓励, 加强…) nor
+  runs through a modal (应当, 可以, 向…). Nothing depends on the names of any document's units;
+- a **duty**: units + (应当/具体/分别/按职责分工/作为…) + a verb of duty — 负责/牵头/会同/承担/
+  主管/组织/统筹/监管, or one of the acts a unit is charged with (审核/审批/批准/核实/认定/公布/
+  发布/制定/编制/落实/处理/受理/办理/担任/监督/指导/协调/做好…); “负责人”, “负责同志” are posts,
+  not duties. Also “X是/为/作为…主管部门/责任主体/主体”, and “由X（自主/具体/依法）+ verb”.
+  A subject starts a clause (after an enumerator: （11）, 3., 一、, 第五条) or follows a comma;
+- **deciders and receivers**, read only when no subject holds a duty: “经X批准/同意/审核” (X
+  decides) and “向X报告/申请/提交/报送” (X receives): they answer “由谁批准”, “交给哪个机构”;
 - **participants**: “X会同Y…”, “X牵头，Y配合/参与/协助”, “X负责…，Y配合…”; in “X、Y按职责分工
   负责” the first-listed leads (the annotation grammar's rule);
+- **posts**: the holder of a post (“总指挥：X主要负责人”, “组长由X担任”, “由X院士任主任”) is read
+  only for the posts a question asks about (``posts=``), and a deputy (副总指挥) is no holder of
+  the post (总指挥); a post or person alone (负责人, 工作人员) is never a unit;
 - **kind**: ``unit`` (a recognised agency), ``generic`` (有关单位/相关部门: a duty, but it names no
-  one), ``other`` (a person or body without an agency head: 专利代理师, 幼儿园) and
+  one), ``other`` (a person or body without an agency head: 专利代理师, 幼儿园),
   ``interpretation`` (“本办法由X负责解释”: X is answerable for what the text means, a real duty
-  but only of interpretation). The answer stage may weigh the last three lower.
+  but only of interpretation) and ``post`` (the holder of a post asked about). The answer stage
+  may weigh generic, other and interpretation lower.
 
 The forms fitted to the bundled documents (“发挥X的牵头作用”, “X任第一书记”) stay as a fallback.
 """
@@ -28,45 +37,94 @@ from dataclasses import dataclass
 
 from rag.zh import fold
 
+# the head a name ends in; a shorter head never ends a longer one (人民政府 is not 人民 + 政府),
+# so a name is read one way only: a long list of units cannot make the matcher backtrack
+# exponentially
 HEADS = (
-    "人民政府|街道办事处|联席会议|领导小组|委员会|办公室|主管部门|行政部门|部门|政府|总局|中心"
-    "|机关|机构|单位|部|委|局|厅|办|署|院|会|镇|街"
+    "人民政府|街道办事处|联席会议|领导小组|委员会|办公室|主管部门|行政部门|(?<!主管)(?<!行政)部门"
+    "|(?<!人民)政府|总局|中心|机关|机构|单位|银行|公司|集团|部|委|(?<!总)局|厅|署|院|镇|街"
+    "|(?<![经承主协督举创开兴代交查申筹])办|(?<![社机大都])(?<!委员)会"  # not 经办, 社会
 )
 PLACE = (
-    r"(?:国务院|中央|全国|各省级|各级|各区|各市|各县|各镇|省级|市级|县级|区级|自治区|直辖市|自治州"
+    r"(?:国务院|中央|全国|各省级|各级|各省|各区|各市|各县|各镇|省级|市级|县级|区级|自治区|直辖市|自治州"
     r"|设区的市|区县|省|市|区|县|镇|乡|街道)(?:[（(][\u4e00-\u9fff]{1,4}[）)])?"
 )
-SECTOR = r"[\u4e00-\u9fff]{2,8}?"  # 财政, 人力资源社会保障, 城市管理综合执法
+# a sector (财政, 人力资源社会保障, 城市管理综合执法) never ends in a head: “市民政部门” is read one
+# way only, so a long list of units cannot make the matcher backtrack exponentially
+SECTOR = (
+    r"[\u4e00-\u9fff]{2,8}?"
+    + "".join(
+        f"(?<!{head})"
+        for head in ("部门", "政府", "中心", "机关", "机构", "单位", "银行", "公司", "集团")
+    )
+    + "(?<![部委局厅署院镇街办会])"
+)
 ALIAS = r"(?:[（(][^（）()，,。；;]{1,10}[）)])?"
-NAME = r"(?:[^\s，,。；;：:、（）()“”\"]|[（(][\u4e00-\u9fff]{1,4}[）)])"  # 区县（市）
+# a name's characters (区县（市）), never a modal or a duty word: “区民政部门应当自收到镇人民政府
+# 意见…审核” names 区民政部门, not all that
+NAME = (  # nor a 和 that joins two units (市财政局和市民政局), so a list reads one way only
+    r"(?:(?!应当|应该|必须|可以|可在|可向|主要|承担|负责(?!人)|牵头|会同|按照|依照|根据|通过|将"
+    rf"|向|经(?!济|办|营|贸)|要(?!素)|以(?![上下])|(?<!所)在|[和及与](?:{PLACE}|国家))"
+    r"(?:[^\s，,。；;：:、（）()“”\"]|[（(][\u4e00-\u9fff]{1,4}[）)]))"
+)
+# a name never starts with a preposition or a verb of policy (以国家统计局公布, 鼓励地方政府…)
+NOT_A_NAME = (
+    r"(?!以|在|对(?!外)|向|由|经(?!济)|自(?!然|治|贸)|从|将|按|为|于|把|被|并|及时|是指"
+    r"|加强|鼓励|支持|引导|推动|推进|指导|组织(?!部)|要求|督促|建立|完善|发挥)"
+)
 NEXT = (
     r"(?=[、和及与]|应|要|具体|分别|负责|牵头|配合|参与|协助|协同|会同|承担|主管(?!部门)|组织|统筹"
-    r"|是)"
+    r"|是|作为)"
 )
 UNIT = rf"(?:{NAME}{{0,24}}?(?:{HEADS}){ALIAS}|{PLACE}{SECTOR}{NEXT}|{PLACE}(?=[、和]))"
 SEP = rf"(?:、|[和及与](?={PLACE}|国家))"  # 经济和信息化 is one name, 国家能源局和省级… two
-UNITS = rf"{UNIT}(?:{SEP}{UNIT})*"
+UNITS = rf"{NOT_A_NAME}{UNIT}(?:{SEP}{UNIT}){{0,20}}"  # a longer list is no one's duty list
 ADVERB = (
-    r"(?:应当|应|要|可以|依法|具体|主要|分别|统一|共同|全面|按照?职责分工|在职责范围内[，,]?"
-    r"|作为[^，,。；;]{1,20}[，,]?)*"
+    r"(?:应当|应|要|将|可以|切实|依法|具体|主要|分别|统一|共同|全面|按照?职责分工"
+    r"|在职责范围内[，,]?"
+    r"|作为[^，,。；;]{1,20}[，,]?|自[^，,。；;]{1,20}?之日起[^，,。；;]{0,8}?内?)*"
 )
 DUTY = r"负责(?!人|同志|科室)"  # 负责人, 负责同志 are posts
-VERB = rf"(?:{DUTY}|牵头|会同|承担|主管(?!部门)|组织实施|统筹|监管)"
+# verbs of a duty whose subject is the unit that holds it (审核, 批准: the unit decides)
+ACTS = (
+    r"(?:审核|审批|审查|批准|核准|核实|核定|认定|公布|发布|制定|制订|编制|落实|处理|受理|办理|担任"
+    r"|监督|指导|协调|做好|抓好|履行"
+    r")(?!意见|结果|材料|结论|决定|程序)"  # 审核意见 is a thing, not an act
+)
+ORGANISES = r"组织(?=实施|开展|编制|制定|协调|落实|指导|推动|做好)"  # not 社会组织
+VERB = rf"(?:{DUTY}|牵头|会同|承担|主管(?!部门)|{ORGANISES}|统筹|监管|{ACTS})"
 GENERIC = re.compile(r"^(?:各|其他)?(?:有关|相关|其他|其它)?(?:单位|部门|方面|机构)$")
-SUBJECT_DUTY = re.compile(rf"(?:^|[，,：:\s])(?P<who>{UNITS}){ADVERB}{VERB}")
+# where a subject may start: a clause start (after an enumerator such as （11） or 3.) or a comma
+ORDINAL = r"[\d一二三四五六七八九十]{1,3}"
+ENUMERATOR = rf"(?:[（(]\s*{ORDINAL}\s*[）)]|{ORDINAL}\s*[.．、](?!\d))"
+START = rf"(?:^\s*(?:{ENUMERATOR}\s*)?|[，,：:\s])"
+SUBJECT_DUTY = re.compile(rf"{START}(?P<who>{UNITS}){ADVERB}{VERB}")
 IS_IN_CHARGE = re.compile(
-    rf"(?:^|[，,：:\s])(?P<who>{UNITS})[是为][^，,。；;]{{0,30}}"
-    r"(?:主管部门|责任主体|实施机构|管理机构|牵头单位|牵头部门)"
+    rf"{START}(?P<who>{UNITS})(?:是|为|作为)[^，,。；;]{{0,30}}"
+    r"(?:主管部门|责任主体|实施机构|管理机构|牵头单位|牵头部门|主体)"
 )
 BY = re.compile(
-    rf"由(?P<who>{UNITS})(?:自主|具体|共同|统一)?"
-    rf"(?P<verb>负责解释|{DUTY}|牵头|会同|承担|组织|编制|制定|制订|确定|审核|审批|实施|监管)"
+    rf"由(?P<who>{UNITS})(?:自主|具体|共同|统一|依法)?"
+    rf"(?P<verb>负责解释|{DUTY}|牵头|会同|承担|组织|确定|实施|监管|{ACTS})"
+)
+# the unit that decides (经X批准) or receives (向X报告): it answers “由谁批准”, “交给哪个机构”
+APPROVED = re.compile(
+    rf"经(?P<who>{UNITS})(?:依法)?(?:审核|审批|审查|批准|核准|同意|认定|确认|备案)"
+)
+RECEIVER = re.compile(
+    rf"向(?P<who>{UNITS})(?:专题|书面|及时|如实|逐级|定期|依法)?"
+    r"(?:报告|申请|提交|报送|申报|提出|备案|投诉|举报|反映)"
 )
 ANYONE = re.compile(  # not “对…负责” (answerable for), not “…的” (a description)
-    rf"(?:^|[，,：:\s])(?P<who>(?![对向为在])[\u4e00-\u9fff]{{2,12}}?)(?<!的){ADVERB}{DUTY}"
+    rf"{START}(?P<who>(?![对向为在])[\u4e00-\u9fff]{{2,12}}?)(?<!的){ADVERB}{DUTY}"
 )
 HELPERS = re.compile(rf"(?:^|[，,、])(?P<who>{UNITS}){ADVERB}(?:配合|参与|协助|协同)")
 ALONGSIDE = re.compile(rf"会同(?P<who>{UNITS})")
+# who holds a post the question asks about (总指挥：X主要负责人; 由X院士担任组长)
+HOLDER = (
+    rf"(?:{NAME}{{1,20}}?(?:主要|分管)?(?:负责人|负责同志|领导同志|院士|秘书长|书记|主任|长)"
+    rf"|{UNIT})"
+)
 HEAD_END = re.compile(rf"(?:{HEADS}){ALIAS}$")
 PLACE_START = re.compile(rf"^{PLACE}")
 LEGACY_ORG = (
@@ -75,12 +133,27 @@ LEGACY_ORG = (
 )
 ROLE = r"第一书记|副书记|书记|副组长|组长|主任|局长|部长|站长|片长|网格长|队长|链长"
 LEGACY = [  # forms of the bundled documents, read when the grammar finds nothing
-    re.compile(r"由(?P<who>[^，,。；;由]{2,40}?)(?:共同|具体)?(?:负责|牵头|承担|落实|组织|统筹|担任|任|认领)"),
+    re.compile(
+        r"由(?P<who>[^，,。；;由]{2,40}?)(?:共同|具体)?"
+        r"(?:负责(?!人|同志)|牵头|承担|落实|组织|统筹|担任|兼任|任|认领)"
+    ),
     re.compile(r"(?:^|[，,。；;])(?P<who>[^，,。；;]{2,60}?)(?:定期)?牵头"),
-    re.compile(rf"发挥(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:的)?(?:牵头|统筹|协调|主导|指导)"),
-    re.compile(rf"^(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:为|向|对|组织|开展|举行|负责|推动)"),
-    re.compile(rf"(?:^|[，,。；;])(?P<who>[^，,。；;]{{2,20}}?)(?:担任|任)[^，,。；;]{{0,6}}?(?:{ROLE})"),
-]  # fmt: skip
+    re.compile(
+        rf"发挥(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:的)?(?:牵头|统筹|协调|主导|指导)"
+    ),
+    re.compile(
+        rf"^(?P<who>[^，,。；;]{{2,30}}?{LEGACY_ORG})(?:为|向|对|组织|开展|举行|负责(?!人)|推动)"
+    ),
+    re.compile(
+        rf"(?:^|[，,。；;])(?P<who>[^，,。；;]{{2,20}}?)(?:担任|任)[^，,。；;]{{0,6}}?(?:{ROLE})"
+    ),
+]
+
+
+# Duties are stated in sentences of a few dozen characters (the longest in the dev corpus has
+# 223); a longer run — garbled or hostile text — is read in its first 400, so the work per
+# sentence stays bounded.
+MAX_SENTENCE = 400
 
 
 @dataclass(frozen=True)
@@ -126,8 +199,9 @@ def kind_of(unit: str) -> str:
     return "other"
 
 
-def prose_duty(sentence: str) -> Duty | None:
-    """The duty a sentence states in prose, names as written; None if it states none.
+def prose_duty(sentence: str, posts: tuple[str, ...] = ()) -> Duty | None:
+    """The duty a sentence states in prose, names as written; None if it states none. ``posts``
+    are the posts a question asks about (组长, 总指挥): their holders count only then.
 
     >>> prose_duty("第五条　国务院专利行政部门负责全国的专利代理管理工作。")
     Duty(lead='国务院专利行政部门', participants=(), kind='unit')
@@ -135,8 +209,14 @@ def prose_duty(sentence: str) -> Duty | None:
     ('市财政局', '市残联')
     >>> prose_duty("总指挥：国家发展改革委主要负责人") is None
     True
+    >>> prose_duty("总指挥：国家发展改革委主要负责人", posts=("总指挥",)).lead
+    '国家发展改革委主要负责人'
     """
+    sentence = sentence[:MAX_SENTENCE]
     folded = fold(sentence)
+    if posts and (held := _post_holders(folded, posts)):
+        names = [_as_written(sentence, folded, 0, folded, n) for n in held]
+        return Duty(names[0], tuple(names[1:]), "post")
     for clause_start, clause in _clauses(folded):
         found = _grammar(clause)
         if found:
@@ -148,13 +228,13 @@ def prose_duty(sentence: str) -> Duty | None:
             return Duty(lead_text, tuple(names), kind)
     for pattern in LEGACY:
         m = pattern.search(folded)
-        if m:
+        if m and re.match(NOT_A_NAME, m.group("who").strip()):  # not 鼓励社会…
             who = sentence[m.start("who") : m.end("who")].strip()
             return Duty(who, (), kind_of(fold(who)))
     return None
 
 
-def prose_unit(sentence: str) -> str | None:
+def prose_unit(sentence: str, posts: tuple[str, ...] = ()) -> str | None:
     """The lead unit a sentence names in prose, as written (what the answer stage shows).
 
     >>> prose_unit("村企结对的相关经费由结对单位落实解决。")
@@ -162,8 +242,28 @@ def prose_unit(sentence: str) -> str | None:
     >>> prose_unit("链长任党委第一书记。")
     '链长'
     """
-    duty = prose_duty(sentence)
+    duty = prose_duty(sentence, posts)
     return duty.lead if duty else None
+
+
+def _post_holders(folded: str, posts: tuple[str, ...]) -> list[str]:
+    """Who holds one of ``posts`` (not its deputy: 副总指挥 is no 总指挥), as listed units.
+
+    >>> _post_holders("组长由区长担任,副组长由甲局主要负责人担任", ("副组长",))
+    ['甲局主要负责人']
+    """
+    for post in posts:
+        own = rf"(?<!副){re.escape(post)}" if not post.startswith("副") else re.escape(post)
+        listed = rf"(?P<who>{HOLDER}(?:[、和]{HOLDER})*)"
+        for form in (
+            rf"{own}\s*[：:]\s*{listed}",
+            rf"{own}[^。；;由]{{0,8}}由{listed}(?:兼任|担任|出任)",
+            rf"由{listed}(?:兼任|担任|出任|任)[^，,。；;]{{0,8}}?{own}",
+        ):
+            m = re.search(form, folded)
+            if m:
+                return [u for u in re.split("[、和]", m.group("who")) if u]
+    return []
 
 
 def _clauses(folded: str) -> list[tuple[int, str]]:
@@ -184,7 +284,14 @@ def _grammar(clause: str) -> tuple[str, str, list[str]] | None:
             hits.append((m.start("who"), m))
     if not hits:  # a subject without an agency head: a person, a school — kept, as “other”
         m = ANYONE.search(clause)
-        return (_trim(m.group("who")), kind_of(_trim(m.group("who"))), []) if m else None
+        if m:
+            return _trim(m.group("who")), kind_of(_trim(m.group("who"))), []
+        # no subject holds a duty: the unit that approves (经X批准) or receives (向X报告)
+        m = APPROVED.search(clause) or RECEIVER.search(clause)
+        if not m:
+            return None
+        units = split_units(_trim(m.group("who")))
+        return units[0], kind_of(units[0]), units[1:]
     m = min(hits, key=lambda h: h[0])[1]
     by = BY.search(clause)  # “本办法由X负责解释”: the span before 由 is the object, X the subject
     if by and by.start("who") < m.end("who"):

@@ -1,17 +1,27 @@
 """What a question asks for: its intent, and what a sentence must contain to answer it.
 
-Four intents, recognised by an ordered pattern table (first match wins): responsibility
-(谁/哪个部门/牵头/负责…), time (何时/哪年/期限…), quantity (多少/几/比例…) and general.
+Four intents, recognised by an ordered pattern table (first match wins) on the folded question
+(traditional characters read as simplified; 甚么 as 什么): responsibility (谁/哪位/哪个部门/
+哪家机构/归谁/牵头/负责…), time (何时/哪年/几号/哪天/期限/多长…), quantity (多少/几/比例…) and
+general. “哪几类” asks for a list and “十几岁” is no question, so neither is a count.
 A ``Need`` turns the intent into checks on a candidate sentence:
 
 - responsibility — the sentence carries units (an annotation, or a duty stated in prose);
-  a question about a post (组长是谁) needs a sentence naming that post;
-- quantity — a figure, counted in the measure asked for (多少万元 → …万元, 比例 → …%);
-  a question about money (资金/投资/工资…) needs a sentence naming it;
-- time — a date or period; a deadline question (何时完成/截止) is also met by an annotation's
-  完成时限; a duration question (多久/多少个工作日/期限多长) needs a span (6个月), not a date;
-- counts may be written in Chinese numerals (两次, 十项, 二十四小时); a ratio is …%/…成/…分之…;
-  money is an amount with a currency unit (…万元), not any number;
+  a question about a post (组长是谁, 总指挥由谁担任) needs a sentence naming that post — not its
+  deputy (副组长) — and is also met by the post's holder (总指挥：X主要负责人);
+- quantity — a figure, counted in the measure asked for (多少万元 → …万元) or one alike: 名/人/位
+  all count people, 个 stands for the counter of a body, a place or a person (几个 → 1家, 300名)
+  but not of items or times (130项, 12个月); 多少平方米 → …㎡;
+- a ratio question (比例/占比/配比/几成) wants …%/…成/…分之…/1:5 even when it is about money
+  (服务费的多少比例); “工资标准的多少” (a share of a sum) takes a ratio or an amount; a question
+  about money (资金/投资/工资…) otherwise needs a sentence naming it, with an amount in 元;
+- a bare figure is no year (2025年), date (3月1日), ordinal (第五) or enumerator (1.); an ordinal
+  question (第几级) wants an ordinal of that kind;
+- time — a date or period (incl. 次月十五日, 每月25日, 四月一日); a deadline question (何时完成/
+  截止/最晚) is also met by an annotation's 完成时限 or a relative deadline (届满3个月前, 15日内);
+  a duration question (多久/多少个工作日/期限是多长) needs a span (6个月, 3—12个月, 二十年, 2年内,
+  48小时), not a date;
+- counts may be written in Chinese numerals (两次, 十项, 二十四小时);
 - any — a year the question names must be the sentence's year.
 """
 
@@ -21,53 +31,97 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from rag.duties import prose_unit  # noqa: F401  (re-exported: its old home)
+from rag.duties import prose_duty, prose_unit  # noqa: F401  (prose_unit: its old home)
 from rag.errors import BadQuestion
 from rag.zh import fold
 
 MAX_QUESTION_CHARS = 500
+MAX_SENTENCE_CHARS = 1000  # a sentence is read this far for a value (real ones are < 300)
 
+WHO = r"部门|单位|机构|机关|政府|银行|法院|组织|官员|法官"
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    ("responsibility", re.compile(
-        r"谁|哪个部门|哪些部门|哪个单位|哪些单位|哪家|哪个机构|哪位|什么部门|什么单位|什么机构"
-        r"|由谁|归谁|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任")),
-    ("time", re.compile(
-        r"何时|什么时候|哪年|哪一年|几月|期限|截止|什么时间|多久|时间节点|多长时间")),
-    ("quantity", re.compile(r"多少|几|比例|百分之|占比|比率|数量|金额|多大|多高|达到.*[%率]")),
-]  # fmt: skip
+    (
+        "responsibility",
+        re.compile(
+            rf"谁|哪位|哪家|(?:哪|什么|甚么)(?:个|一个|一级|级|家)?(?:{WHO})|哪些(?:部门|单位)|归谁"
+            r"|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任"
+        ),
+    ),
+    (
+        "time",
+        re.compile(
+            r"何时|(?:什么|甚么)时[候间]|哪年|哪一年|几月|几号|几日|哪天|哪一天|哪几天|期限|截止"
+            r"|多久|时间节点|多长(?![度宽高远])"
+        ),
+    ),
+    # 哪几类 asks for the items, 十几岁 is no question: neither is a count
+    (
+        "quantity",
+        re.compile(
+            r"多少|(?<![哪十])几(?!十)|比例|百分之|占比|比率|数量|金额|多大|多高|达到.*[%率]"
+        ),
+    ),
+]
 # Words that say what kind of answer is wanted rather than what it is about.
 INTENT_WORDS = frozenset("负责 牵头 参与 责任 主管 担任 比例 占比 数量 时候".split())
-INTERROGATIVE = re.compile(r"哪|谁|什么|多少|几|怎么|怎样|如何|是否|吗")
+INTERROGATIVE = re.compile(r"哪|谁|什么|甚么|多少|几|怎么|怎样|如何|是否|吗")
 ROLE = re.compile(
-    r"第一书记|副书记|书记|副组长|组长|主任|局长|部长|负责人|站长|片长|网格长|队长|链长|主编|委员"
+    r"第一书记|副书记|书记|副组长|组长|副总指挥|总指挥|指挥长|副召集人|召集人|主任|局长|部长"
+    r"|负责人|站长|片长|网格长|队长|链长|主编|委员"
 )
 MEASURE = (
-    "万元|亿元|元|万亩|亩|公斤|吨|平方米|立方米|公里|万人|人次|名|人|户|家|个|项|次|场|件|块|套"
-    "|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|幅|分|倍|天|小时|%"
+    "万元|亿元|港元|元|万亩|亩|公斤|吨|平方公里|平方米|㎡|m²|公顷|立方米|公里|万人|人次|名|人|户|家"
+    "|个|项|次|场|件|块|套|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|部|幅|分|倍|天|小时|%"
 )
-ASKED_MEASURE = re.compile(rf"(?:多少|几)\s*({MEASURE})")
+# “几个人” counts people (人), “几个省” counts in 个
+ASKED_MEASURE = re.compile(rf"(?:多少|几)\s*(?:个\s*(?=[名人位户家]))?({MEASURE})")
+# what else a sentence may count in: 名/人/位 all count people; 个 stands for the counter of a
+# body, a place or a person (几个高新区 → 1家, 多少个名额 → 300名), not of items (项) or times
+# (次); a thing's counter may be 个 (几家单位 → 9个); 个月 is a span, not a count
+PEOPLE = "名|人|位"
+THINGS = "家|所|处|座|栋|辆|台|份|篇|件|条|块|套|支|部"
+BODY = r"个(?!\s*(?:月|工作日|小时|星期|百分点))"
+ALIKE = {
+    "个": f"{BODY}|家|所|处|座|户|{PEOPLE}",
+    **{m: PEOPLE for m in PEOPLE.split("|")},
+    **{m: f"{m}|{BODY}" for m in THINGS.split("|")},
+    **{m: "平方米|㎡|m²" for m in ("平方米", "㎡", "m²")},
+}
 MONEY = re.compile(r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|奖金|收入|成本|价格")
-RATIO = re.compile(r"比例|百分之|占比|比率|率")
+RATIO = re.compile(r"比例|百分之|占比|比率|配比|比值|之比|率")
+ASKED_RATIO = re.compile(r"比例|百分之|占比|比率|配比|比值|之比|几成")
+ORDINAL_ASKED = re.compile(r"第\s*(?:几|多少)\s*([\u4e00-\u9fff])")  # 第几级 asks for 第三级
+SHARE = re.compile(r"的多少\s*[?？]?\s*$")  # 最低工资标准的多少: a share, or an amount
 # 3.5, 1,200, 两, 二十四, 一百; a bare 百/千/万 is no count (百人课堂, 千家万户)
 NUMBER = r"(?:\d[\d.,]*|[一二两三四五六七八九十][零〇一二两三四五六七八九十百千万]*)"
-RATIO_FIGURE = re.compile(rf"\d[\d.]*\s*%|百分之|{NUMBER}\s*成(?![员本果立])|{NUMBER}分之{NUMBER}")
-ASKED_DURATION = re.compile(
-    r"多久|多长时间|期限多长|多长期限|多少年|几年|(?:多少|几)\s*个?\s*(?:工作日|天|日|周|星期|小时)"
-    r"|(?:多少|几)\s*个\s*月"
+RATIO_FIGURE = re.compile(
+    rf"\d[\d.]*\s*%|百分之|{NUMBER}\s*成(?![员本果立])|{NUMBER}分之{NUMBER}|\d+\s*[:：∶比]\s*\d+"
 )
-# a span of time: a small number (not a 4-digit year) and a unit; “3月” is a date, “3个月” a span
-SPAN = r"(?<![\d月])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*"  # not a year, not a 月X日 day
+ASKED_DURATION = re.compile(
+    r"多久|多长时间|期限多长|多长期限|(?:期限|时间|期|时长|年限)是?多长|多少年|(?<!哪)几年"
+    r"|(?:多少|(?<!哪)几)\s*个?\s*(?:工作日|天|日|周|星期|小时)|(?:多少|(?<!哪)几)\s*个\s*月"
+)  # 哪几天 asks for the days (a date), not how many
+# a span of time: a small number (not a 4-digit year, not 第三) and a unit; “3月” is a date,
+# “3个月” a span; 3—12个月 is a span too
+SPAN = r"(?<![\d月第])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*"  # not a year, not a 月X日 day
 DURATION = re.compile(
-    rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周|星期)|{SPAN}(?:个\s*月|年(?![底内初末度]))"
+    rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周|星期)|{SPAN}(?:个\s*月|年(?![底初末度]))"
 )
 FREQUENCY = re.compile(r"一次|一回|频次|频率")
-ASKED_DEADLINE = re.compile(r"完成|截止|之前|以前|前|时限|期限|到期|期满")
+ASKED_DEADLINE = re.compile(r"完成|截止|之前|以前|前|时限|期限|到期|期满|最晚|最迟")
+# a deadline may be relative: 届满3个月前, 收到之日起15日内
+RELATIVE = re.compile(rf"(?:{DURATION.pattern})\s*(?:前|内|以内|之内)")
 YEAR = re.compile(r"(?:19|20)\d{2}(?=\s*年)")
+DAY = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"
+# a figure that counts: not a year (2025年), a date (3月1日), an ordinal (第五) or an
+# enumerator (1.)
 FIGURE = re.compile(
-    r"\d|[一二两三四五六七八九十百千万]+(?:个|项|次|名|家|场|支|类|大|级|批|条|位|人|户)"
+    r"(?<![第\d.,（(])(?<!\d月)(?!(?:19|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*[.．、)）](?!\d))\d"
+    r"|(?<!第)[一二两三四五六七八九十百千万]+(?:个|项|次|名|家|场|支|类|大|级|批|条|位|人|户)"
 )
 DATE = re.compile(
-    r"\d{4}\s*年|\d{4}[-/.]\d{1,2}|\d{1,2}月|年底|年内|每年|每月|每季度|每半年|季度|\d+小时"
+    r"\d{4}\s*年|\d{4}[-/.]\d{1,2}|\d{1,2}\s*月|年底|年内|每年|每月|每季度|每半年|季度|\d+小时"
+    rf"|(?:次|每|当|本|下|上)月\s*{DAY}|[一二三四五六七八九十]{{1,2}}月\s*{DAY}"
 )
 
 
@@ -145,7 +199,9 @@ class Need:
                 years,
             )
         if intent == "time":
-            return cls(intent, DATE, years, deadline=bool(ASKED_DEADLINE.search(folded)))
+            deadline = bool(ASKED_DEADLINE.search(folded))
+            when = re.compile(f"{DATE.pattern}|{RELATIVE.pattern}") if deadline else DATE
+            return cls(intent, when, years, deadline=deadline)
         if intent == "responsibility":
             return cls(intent, None, years, tuple(ROLE.findall(folded)))
         if intent != "quantity":
@@ -153,19 +209,21 @@ class Need:
         money = tuple(MONEY.findall(folded))
         topics = tuple(m for m in money if m not in ("金额", "费用"))  # any sum: too generic
         asked = ASKED_MEASURE.search(folded)
+        if ordinal := ORDINAL_ASKED.search(folded):
+            return cls(intent, re.compile(rf"第?\s*{NUMBER}\s*{ordinal.group(1)}"), years)
         if asked:
-            measure = asked.group(1)
+            measure = ALIKE.get(asked.group(1), re.escape(asked.group(1)))
+        elif ASKED_RATIO.search(folded):  # 签约服务费的多少比例: a ratio, though about money
+            return cls(intent, RATIO_FIGURE, years)
         elif money or "多少钱" in folded:
             measure = "元"
+            if SHARE.search(folded):
+                return cls(intent, re.compile(f"{RATIO_FIGURE.pattern}|{_amount(measure)}"), years)
         elif RATIO.search(folded):
             return cls(intent, RATIO_FIGURE, years)
         else:
             return cls(intent, FIGURE, years, topics)
-        figure = (  # not the tail of a longer number, not an ordinal (第五次)
-            rf"(?<![第\d.,零〇一二两三四五六七八九十百千万]){NUMBER}"
-            rf"\s*(?:余|多)?\s*(?:万|亿)?\s*(?:余|多)?\s*(?:{measure})"
-        )
-        return cls(intent, re.compile(figure), years, topics)
+        return cls(intent, re.compile(_amount(measure)), years, topics)
 
     def met(self, context: str, sentence: str, has_units: bool, deadline: str = "") -> bool:
         """Does a (folded) sentence qualify? ``context`` is its title + clause path + sentence;
@@ -180,14 +238,39 @@ class Need:
         >>> Need.of("什么时候完成").met("", "完成改造", True, deadline="2025年底")
         True
         """
+        sentence = sentence[:MAX_SENTENCE_CHARS]  # some value patterns are quadratic on a run
         if self.years:  # a sentence dated otherwise is about another year, whatever its title
             where = sentence if YEAR.search(sentence) else context
             if not all(y in where for y in self.years):
                 return False
-        if self.topics and not any(t in sentence for t in self.topics):
+        if self.topics and not any(_names(t, sentence) for t in self.topics):
             return False
-        if self.intent == "responsibility":
-            return has_units
+        if self.intent == "responsibility":  # or the holder of the post asked about
+            return has_units or bool(self.topics and prose_duty(sentence, self.topics))
         if self.deadline and deadline.strip():
             return True
         return self.pattern is None or bool(self.pattern.search(sentence))
+
+
+def _amount(measure: str) -> str:
+    """A figure counted in ``measure`` (alternatives allowed): not the tail of a longer number,
+    not an ordinal (第五次).
+
+    >>> people, times = re.compile(_amount("名|人|位")), re.compile(_amount("次"))
+    >>> bool(people.search("不低于4.66人")), bool(times.search("第五次"))
+    (True, False)
+    """
+    return (
+        rf"(?<![第\d.,零〇一二两三四五六七八九十百千万]){NUMBER}"
+        rf"\s*(?:余|多)?\s*(?:万|亿)?\s*(?:余|多)?\s*(?:{measure})"
+    )
+
+
+def _names(topic: str, sentence: str) -> bool:
+    """Does the sentence name the topic — a post itself, not its deputy (副组长 is no 组长)?
+
+    >>> _names("组长", "由区长任组长"), _names("组长", "副组长由甲局局长担任")
+    (True, False)
+    """
+    own = topic if topic.startswith("副") else f"(?<!副){re.escape(topic)}"
+    return bool(re.search(own, sentence))

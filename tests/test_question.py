@@ -135,3 +135,94 @@ def test_deadline_question_is_met_by_a_date_or_an_annotated_deadline():
     # a question that is not about a deadline is not met by one
     assert not Need.of("专项资金是多少万元").met("", "完成改造", True, deadline="2025年底")
     assert not Need.of("要多久办完").met("", "完成改造", True, deadline="2025年底")
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("总指挥由谁担任？", "responsibility"),
+        ("所需贷款由谁落实？", "responsibility"),
+        ("这笔经费归谁管？", "responsibility"),
+        ("办理落户找哪个部门？", "responsibility"),
+        ("申请材料交给哪个机构？", "responsibility"),
+        ("申請材料交給哪個機構？", "responsibility"),
+        ("應由哪位負責審批？", "responsibility"),
+        ("甚麼時候截止報名？", "time"),
+        ("补贴每月几号前发放？", "time"),
+        ("报名时间是哪几天？", "time"),
+        ("多久內要提出申請？", "time"),
+        ("直通车的期限是多长？", "time"),
+        ("要建成哪几类中心？", "general"),  # a listing, not a count
+        ("证书分为哪几个等级？", "general"),
+        ("十几岁的青年能申请吗？", "general"),  # 十几 is an age, not a question
+        ("有哪些机构入驻？", "general"),  # kinds of bodies, not who is in charge
+        ("每年召开幾次會議？", "quantity"),
+    ],
+)
+def test_intents_of_more_question_shapes(question, intent):
+    assert intent_of(question) == intent
+
+
+# Values written the way the calibration documents write them (synthetic sentences), with negatives.
+@pytest.mark.parametrize(
+    ("question", "sentence", "met"),
+    [
+        # counts: 个 stands for a body's or a person's counter; 名/人/位 all count people
+        ("可以选几个人当代表", "可以由投诉人书面推选两名代表人", True),
+        ("能有几个高新区升级", "优先支持其1家高新区", True),
+        ("至少接收多少名见习人员", "接收见习人员20人以上", True),
+        ("设了几位副手", "设副职2人", True),
+        ("每万人配几名医生", "到2025年不低于4.66人", True),
+        ("至少拿出多少个名额", "至少安排300名指标", True),
+        ("成员单位一共几家", "由9个部门和单位组成", True),
+        ("派出了多少个督查组", "发现典型经验做法共130项", False),  # items are no groups
+        ("需要提交几份报告", "前12个月月均收入高于标准", False),  # 12个月 is a span
+        ("需要提交几份报告", "提交体检报告2份", True),
+        ("有多少", "2025年启动试点", False),  # a bare year is no count
+        ("有多少", "2025年1月1日起施行", False),  # nor is a date
+        ("标准值是多少", "1.门诊人次数与出院人次数比", False),  # nor an enumerator
+        ("要达到第几级", "达到第三级", True),  # an ordinal question wants an ordinal
+        ("要达到第几级", "支持第6版协议", False),
+        # durations: ranges, Chinese numerals, 小時, 年内
+        ("期限是多长", "在两年之内实行直通车机制", True),
+        ("一般参加多长时间", "参加3—12个月的就业见习", True),
+        ("多少年内要迁出", "结束学业后2年内须迁出", True),
+        ("多久內要申請", fold("須在48小時內申請確認"), True),
+        ("要连续住满多久", "通常居住连续满二十年", True),
+        ("要多久", "3月1日起施行", False),  # “3月” is a date, not a span
+        ("要多久", "第三年起施行", False),
+        # deadlines and days: 次月/每月…日, relative deadlines, date ranges
+        ("最晚什么时候申报", "在代扣税款的次月十五日内报送", True),
+        ("每月几号前发放", "发放时间为每月25日前", True),
+        ("什么时候前提交申请", "须在保障期限届满3个月前提交申请", True),
+        ("什么时候前提交申请", "提交申请的材料包括身份证", False),
+        ("报名时间是哪几天", "报名时间为4月26日至4月28日", True),
+        ("什么时候报送", "于11 月20前报送", True),
+        # area, money with decimals
+        ("就餐区最少要多大面积", "集中就餐区使用面积不小于25㎡", True),
+        ("最少多少平方米", "使用面积不小于25㎡", True),
+        ("每人每月多少钱", "为每人每月1963.5元", True),
+        # ratio before money; a share of a sum; a:b; traditional text
+        ("服务费拿出多少比例用于薪酬", "服务费的80%用于薪酬分配", True),
+        ("服务费拿出多少比例用于薪酬", "服务费每人每年120元", False),
+        ("补贴不得低于最低工资标准的多少", "不低于本市最低工资标准80%的生活补贴", True),
+        ("补贴不得低于最低工资标准的多少", "不低于本市最低工资标准的生活补贴", False),
+        ("配比不得低于多少", "护理员与失能人员按1:5配备", True),
+        ("配比不得低于多少", "享受长护险2级待遇", False),
+        ("所佔比例不得超過多少", fold("所佔比例不得超過全體議員的百分之二十"), True),
+        # unanswerable money questions stay refused without an amount in 万元/元
+        ("奖励资金是多少万元", "给予奖励资金支持", False),
+        ("奖励资金是多少万元", "2025年安排奖励资金", False),
+        ("奖励资金是多少万元", "安排奖励资金300万元", True),
+    ],
+)
+def test_needs_on_values_written_in_many_ways(question, sentence, met):
+    assert Need.of(question).met("", fold(sentence), False) is met
+
+
+def test_a_post_question_is_met_by_the_holder_of_that_post_not_its_deputy():
+    need = Need.of("粮食应急指挥部的总指挥由谁担任？")
+    assert need.met("", "总指挥:国家发展改革委主要负责人", False)  # a post holder, no duty
+    assert not need.met("", "副总指挥:国家发展改革委分管负责人", False)
+    assert not need.met("", "副总指挥:国家发展改革委分管负责人", True)  # the deputy's units
+    assert not need.met("", "指挥部负责统一指挥", True)  # the post is not named
