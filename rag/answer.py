@@ -156,6 +156,7 @@ def candidates(
     """Every sentence of the hits (bare headings and repeats left out), with its features."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
+    posts = need.topics if need.intent == "responsibility" else ()  # 总指挥由谁担任
     for hit in hits:
         tree = source.trees[hit.chunk.doc_id]
         text = tree.doc.text
@@ -170,7 +171,7 @@ def candidates(
             sentence = fold(text[s:e])
             context = f"{title} {fold(clause.path_text) if clause else ''} {sentence}"
             duty = _duty(tree, s, e)
-            prose = None if duty else prose_unit(text[s:e])
+            prose = None if duty else prose_unit(text[s:e], posts)
             stored = source.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
             covered = coverage(context, terms), coverage(sentence, own)

@@ -77,7 +77,8 @@ def short_answer(
         if duty and (duty.lead or duty.participants or duty.other):
             return units_asked(question, duty)
         if prose:
-            lead, participants = _closest_prose_duty(question, quote) or (prose, [])
+            posts = need.topics if need.intent == "responsibility" else ()
+            lead, participants = _closest_prose_duty(question, quote, posts) or (prose, [])
             return {"lead": [lead], "participants": participants}
     if need.intent == "time" and duty and duty.deadline:
         return {"value": duty.deadline}
@@ -181,11 +182,13 @@ OVERSEER = re.compile(r"^在.{2,40}(?:领导|指导|统筹|支持|帮助|监督)
 POST_AFTER = re.compile(r"(?:主要|分管[^,;:。]{0,12}?的)?(?:负责人|负责同志)")
 
 
-def _closest_prose_duty(question: str, sentence: str) -> tuple[str, list[str]] | None:
+def _closest_prose_duty(
+    question: str, sentence: str, posts: tuple[str, ...] = ()
+) -> tuple[str, list[str]] | None:
     """The unit (and the units joining it) named in prose by the phrase of ``sentence`` closest
     to the question: a sentence may give two duties (“…经费由结对单位落实，…活动经费由开发区财政
     承担”); “在X统筹指导下” names who oversees, not who does; a post (“国家粮食局主要负责人”)
-    is named whole.
+    is named whole; ``posts`` are the posts the question asks about (their holders count then).
 
     >>> _closest_prose_duty("主体责任落在谁身上？",
     ...                     "在甲领导小组统筹指导下，乙省委和省政府要切实履行主体责任，推进工作。")
@@ -201,7 +204,7 @@ def _closest_prose_duty(question: str, sentence: str) -> tuple[str, list[str]] |
         text = sentence[s:e]
         if OVERSEER.match(folded[s:e].rstrip(",;:。!? ")):
             continue
-        duty = prose_duty(text)
+        duty = prose_duty(text, posts)
         m = ANSWERABLE.search(folded[s:e].lstrip())
         if m:
             at = s + len(folded[s:e]) - len(folded[s:e].lstrip())
