@@ -299,7 +299,8 @@ def _in_thread(fn: Callable[[], object]) -> tuple[object, float]:
 
 
 def bench_chunks(settings: Settings, chunks: int, queries: int = 50, server: bool = True,
-                 note: Callable[[str], None] = lambda message: None) -> dict:  # fmt: skip
+                 note: Callable[[str], None] = lambda message: None,
+                 sources: list[Path] | None = None) -> dict:  # fmt: skip
     """Ingest ~``chunks`` chunks with the hashing embedder and with ``settings.embedder``, then
     time questions in process and (``server``) how long ``rag serve`` takes to be ready."""
     from rag.embed import E5Embedder, make_embedder
@@ -308,7 +309,9 @@ def bench_chunks(settings: Settings, chunks: int, queries: int = 50, server: boo
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         note("writing the corpus…")
-        result["chunks"] = bench_corpus(bench_sources(settings), root / "corpus", chunks, settings)
+        result["chunks"] = bench_corpus(
+            sources or bench_sources(settings), root / "corpus", chunks, settings
+        )
         names = list(dict.fromkeys(["hashing", settings.embedder]))
         built: dict[str, Settings] = {}
         for name in names:

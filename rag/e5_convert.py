@@ -184,34 +184,35 @@ def convert(src: Path, dst: Path) -> None:
     export_onnx(dst, dst / ONNX_FILE)
 
 
-ONNX_FILE = "onnx/model.onnx"
+ONNX_FILE = "onnx/encoder.onnx"
 
 
 def export_onnx(model_dir: Path, target: Path) -> None:
-    """Export the converted model's encoder (ids, mask → last hidden states) to ONNX, then check
-    ONNX Runtime reproduces torch on padded batches before keeping the file.
+    """Export the converted model's encoder (token vectors + mask → last hidden states) to ONNX,
+    then check ONNX Runtime reproduces torch on padded batches before keeping the file.
 
-    Offline, with torch's TorchScript exporter. That exporter imports the ``onnx`` package only to
-    splice in custom onnx-script functions, which this model has none of, so that step is
+    The word-embedding lookup stays outside (``rag.e5_encoders.word_embeddings`` memory-maps it
+    from the safetensors file): the graph is 5× smaller and loads in a fraction of the time.
+    Offline, with torch's TorchScript exporter. That exporter imports the ``onnx`` package only
+    to splice in custom onnx-script functions, which this model has none of, so that step is
     skipped (``onnx`` is not a dependency); the check below catches an export that went wrong.
     """
     import torch
     from torch.onnx._internal.torchscript_exporter import onnx_proto_utils
-    from transformers import BertModel
 
-    from rag.e5_encoders import OnnxEncoder, TorchEncoder
+    from rag.e5_encoders import OnnxEncoder, TorchEncoder, load_bert
 
-    model = BertModel.from_pretrained(
-        str(model_dir), add_pooling_layer=False, attn_implementation="eager"
-    ).eval()
+    model = load_bert(model_dir, attn_implementation="eager")
 
     class Encoder(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.bert = model
 
-        def forward(self, input_ids, attention_mask):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        def forward(self, inputs_embeds, attention_mask):
+            return self.bert(
+                inputs_embeds=inputs_embeds, attention_mask=attention_mask
+            ).last_hidden_state
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
@@ -224,9 +225,11 @@ def export_onnx(model_dir: Path, target: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes on code paths this model never takes
             torch.onnx.export(
-                Encoder(), (ids, mask), str(tmp), input_names=["input_ids", "attention_mask"],
+                Encoder(), (model.embeddings.word_embeddings(ids), mask), str(tmp),
+                input_names=["inputs_embeds", "attention_mask"],
                 output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                dynamic_axes={"input_ids": dims, "attention_mask": dims, "last_hidden_state": dims},
+                dynamic_axes={"inputs_embeds": dims, "attention_mask": dims,
+                              "last_hidden_state": dims},
             )  # fmt: skip
     finally:
         onnx_proto_utils._add_onnxscript_fn = splice

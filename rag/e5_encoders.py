@@ -10,6 +10,7 @@ in batches of similar length (no padding waste) and in bf16 where the CPU has bf
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 from pathlib import Path
@@ -30,9 +31,31 @@ def load_tokenizer(model_dir: Path):
     return tokenizer
 
 
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+
+@functools.cache
+def word_embeddings(model_dir: Path) -> np.ndarray:
+    """The word-embedding table of ``model.safetensors``, memory-mapped (read-only, float32).
+
+    safetensors is an 8-byte little-endian header length, a JSON header naming each tensor's
+    dtype, shape and byte range, then the data."""
+    path = model_dir / "model.safetensors"
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        entry = json.loads(f.read(size))[WORD_EMBEDDINGS]
+    if entry["dtype"] != "F32":
+        raise ValueError(f"{path}: {WORD_EMBEDDINGS} is {entry['dtype']}, expected F32")
+    start = 8 + size + entry["data_offsets"][0]
+    return np.memmap(path, dtype="<f4", mode="r", offset=start, shape=tuple(entry["shape"]))
+
+
 def token_arrays(tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``input_ids`` and ``attention_mask`` (int64), right-padded to the longest text."""
-    encodings = tokenizer.encode_batch(texts)
+    """``input_ids`` and ``attention_mask`` (int64), right-padded to the longest text.
+
+    Trailing whitespace is dropped first, as transformers' tokenizer does (the bare tokenizer
+    would add a "▁" token for it and move the vector off the sentence-transformers one)."""
+    encodings = tokenizer.encode_batch([t.rstrip() for t in texts])
     width = max(len(e.ids) for e in encodings)
     ids = np.ones((len(texts), width), dtype=np.int64)  # 1 = <pad> in XLM-R's vocabulary
     mask = np.zeros((len(texts), width), dtype=np.int64)
@@ -46,8 +69,8 @@ def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean of the real tokens' states, L2-normalised, in float32.
 
     >>> h = np.array([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]])
-    >>> mean_pooled(h, np.array([[1, 1, 0]])).round(4).tolist()
-    [[0.7071, 0.7071]]
+    >>> [round(float(x), 4) for x in mean_pooled(h, np.array([[1, 1, 0]]))[0]]
+    [0.7071, 0.7071]
     """
     weights = mask[..., None].astype(np.float32)
     summed = (hidden.astype(np.float32) * weights).sum(axis=1)
@@ -78,9 +101,26 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def load_bert(model_dir: Path, **options):
+    """The converted folder as a transformers ``BertModel`` in eval mode, offline and quiet (no
+    pooler: e5 mean-pools, so its weights are left unused on purpose)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import BertModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    model = BertModel.from_pretrained(str(model_dir), add_pooling_layer=False, **options)
+    return model.eval()
+
+
 class OnnxEncoder:
-    """The exported graph (``onnx/model.onnx`` in the model folder) on ONNX Runtime's CPU
-    provider, with a fixed number of intra-op threads; loads at the first call."""
+    """The exported encoder (``onnx/encoder.onnx``: token vectors + mask → hidden states) on ONNX
+    Runtime's CPU provider, with a fixed number of intra-op threads; loads at the first call.
+
+    The 250k × 384 word-embedding table (four fifths of the weights) stays out of the graph: its
+    rows are read from the safetensors file through a memory map, so loading is quick and a
+    server keeps only the rows its questions touch in memory."""
 
     def __init__(self, model_dir: Path, onnx_file: Path, threads: int = 1):
         self.model_dir, self.onnx_file, self.threads = model_dir, onnx_file, threads
@@ -110,7 +150,8 @@ class OnnxEncoder:
         lengths = [len(t) for t in texts]
         for batch in length_batches(lengths, batch_size):
             ids, mask = token_arrays(tokenizer, [texts[i] for i in batch])
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            embeds = word_embeddings(self.model_dir)[ids]
+            hidden = session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})[0]
             for i, vector in zip(batch, mean_pooled(hidden, mask), strict=True):
                 out[i] = vector
         return np.stack(out)
@@ -127,16 +168,11 @@ class TorchEncoder:
 
     @functools.cached_property
     def model(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
-        from transformers import BertModel
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
         if self.threads > 0:
             torch.set_num_threads(self.threads)
-        return BertModel.from_pretrained(str(self.model_dir), add_pooling_layer=False).eval()
+        return load_bert(self.model_dir)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:

@@ -34,7 +34,7 @@ class Embedder(Protocol):
 
 class E5Embedder:
     """multilingual-e5-small on the CPU, fully offline: passages through torch (length-sorted
-    batches, bf16 where the CPU has it), questions through ONNX Runtime (no torch import).
+    batches, fp32 or bf16), questions through ONNX Runtime (no torch import at serve time).
 
     Both paths share tokenizer and pooling, so their vectors are comparable (cosine ≥ 0.9999 to
     fp32 torch; a slow test checks it); ``query_engine="torch"`` and ``precision="fp32"`` give
@@ -47,7 +47,7 @@ class E5Embedder:
     prompts = PROMPTS
 
     def __init__(self, cache: Path, batch_size: int = 32, query_engine: str = "onnx",
-                 precision: str = "auto", query_threads: int = 1, ingest_threads: int = 0,
+                 precision: str = "fp32", query_threads: int = 1, ingest_threads: int = 0,
                  ingest_nice: int = 0):  # fmt: skip
         if query_engine not in ("onnx", "torch"):
             raise BadSetting(f"RAG_EMBED_QUERY_ENGINE={query_engine!r}: use onnx or torch")

@@ -43,7 +43,7 @@ class Settings:
         "onnx", "e5 question embedding: onnx (fast, no torch at serve time) or torch (fp32)"
     )
     embed_precision: str = _setting(
-        "auto", "e5 passage embedding at ingest: bf16, fp32, or auto (bf16 if the CPU has it)"
+        "fp32", "e5 passage embedding at ingest: fp32, bf16, or auto (bf16 if the CPU has it)"
     )
     query_threads: int = _setting(1, "threads one question's embedding may use (ONNX/torch)")
     ingest_threads: int = _setting(0, "threads ingest's embedding may use (0: all cores)")
