@@ -413,6 +413,8 @@ def bench(
     from rag import bench as b
 
     settings = _settings(index=index)
+    if as_json and chunks is None:
+        raise RagError("--json goes with --chunks N (e.g. rag bench --chunks 2000 --json)")
     if chunks is not None:
         with err.status("bench…", spinner="dots") as status:
             result = b.bench_chunks(settings, chunks, queries, server, status.update)

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from rag.bench import bench_chunks, bench_corpus, bench_sources, chunks_table
 from rag.cli import app
 from rag.corpus import read_corpus
+from rag.errors import RagError
 from rag.settings import Settings
 from tests.conftest import CORPUS
 
@@ -71,3 +72,5 @@ def test_bench_sources_are_the_bundled_and_dev_corpora():
 def test_cli_bench_chunks_rejects_nonsense():
     result = CliRunner().invoke(app, ["bench", "--chunks", "0"])
     assert result.exit_code != 0
+    result = CliRunner().invoke(app, ["bench", "--json"])  # `rag` prints it as one line
+    assert isinstance(result.exception, RagError) and "--chunks" in str(result.exception)
