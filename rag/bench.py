@@ -335,7 +335,9 @@ def bench_chunks(settings: Settings, chunks: int, queries: int = 50, server: boo
                 e = make_embedder(s.embedder, s.model_cache, s.with_(query_threads=threads))
                 e.embed_query("预热")
                 values = [timed(lambda q=q, e=e: e.embed_query(q)) for q in questions]
-                timings.append(Timing(f"query embedding ({threads} thread)", values))
+                timings.append(
+                    Timing(f"query embedding ({threads} thread{'s' * (threads > 1)})", values)
+                )
         else:
             values = [timed(lambda q=q: engine.embedder.embed_query(q)) for q in questions]
             timings.append(Timing("query embedding", values))
