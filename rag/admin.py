@@ -23,25 +23,17 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from rag.api import errors
 from rag.deps import (
     SESSION_COOKIE,
     EngineDep,
-    Unauthorized,
     open_or_keyed,
     runtime_of,
     same_origin,
 )
-from rag.errors import RagError, UnknownDocument
+from rag.errors import BadUpload, Forbidden, Unauthorized, UnknownDocument, UploadTooLarge
 from rag.filters import kind_of
-from rag.library import BadUpload, Library, UploadTooLarge
+from rag.library import Library
 from rag.readers import SUFFIXES
-
-
-class Forbidden(RagError):
-    """A valid API key that may not manage the library."""
-
-    status = 403
 
 
 def require_admin(request: Request) -> None:
@@ -54,8 +46,10 @@ def require_admin(request: Request) -> None:
     if key is not None and key.admin:
         return
     if key is not None:
-        raise Forbidden("this API key may not manage the library: an administrator creates an "
-                        "admin key with `rag keys create --admin`")  # fmt: skip
+        raise Forbidden(
+            "this API key may not manage the library: an administrator creates an "
+            "admin key with `rag keys create --admin`"
+        )
     password = runtime.settings.page_password
     cookie = request.cookies.get(SESSION_COOKIE)
     if (
@@ -64,13 +58,14 @@ def require_admin(request: Request) -> None:
         and same_origin(request, runtime.settings.public_url)
     ):
         return
-    raise Unauthorized("managing the library needs an admin key (Authorization: Bearer <key>, "
-                       "`rag keys create --admin`) or the page password")  # fmt: skip
+    raise Unauthorized(
+        "managing the library needs an admin key (Authorization: Bearer <key>, "
+        "`rag keys create --admin`) or the page password"
+    )
 
 
 page = APIRouter(include_in_schema=False)
-router = APIRouter(tags=["library"], dependencies=[Depends(require_admin)],
-                   responses=errors(400, 401, 403, 404, 408, 409, 413, 422, 503))  # fmt: skip
+router = APIRouter(tags=["library"], dependencies=[Depends(require_admin)])
 
 
 def library(request: Request) -> Library:
@@ -90,8 +85,10 @@ def admin_page(request: Request) -> HTMLResponse:
     from rag.web import templates
 
     accept = sorted(s for s, f in SUFFIXES.items() if f in ("text", "html", "pdf", "docx"))
-    context = {"accept": ",".join(accept), "max_mb": runtime_of(request).settings.max_upload_bytes
-               // 1_000_000}  # fmt: skip
+    context = {
+        "accept": ",".join(accept),
+        "max_mb": runtime_of(request).settings.max_upload_bytes // 1_000_000,
+    }
     return templates.TemplateResponse(request, "admin.html", context)
 
 
@@ -100,15 +97,25 @@ def list_library(engine: EngineDep, lib: LibraryDep) -> dict[str, Any]:
     """Every indexed document with what a maintainer checks, files skipped, ingest status."""
     chunks = Counter(c.doc_id for c in engine.index.chunks)
     docs = [
-        {"id": t.doc.doc_id, "title": t.doc.title, "issuer": t.doc.issuer,
-         "number": t.doc.number, "date": t.doc.date, "kind": kind_of(t.doc.title),
-         "format": SUFFIXES.get(Path(t.doc.source).suffix.lower(), ""), "source": t.doc.source,
-         "chunks": chunks[t.doc.doc_id], "warnings": [t.doc.meta["说明"]] if "说明" in t.doc.meta
-         else []}
+        {
+            "id": t.doc.doc_id,
+            "title": t.doc.title,
+            "issuer": t.doc.issuer,
+            "number": t.doc.number,
+            "date": t.doc.date,
+            "kind": kind_of(t.doc.title),
+            "format": SUFFIXES.get(Path(t.doc.source).suffix.lower(), ""),
+            "source": t.doc.source,
+            "chunks": chunks[t.doc.doc_id],
+            "warnings": [t.doc.meta["说明"]] if "说明" in t.doc.meta else [],
+        }
         for t in engine.index.trees.values()
-    ]  # fmt: skip
-    return {"documents": docs, "skipped": engine.index.manifest.get("skipped", []),
-            "ingest": lib.status.to_dict()}  # fmt: skip
+    ]
+    return {
+        "documents": docs,
+        "skipped": engine.index.manifest.get("skipped", []),
+        "ingest": lib.status.to_dict(),
+    }
 
 
 @router.post("/api/docs", status_code=202)
@@ -123,8 +130,9 @@ async def upload(
     for f in files:
         raw = await f.read(lib.max_bytes + 1)
         if len(raw) > lib.max_bytes:
-            raise UploadTooLarge(f"{f.filename} is larger than {lib.max_bytes:,} bytes "
-                                 "(RAG_MAX_UPLOAD_BYTES)")  # fmt: skip
+            raise UploadTooLarge(
+                f"{f.filename} is larger than {lib.max_bytes:,} bytes (RAG_MAX_UPLOAD_BYTES)"
+            )
         loaded.append((f.filename or "", raw))
     saved = await run_in_threadpool(lib.add, loaded)
     return {"saved": saved, "ingest": lib.status.to_dict()}

@@ -13,6 +13,9 @@ One table of keys with their role (``KEYS``): lead (牵头单位, 责任单位�
   that the first-listed unit leads (“排在第一位的部门为牵头部门，下同”, “列第一位者为牵头单位”):
   from that annotation on, the first unit of every “X、Y负责” leads and the rest participate.
 
+A document may name a unit once for every later item (“以下均需试点城市政府落实，不再列出”): every
+annotation after that statement names it too, as ``负责落实`` in ``other``.
+
 Anything else in brackets — “（2018年修订）”, “（以下简称…）”, “（一）” — is not an annotation.
 Prose duties (“由X负责…” inside a sentence) are read elsewhere (``rag.duties.prose_duty``).
 """
@@ -20,21 +23,22 @@ Prose duties (“由X负责…” inside a sentence) are read elsewhere (``rag.d
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from rag.duties import kind_of
 from rag.zh import bracket_pairs, fold, split_units
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("牵头单位", "lead"), ("牵头部门", "lead"), ("牵头考核单位", "lead"), ("牵头责任单位", "lead"),
-    ("责任单位", "lead"), ("责任部门", "lead"), ("主办单位", "lead"), ("主责单位", "lead"),
-    ("主责部门", "lead"),
-    ("参与单位", "participants"), ("参与部门", "participants"), ("配合单位", "participants"),
-    ("配合部门", "participants"), ("协办单位", "participants"), ("协办部门", "participants"),
-    ("协助单位", "participants"), ("协助部门", "participants"), ("参加单位", "participants"),
-    ("完成时限", "deadline"), ("完成时间", "deadline"), ("完成期限", "deadline"),
-    ("时间节点", "deadline"), ("时限", "deadline"), ("期限", "deadline"),
-    ("指导部门", "other"), ("指导单位", "other"), ("督办单位", "other"),
-)  # fmt: skip
+KEYS_BY_ROLE = {
+    "lead": "牵头单位 牵头部门 牵头考核单位 牵头责任单位 责任单位 责任部门 主办单位 主责单位 "
+    "主责部门",
+    "participants": "参与单位 参与部门 配合单位 配合部门 协办单位 协办部门 协助单位 协助部门 "
+    "参加单位",
+    "deadline": "完成时限 完成时间 完成期限 时间节点 时限 期限",
+    "other": "指导部门 指导单位 督办单位",
+}
+KEYS: tuple[tuple[str, str], ...] = tuple(
+    (key, role) for role, keys in KEYS_BY_ROLE.items() for key in keys.split()
+)
 ROLE = dict(KEYS)
 LEAD_KEYS = tuple(k for k, r in KEYS if r == "lead")
 PART_KEYS = tuple(k for k, r in KEYS if r == "participants")
@@ -49,10 +53,16 @@ BRACKETS = "(（〔【["
 SENTENCE_END = "。；;！？!?"
 FIRST_IS_LEAD = re.compile(r"(排在|列|排)第一位(的部门|的单位|者|的)?(为|是)牵头(部门|单位)")
 VERBS: tuple[tuple[str, str], ...] = (  # longest first; "负责" is lead or first-listed-leads
-    ("牵头负责", "lead"), ("负责落实", "duty"), ("负责", "duty"), ("牵头", "lead"),
-    ("配合", "participants"), ("参与", "participants"), ("协助", "participants"),
-    ("协办", "participants"), ("指导", "other"),
-)  # fmt: skip
+    ("牵头负责", "lead"),
+    ("负责落实", "duty"),
+    ("负责", "duty"),
+    ("牵头", "lead"),
+    ("配合", "participants"),
+    ("参与", "participants"),
+    ("协助", "participants"),
+    ("协办", "participants"),
+    ("指导", "other"),
+)
 DUTY = re.compile(
     r"^(?P<who>.+?)(?:等(?:有关部门和单位|有关部门|有关单位)?)?(?:按职责分工|分别|共同)?"
     rf"(?P<verb>{'|'.join(v for v, _ in VERBS)})$"
@@ -63,6 +73,12 @@ UNIT_TAIL = re.compile(r"等(?:有关部门和单位|有关部门|有关单位)?
 NOT_A_UNIT = re.compile(r"[由的在对将向把被了从\d]")
 NO_UNIT = frozenset({"/", "无", "-", "—", "——"})
 OTHER_VERB_NAME = "指导部门"
+# “以下均需试点城市政府落实，不再列出”: a unit the document names once for every later item
+EVERY_LATER = re.compile(
+    r"以下(?:各项|所列)?(?:任务|工作|事项)?(?:均|都|皆)?(?:需要|需|须|应由|由)"
+    r"(?P<who>[^,;。()]{2,20}?)(?:负责落实|组织落实|落实|负责)"
+)
+EVERY_LATER_ROLE = "负责落实"
 
 
 @dataclass(frozen=True)
@@ -107,7 +123,39 @@ def find_annotations(text: str) -> list[Annotation]:
         found.extend(_unbracketed(text, folded, s, e, pairs, starts))
     merged = _merge_adjacent(text, sorted(found, key=lambda a: a.start))
     # a bare "期限：三年" line is prose, not an annotation, unless it sits with named units
-    return [a for a in merged if a.names_anyone or text[a.start] in BRACKETS]
+    notes = [a for a in merged if a.names_anyone or text[a.start] in BRACKETS]
+    return _with_every_later(folded, notes)
+
+
+def every_later_unit(folded: str) -> list[tuple[int, str]]:
+    """Units a document says take part in every item from here on, with where it says so.
+
+    >>> every_later_unit("（甲部指导，乙市政府负责落实。以下均需乙市政府落实，不再列出）")
+    [(25, '乙市政府')]
+    >>> every_later_unit("以下简称“办法”。以下均需认真落实。以下由申请人负责")
+    []
+    """
+    return [
+        (m.end(), m.group("who"))
+        for m in EVERY_LATER.finditer(folded)
+        if kind_of(m.group("who")) != "other" and _units(m.group("who")) is not None
+    ]
+
+
+def _with_every_later(folded: str, notes: list[Annotation]) -> list[Annotation]:
+    """Annotations after “以下均需X落实，不再列出” name X too (as ``负责落实``), unless they do."""
+    rules = every_later_unit(folded)
+    if not rules:
+        return notes
+    out = []
+    for note in notes:
+        units = [who for at, who in rules if at <= note.start]
+        named = {*note.lead, *note.participants, *(u for _, u in note.other)}
+        extra = tuple((EVERY_LATER_ROLE, u) for u in dict.fromkeys(units) if u not in named)
+        if extra and note.names_anyone:
+            note = replace(note, other=note.other + extra)
+        out.append(note)
+    return out
 
 
 def _merge_adjacent(text: str, notes: list[Annotation]) -> list[Annotation]:
@@ -116,10 +164,16 @@ def _merge_adjacent(text: str, notes: list[Annotation]) -> list[Annotation]:
     for note in notes:
         prev = out[-1] if out else None
         if prev and not text[prev.end : note.start].strip(" ;；,，、\u3000"):
-            out[-1] = Annotation(prev.start, note.end, prev.lead + note.lead,
-                                 prev.participants + note.participants,
-                                 "；".join(d for d in (prev.deadline, note.deadline) if d),
-                                 prev.other + note.other)  # fmt: skip
+            deadline = "；".join(d for d in (prev.deadline, note.deadline) if d)
+            lead, part = prev.lead + note.lead, prev.participants + note.participants
+            out[-1] = replace(
+                prev,
+                end=note.end,
+                lead=lead,
+                participants=part,
+                deadline=deadline,
+                other=prev.other + note.other,
+            )
         else:
             out.append(note)
     return out
@@ -279,7 +333,7 @@ def _bracketed(pairs: dict[int, int], s: int, e: int) -> set[int]:
 
 
 def _at(note: Annotation, start: int, end: int) -> Annotation:
-    return Annotation(start, end, note.lead, note.participants, note.deadline, note.other)
+    return replace(note, start=start, end=end)
 
 
 LABELS = {"lead": "牵头单位", "participants": "参与单位", "deadline": "完成时限"}

@@ -9,27 +9,40 @@
    prose ("由…负责"), with the unit it names. Other questions are answered with the sentence.
    ``Answer.short_answer`` holds the answer alone, by intent (``short_answer``): the units, the
    figure or date that met the question's need, the enumerated items, or the sentence.
-3. The answer is refused ("not found") when the best sentence lacks what the question needs or
-   covers too little of its key terms; the closest passages come back as possibly related.
+3. The answer is refused ("not found") when the chosen sentence covers too little of the
+   question's key terms, or lacks what the question needs — unless it covers nearly all of them
+   (then the sentence is the answer); the closest passages come back as possibly related.
 
-The weights and the coverage floor were calibrated on eval/gold.jsonl as a whole, never on
-single questions; eval/README.md has the numbers.
+The features are pure functions (``rag.features``); every weight, the floor and the refusal
+thresholds are one ``rag.weights.Weights``, calibrated by ``rag calibrate`` on the dev
+calibration split, never on single questions.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from rag.annotations import ANNOTATION_OPEN, duty_text
 from rag.clauses import bare_heading
 from rag.duties import prose_unit
-from rag.index import Index
-from rag.question import Need, content_terms
-from rag.short import short_answer
+from rag.features import (
+    Source,
+    both_first,
+    closeness,
+    coverage,
+    fits,
+    own_weights,
+    rank_share,
+    term_weights,
+)
+from rag.question import Need
+from rag.short import clause_children, short_answer
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
+from rag.weights import DEFAULT, Weights
 from rag.zh import fold, sentence_spans
 
 NOT_FOUND = "未在已收录的政策文件中找到相关规定。"
@@ -38,8 +51,6 @@ CLARIFY = (
     "请把问题说完整一些：写出要问的事项或政策名称，例如“谁负责医保跨省结算？”"
     "或“安全生产检查发现了多少处隐患？”。"
 )
-MIN_COVERAGE = 0.2  # share of the question's weighted terms in the sentence, title and path
-WEIGHTS = {"context": 0.45, "sentence": 0.35, "meaning": 0.15, "rank": 0.2, "fits": 0.15}
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,9 @@ class Candidate:
     prose_unit: str | None  # or the unit it names in prose
     fits: bool  # has what the question needs
     score: float = 0.0
+    closeness: float = 0.0  # similarity scaled to 0..1 within the question
+    rank_share: float = 0.0  # its chunk's retrieval score / the best chunk's
+    agreed: bool = False  # both retrievers rank its chunk first
 
     @property
     def text(self) -> str:
@@ -75,29 +89,40 @@ class Candidate:
 
 
 def answer_from_hits(
-    question: str, hits: list[Hit], index: Index, started: float, vector: np.ndarray
+    question: str,
+    hits: list[Hit],
+    source: Source,
+    vector: np.ndarray,
+    latency_ms: float = 0.0,
+    weights: Weights = DEFAULT,
 ) -> Answer:
-    """The extractive answer to ``question`` (embedded as ``vector``) from retrieved ``hits``."""
+    """The extractive answer to ``question`` (embedded as ``vector``) from retrieved ``hits``;
+    ``latency_ms`` is what the caller measured so far."""
     need = Need.of(question)
-    intent = need.intent
-    candidates = rank_sentences(question, hits, index, vector, need)
-    best = _best(candidates)
-    found = best is not None and best.coverage >= MIN_COVERAGE and best.fits
-    if found:
-        core = _core(best, intent)
-        quote = best.quote()
+    ranked = rank_sentences(question, hits, source, vector, need, weights)
+    best, found = choose(ranked, weights)
+    if best is not None and found:
+        core, quote = _core(best, need.intent), best.quote()
         basis = f"《{best.hit.chunk.title}》{best.clause_path}"
-        text = (f"{core.rstrip('。')}。依据：{basis}：“{quote}”" if core != quote
-                else f"{quote}（依据：{basis}）")  # fmt: skip
-        citations = _citations(best, candidates)
-        short = short_answer(question, best.quote(), need, best.duty, best.prose_unit)
+        if core != quote:
+            text = f"{core.rstrip('。')}。依据：{basis}：“{quote}”"
+        else:
+            text = f"{quote}（依据：{basis}）"
+        citations = _citations(best, ranked)
+        short = short_of(question, best, need)
     else:
         short = None
-        text = f"{NOT_FOUND}{RELATED if candidates else ''}"
-        citations = _citations(None, candidates)
-    latency = (time.perf_counter() - started) * 1000
-    return Answer(question, text, found, intent, citations, latency, tuple(hits),
-                  short_answer=short)  # fmt: skip
+        text = f"{NOT_FOUND}{RELATED if ranked else ''}"
+        citations = _citations(None, ranked)
+    return Answer(
+        question, text, found, need.intent, citations, latency_ms, tuple(hits), short_answer=short
+    )
+
+
+def short_of(question: str, c: Candidate, need: Need) -> dict:
+    """The short answer a candidate sentence gives (its clause's sub-items may hold the items)."""
+    children = clause_children(c.tree, c.start)
+    return short_answer(question, c.quote(), need, c.duty, c.prose_unit, children)
 
 
 def clarify(question: str, latency_ms: float) -> Answer:
@@ -113,73 +138,57 @@ def nothing_matches(question: str, described: str, latency_ms: float) -> Answer:
 
 
 def rank_sentences(
-    question: str, hits: list[Hit], index: Index, vector: np.ndarray, need: Need | None = None
+    question: str,
+    hits: list[Hit],
+    source: Source,
+    vector: np.ndarray,
+    need: Need | None = None,
+    weights: Weights = DEFAULT,
 ) -> list[Candidate]:
     """Every sentence of the retrieved chunks, best first."""
     need = need or Need.of(question)
-    return _score(_candidates(hits, index, _term_weights(question, index), need, vector))
+    return score(candidates(hits, source, term_weights(question, source), need, vector), weights)
 
 
-def _term_weights(question: str, index: Index) -> dict[str, float]:
-    """IDF weight of each content term of the question; unseen terms weigh the most."""
-    unseen = index.unseen_idf()
-    return {t: index.idf.get(t, unseen) for t in content_terms(index.terms(question))}
-
-
-def _coverage(text: str, weights: dict[str, float]) -> float:
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in text) / total if total else 0.0
-
-
-def _candidates(
-    hits: list[Hit], index: Index, weights: dict[str, float], need: Need, vector: np.ndarray
+def candidates(
+    hits: list[Hit], source: Source, terms: dict[str, float], need: Need, vector: np.ndarray
 ) -> list[Candidate]:
     """Every sentence of the hits (bare headings and repeats left out), with its features."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for hit in hits:
-        tree = index.trees[hit.chunk.doc_id]
+        tree = source.trees[hit.chunk.doc_id]
         text = tree.doc.text
         title = fold(hit.chunk.title)
-        # terms the title already matches say which document, not which sentence
-        own = {t: w for t, w in weights.items() if t not in title} or weights
+        own = own_weights(terms, title)
+        share, agreed = rank_share(hit, hits), both_first(hit)
         for s, e in sentence_spans(text, hit.chunk.start, hit.chunk.end):
             clause = tree.clause_at(s)
-            if (hit.chunk.doc_id, s) in seen or _is_heading(text, s, e, clause):
+            if (hit.chunk.doc_id, s) in seen or bare_heading(text, clause, s, e):
                 continue
             seen.add((hit.chunk.doc_id, s))
             sentence = fold(text[s:e])
             context = f"{title} {fold(clause.path_text) if clause else ''} {sentence}"
             duty = _duty(tree, s, e)
             prose = None if duty else prose_unit(text[s:e])
-            stored = index.sentence_vector(hit.chunk.doc_id, s, e)
+            stored = source.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
-            fits = need.met(context, sentence, bool(duty or prose), duty.deadline if duty else "")
-            coverage = _coverage(context, weights), _coverage(sentence, own)
-            out.append(Candidate(hit, tree, s, e, *coverage, similarity, duty, prose, fits))
-    return out
+            covered = coverage(context, terms), coverage(sentence, own)
+            fit = fits(need, context, sentence, duty, prose)
+            found = Candidate(hit, tree, s, e, *covered, similarity, duty, prose, fit)
+            out.append(replace(found, rank_share=share, agreed=agreed))
+    close = closeness([c.similarity for c in out])
+    return [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
 
 
-def _score(candidates: list[Candidate]) -> list[Candidate]:
-    """Weighted sum of the features, best first; similarity and rank are scaled to 0..1 within
-    this question, since their raw ranges carry no meaning across questions."""
-    sims = [c.similarity for c in candidates if c.similarity is not None]
-    low, high = (min(sims), max(sims)) if sims else (0.0, 0.0)
-    top = max((c.hit.score for c in candidates), default=0.0) or 1.0
+def score(candidates: list[Candidate], weights: Weights = DEFAULT) -> list[Candidate]:
+    """The candidates scored by ``weights``, best first."""
 
-    def score(c: Candidate) -> float:
-        close = (
-            (c.similarity - low) / (high - low) if c.similarity is not None and high > low else 0
-        )
-        return (WEIGHTS["context"] * c.coverage + WEIGHTS["sentence"] * c.own_coverage
-                + WEIGHTS["meaning"] * close + WEIGHTS["rank"] * c.hit.score / top
-                + WEIGHTS["fits"] * c.fits)  # fmt: skip
+    def scored(c: Candidate) -> Candidate:
+        features = c.coverage, c.own_coverage, c.closeness, c.rank_share, c.fits
+        return replace(c, score=weights.score(*features))
 
-    return sorted((replace(c, score=score(c)) for c in candidates), key=lambda c: -c.score)
-
-
-def _is_heading(text: str, start: int, end: int, clause) -> bool:
-    return bare_heading(text, clause, start, end)
+    return sorted(map(scored, candidates), key=lambda c: -c.score)
 
 
 def _duty(tree: ClauseTree, start: int, end: int) -> Responsibility | None:
@@ -192,16 +201,35 @@ def _duty(tree: ClauseTree, start: int, end: int) -> Responsibility | None:
     return best
 
 
-def _best(candidates: list[Candidate]) -> Candidate | None:
-    """The top sentence, or the best one that has what the intent asks for if it scores nearly
-    as well."""
-    if not candidates:
-        return None
-    top = candidates[0]
-    fitting = next((c for c in candidates if c.fits), None)
-    if fitting and not top.fits and fitting.score >= 0.8 * top.score:
-        return fitting
-    return top
+class Ranked(Protocol):
+    """What the decision reads of a scored sentence (a ``Candidate``, or a calibration row)."""
+
+    score: float
+    coverage: float
+    fits: bool
+    agreed: bool
+
+
+R = TypeVar("R", bound=Ranked)
+
+
+def choose(ranked: Sequence[R], weights: Weights = DEFAULT) -> tuple[R | None, bool]:
+    """The sentence to answer with (best first in ``ranked``), and whether to answer at all.
+
+    The top sentence, or the best one that has what the question needs if it scores at least
+    ``weights.fallback`` × as well. It answers when it covers ``weights.floor`` of the question's
+    terms and either fits, or covers ``weights.unfit_coverage`` of them (in the chunk both
+    retrievers rank first, if ``weights.unfit_agreed``); then the sentence itself is the answer.
+    """
+    if not ranked:
+        return None, False
+    top = ranked[0]
+    fitting = next((c for c in ranked if c.fits), None)
+    best = top
+    if fitting is not None and not top.fits and fitting.score >= weights.fallback * top.score:
+        best = fitting
+    loose = best.coverage >= weights.unfit_coverage and (best.agreed or not weights.unfit_agreed)
+    return best, best.coverage >= weights.floor and (best.fits or loose)
 
 
 def _core(c: Candidate, intent: str) -> str:

@@ -8,6 +8,12 @@ child clauses of the paragraph's clause. Documents without numbering (newspaper 
 are structured by their short heading lines instead: article › heading when the page carries
 bylines (本报讯), else one level.
 
+Above the numbering: a document printed inside another (the 方案 under the notice that issues
+it, each law of a booklet) is a top-level clause named after it, when its name is a short line
+the title or a 《…》 gives; a short unnumbered line right over a numbering that starts again
+(“面向单位的扶持政策” over 一、) heads that numbering. A 目录's entries are not headings: the body
+starts where its first entry comes again.
+
 A clause's first sentence is its title ("（一）加强组织领导。") only when the clause continues
 after it: a one-sentence item or article is content, not a heading.
 
@@ -40,12 +46,24 @@ NO_HEADING_PUNCT = re.compile(r"[。，；：！？,;:!?]")  # "、" may appear:
 ARTICLE_TITLE = 15  # a run-in article heading is a short noun phrase: "第三条 载体建设。"
 SPACE = re.compile(r"\s+")
 CONTENT_SKIP = " \t\u3000\n。；;，,：:"
+CONTENTS = re.compile(r"^目\s*录$")  # a table of contents: its entries are not the headings
+# a document printed inside another (印发 notice + 方案, a booklet of laws) ends like this
+DOCUMENT_NAME = re.compile(
+    r"(意见|方案|计划|办法|规定|决定|细则|纲要|预案|措施|规划|要点|条例|规则|指引|指南|宪法|基本法)$"
+)
+QUOTED_NAME = re.compile(r"《([^《》]{4,60})》")
+FOOTNOTE_MARK = "*＊※"
+REFERENCE = re.compile(r"^\[[^\]]{1,30}\]$")  # “[第2條及附表7]” under a schedule's number
+EMBEDDED = "文件"  # the kind of an embedded document's node (its name is its title, no label)
+NUMERAL = r"\d一二三四五六七八九十〇○零"
+DATE_LINE = re.compile(rf"^[{NUMERAL}]{{2,4}}年[{NUMERAL}]{{1,3}}月(?:[{NUMERAL}]{{1,3}}日)?$")
+SECTION = "标题"  # an unnumbered heading line over a numbering that starts again (一、…)
 
 
 @dataclass
 class _Node:
     kind: str
-    rank: int
+    rank: float  # a section line sits half a rank above the numbering it heads
     label: str
     title: str
     start: int
@@ -107,15 +125,51 @@ def _segments(text: str, s: int, e: int) -> list[tuple[int, int]]:
     return [(s, after + m.start()), *_segments(text, after + m.end(), e)]
 
 
+def document_names(text: str) -> set[str]:
+    """Names a document gives other documents: its own title line's and every 《…》, folded.
+
+    >>> sorted(document_names("关于印发《甲市乙办法》的通知\\n现将《甲市乙办法》印发给你们。"))
+    ['关于印发《甲市乙办法》的通知', '甲市乙办法']
+    """
+    folded = fold(text)
+    return {folded.split("\n", 1)[0], *QUOTED_NAME.findall(folded)}
+
+
+def embedded_title(line: str, names: set[str]) -> str:
+    """The line's text when it is the name of a document printed here (“国家职业教育改革实施方案”
+    under the notice that issues it), else "": a short line without sentence punctuation that
+    ends like a document's name and that the title or a 《…》 names.
+
+    >>> names = document_names("国务院关于印发国家粮食应急预案的函\\n现将《甲基本法》公布。")
+    >>> embedded_title("国家粮食应急预案", names), embedded_title("甲基本法*", names)
+    ('国家粮食应急预案', '甲基本法')
+    >>> embedded_title("乙市丙办法", names), embedded_title("一、实施方案", names)
+    ('', '')
+    """
+    name = line.strip().rstrip(FOOTNOTE_MARK)
+    folded = fold(name)
+    if not 2 <= len(name) <= 60 or NO_HEADING_PUNCT.search(folded) or heading_at(name):
+        return ""
+    if not DOCUMENT_NAME.search(folded):
+        return ""
+    short = folded.removeprefix("关于")  # “关于推进…实施方案” under “…关于印发推进…实施方案的通知”
+    named = folded in names or len(short) >= 6 and any(short in n for n in names)
+    return name if named else ""
+
+
 def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
     nodes: list[_Node] = []
     stack: list[int] = []
     skip_title_of: _Node | None = None
     listed = 0  # the number the attachment list "附件：1.… 2.…" expects next
+    contents: str | None = None  # inside a table of contents: its first entry, once seen
+    names = document_names(text)
     pieces = [piece for s, e in paragraphs for piece in _segments(text, s, e)]
-    for s, e in pieces:
+    following = [heading_at(text[s:e]) for s, e in pieces[1:]] + [None]
+    for (s, e), after in zip(pieces, following, strict=True):
         line = text[s:e]
         h = heading_at(line)
+        h, contents = _in_contents(line, h, contents)
         if listed and h is not None and h.kind == "1." and h.label.startswith(str(listed)):
             h, listed = None, listed + 1  # an item of the attachment list, not a heading
         elif m := ATTACHMENT_LIST.match(fold(line)):
@@ -124,11 +178,22 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
             listed = 0
         if skip_title_of is not None:
             node, skip_title_of = skip_title_of, None
-            if h is None and len(line) <= 60 and "。" not in line:
+            if h is None and REFERENCE.match(fold(line)):  # “附表1 [第2條]”: the title comes next
+                skip_title_of = node
+            elif h is None and len(line) <= 60 and "。" not in line:
                 node.title, node.end = line, e
                 continue
         if h is not None and h.kind == "专栏" and stack:  # a box sits beside the open clause
             h = HeadingMatch(h.kind, nodes[stack[-1]].rank, h.label)
+        if h is None and not any(nodes[i].kind == "附件" for i in stack):
+            name = embedded_title(line, names)
+            if name and not (stack and _squashed(nodes[stack[0]].title) == _squashed(name)):
+                stack.clear()
+                nodes.append(_Node(EMBEDDED, 0, "", name, s, e, None))
+                stack.append(len(nodes) - 1)
+            elif not name and contents is None and after is not None and opens_series(after):
+                if section_line(line):  # “面向单位的扶持政策” over 一、…
+                    h = HeadingMatch(SECTION, after.rank - 0.5, "")
         if h is not None:
             while stack and nodes[stack[-1]].rank >= h.rank:
                 stack.pop()
@@ -139,6 +204,67 @@ def _numbered(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
         for i in stack:
             nodes[i].end = e
     return nodes
+
+
+def section_line(line: str) -> bool:
+    """Can an unnumbered line head the numbered items under it? A short title, not a date, a
+    bracketed remark, a 目录 line or a lead-in (“鑑於——”).
+
+    >>> [section_line(s) for s in ("面向单位的扶持政策", "基本原則", "党建、治理双提升")]
+    [True, True, True]
+    >>> [section_line(s) for s in ("2023年8月9日", "二〇〇六年九月七日", "（2018年修订）", "鑑於——",
+    ...                            "目　录", "现提出如下意见：", "第54次常务会议修订通过）")]
+    [False, False, False, False, False, False, False]
+    """
+    folded = fold(line.strip())
+    return (
+        _is_heading_line(line)
+        and not DATE_LINE.match(folded)
+        and not CONTENTS.match(_squashed(line))
+        and folded[:1] not in "([【〔"
+        and folded[-1:] not in ")]】〕—"
+    )
+
+
+def opens_series(h: HeadingMatch) -> bool:
+    """Is the heading the first of its numbering (一、, （一）, 1., 第一章, A.…)?
+
+    >>> first = ("一、总则", "（一）甲", "第一章 总则", "C1. 甲", "1.1 乙")
+    >>> [opens_series(heading_at(s)) for s in first]
+    [True, True, True, True, True]
+    >>> later = ("三、乙", "12.丙", "1.2 丁", "第十一条 戊", "D2. 己")
+    >>> [opens_series(heading_at(s)) for s in later]
+    [False, False, False, False, False]
+    """
+    last = re.split(r"[.﹒]", fold(h.label).strip("第()、.﹒: "))[-1]  # 1.2 → 2
+    return re.sub(rf"^[a-z](?=\d)|(?<={CN})[编部分章节条]$", "", last) in ("一", "1", "a")
+
+
+def _in_contents(
+    line: str, h: HeadingMatch | None, contents: str | None
+) -> tuple[HeadingMatch | None, str | None]:
+    """Inside a table of contents (after a 目录 line) headings are entries, up to the line that
+    repeats the first entry: there the body starts. ``contents`` is None outside one, "" before
+    its first entry, else that entry.
+
+    >>> h = heading_at("1　总则")
+    >>> _in_contents("1　总则", h, ""), _in_contents("1　总则", h, "1总则")[0] is h
+    ((None, '1总则'), True)
+    """
+    squashed = _squashed(line)
+    if CONTENTS.match(squashed):
+        return None, ""
+    if contents is None:
+        return h, None
+    if not contents:
+        if h is not None:
+            return None, squashed
+        return None, (None if len(line) > 40 else "")
+    if squashed == contents:
+        return h, None
+    if h is None and len(line) > 40:  # prose: the contents ended without repeating itself
+        return h, None
+    return None, contents
 
 
 def _heading_node(text: str, s: int, e: int, h: HeadingMatch, parent: int | None) -> _Node:
@@ -194,6 +320,9 @@ def _titled(text: str, paragraphs: list[tuple[int, int]]) -> list[_Node]:
         else:
             runs.append([i])
     newspaper = any(BYLINE.match(text[s:e]) for s, e in paragraphs)
+    if not newspaper:  # the title's own lines (title, 文号) and a closing signature head nothing
+        last = len(paragraphs) - 1
+        runs = [run for run in runs if run[0] != 0 and run[-1] < last]
     nodes: list[_Node] = []
     article: int | None = None
     for n, run in enumerate(runs):
@@ -259,9 +388,11 @@ def _freeze(nodes: list[_Node]) -> tuple[Clause, ...]:
 
 
 def _responsibilities(
-    text: str, paragraphs: list[tuple[int, int]], clauses: tuple[Clause, ...],
+    text: str,
+    paragraphs: list[tuple[int, int]],
+    clauses: tuple[Clause, ...],
     notes: list[Annotation],
-) -> tuple[Responsibility, ...]:  # fmt: skip
+) -> tuple[Responsibility, ...]:
     found: list[Responsibility] = []
     previous_end: dict[int | None, int] = {}
     for note in notes:
@@ -272,8 +403,9 @@ def _responsibilities(
         while start < note.start and (text[start].isspace() or text[start] in ";；,，。"):
             start += 1
         previous_end[key] = note.end
-        found.append(Responsibility(note.lead, note.participants, start, note.start, note.start,
-                                    note.end, note.deadline, note.other))  # fmt: skip
+        units = note.lead, note.participants
+        covered = start, note.start, note.start, note.end
+        found.append(Responsibility(*units, *covered, note.deadline, note.other))
     return tuple(found)
 
 

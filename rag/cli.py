@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rag.errors import RagError, os_error_text
+from rag.errors import BadOption, RagError, os_error_text
 from rag.filters import Filters, iso_date
 from rag.settings import Settings, describe
 
@@ -41,6 +41,8 @@ IssuerOpt = Annotated[str, typer.Option(help="only documents whose 发文机关 
 SinceOpt = Annotated[str, typer.Option(help="only documents dated on or after (2023-01-01)")]
 UntilOpt = Annotated[str, typer.Option(help="only documents dated on or before")]
 KindOpt = Annotated[list[str] | None, typer.Option(help="only these kinds (通知, 办法, 意见…)")]
+QuestionArg = Annotated[str, typer.Argument(help="the question (simplified or traditional)")]
+ModeOpt = Annotated[str, typer.Option(help="hybrid, bm25 or dense retrieval")]
 
 
 def _filters(doc, issuer: str, since: str, until: str, kind) -> Filters:
@@ -48,7 +50,7 @@ def _filters(doc, issuer: str, since: str, until: str, kind) -> Filters:
     dates = []
     for given in (since, until):
         if given and not iso_date(given):
-            raise RagError(f"{given!r} is not a date: write it as 2023-01-01")
+            raise BadOption(f"{given!r} is not a date: write it as 2023-01-01")
         dates.append(iso_date(given))
     return Filters(issuer, dates[0], dates[1], tuple(kind or ()), tuple(doc or ()))
 
@@ -100,16 +102,21 @@ def ingest(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     from rag.engine import ingest as run_ingest
 
     settings = _settings(corpus, index)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err, transient=True) as bar:
         read_task = bar.add_task("reading", total=None)
         embed_task = bar.add_task("embedding", total=None, visible=False)
 
         def reading(what: str, done: int, total: int) -> None:
             label = "OCR" if what.endswith("OCR") else "reading"
-            bar.update(read_task, description=f"{label} {_line(what)[-40:]}", completed=done,
-                       total=total)  # fmt: skip
+            bar.update(
+                read_task, description=f"{label} {_line(what)[-40:]}", completed=done, total=total
+            )
 
         def progress(done: int, total: int) -> None:
             bar.update(read_task, visible=False)
@@ -119,8 +126,10 @@ def ingest(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     for name, reason in report.skipped:
         err.print(f"[yellow]warning:[/yellow] skipped {_line(name)}: {_line(reason)}")
     if not report.changed:
-        out.print(f"{report.path}/ is up to date ({report.documents} files, "
-                  f"{report.chunks} chunks); nothing to do")  # fmt: skip
+        out.print(
+            f"{report.path}/ is up to date ({report.documents} files, "
+            f"{report.chunks} chunks); nothing to do"
+        )
         return
     out.print(
         f"built {report.chunks:,} chunks from {report.documents} files → {report.path}/ "
@@ -131,9 +140,9 @@ def ingest(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="the question (simplified or traditional)")],
+    query: QuestionArg,
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="how many passages")] = 5,
-    mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense")] = "hybrid",
+    mode: ModeOpt = "hybrid",
     doc: DocOpt = None,
     issuer: IssuerOpt = "",
     since: SinceOpt = "",
@@ -150,22 +159,29 @@ def search(
         _print_json([{**asdict(h), "chunk": h.chunk.to_dict()} for h in hits])
         return
     if not hits:
-        err.print("nothing found: name the matter you are asking about (e.g. 医保跨省结算), "
-                  "or loosen the filters")  # fmt: skip
+        err.print(
+            "nothing found: name the matter you are asking about (e.g. 医保跨省结算), "
+            "or loosen the filters"
+        )
         return
     table = Table("#", "score", "title", "clause", "passage", show_lines=True)
     for h in hits:
         snippet = h.chunk.text.replace("\n", " ")
-        table.add_row(str(h.rank), f"{h.score:.4f}", h.chunk.title[:30], h.chunk.clause_path,
-                      snippet[:90] + ("…" if len(snippet) > 90 else ""))  # fmt: skip
+        table.add_row(
+            str(h.rank),
+            f"{h.score:.4f}",
+            h.chunk.title[:30],
+            h.chunk.clause_path,
+            snippet[:90] + ("…" if len(snippet) > 90 else ""),
+        )
     out.print(table)
 
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="the question (simplified or traditional)")],
+    question: QuestionArg,
     k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="passages to read")] = None,
-    mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense retrieval")] = "hybrid",
+    mode: ModeOpt = "hybrid",
     doc: DocOpt = None,
     issuer: IssuerOpt = "",
     since: SinceOpt = "",
@@ -186,8 +202,10 @@ def ask(
     label = "引用" if answer.found else "可能相关"
     for n, c in enumerate(answer.citations, start=1):
         page = f" 第{c.page}页" if c.page else ""
-        out.print(f"[{n}] {label}：《{c.title}》{c.clause_path}{page}  [dim]({c.doc_id} "
-                  f"[{c.start}:{c.end}])[/dim]")  # fmt: skip
+        out.print(
+            f"[{n}] {label}：《{c.title}》{c.clause_path}{page}  [dim]({c.doc_id} "
+            f"[{c.start}:{c.end}])[/dim]"
+        )
         out.print(f"    {c.text}")
     out.print(f"[dim]{answer.intent} · {answer.latency_ms:.0f} ms[/dim]")
 
@@ -225,14 +243,19 @@ def serve(
             "[yellow]note:[/yellow] anyone who can open the chat page can ask questions through "
             "it (rate-limited); set RAG_PAGE_PASSWORD to require a password"
         )
-    err.print(f"serving http://{settings.host}:{port}  (API docs at /docs; the model loads in "
-              "the background, /healthz says when it is ready)")  # fmt: skip
+    err.print(
+        f"serving http://{settings.host}:{port}  (API docs at /docs; the model loads in "
+        "the background, /healthz says when it is ready)"
+    )
     options = uvicorn_options(settings)
     if options["http"].max_connections < settings.max_connections:
-        err.print(f"[yellow]note:[/yellow] at most {options['http'].max_connections} connections "
-                  "(the open-file limit is low; raise `ulimit -n` for more)")  # fmt: skip
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=port,
-                            log_level="warning", **options)  # fmt: skip
+        err.print(
+            f"[yellow]note:[/yellow] at most {options['http'].max_connections} connections "
+            "(the open-file limit is low; raise `ulimit -n` for more)"
+        )
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=port, log_level="warning", **options
+    )
     quiet_repeats()  # after uvicorn has set up its log handlers
     uvicorn.Server(config).run()
 
@@ -278,10 +301,13 @@ def evaluate_gold(
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("ask", total=len(items) * len(mode_list))
         report, judged = ev.evaluate(
-            lambda q, mode: engine.ask(q, mode=mode), items, mode_list, about,
+            lambda q, retriever: engine.ask(q, mode=retriever),
+            items,
+            [engine.retriever[mode] for mode in mode_list],
+            about,
             lambda n: bar.update(task, completed=n),
             {doc_id: tree.doc.title for doc_id, tree in engine.index.trees.items()},
-        )  # fmt: skip
+        )
     ev.write_results(judged, report, out_dir)
     (out_dir / "report.html").write_text(render_html(report, judged), encoding="utf-8")
     _metrics_table("retrieval modes", report["modes"])
@@ -297,15 +323,52 @@ def evaluate_gold(
         out.print(f"[green]all metrics at or above {thresholds}[/green]")
 
 
+@app.command()
+def calibrate(
+    gold: Annotated[list[Path] | None, typer.Option(help="gold questions; repeatable")] = None,
+    split: Annotated[str | None, typer.Option(help="dev gold: calibration")] = None,
+    index: IndexOpt = None,
+    save: Annotated[Path | None, typer.Option(help="write the computed cases here")] = None,
+    load: Annotated[list[Path] | None, typer.Option(help="cases saved earlier; repeatable")] = None,
+    only: Annotated[str | None, typer.Option(help="sweep only these (floor,fallback,…)")] = None,
+) -> None:
+    """Sweep the answer scorer's weights on gold questions (features computed once)."""
+    from rag import calibrate as cal
+    from rag.evaluate import load_golds
+
+    found = [case for path in load or () for case in cal.read_cases(path)]
+    if gold:
+        with _status("asking…"):
+            found += cal.cases(_engine(_settings(index=index)), load_golds(gold, split))
+    if save:
+        cal.write_cases(found, save)
+    outcomes = cal.sweep(found, cal.grid_of(only.split(",") if only else None))
+    lines = [*cal.table(outcomes), f"best: {outcomes[0].weights}", "one at a time around it:"]
+    out.print("\n".join(map(escape, lines + cal.around(outcomes, outcomes[0].weights))))
+
+
 def _metrics_table(title: str, rows: dict[str, dict]) -> None:
-    keys = ("answer_accuracy", "answer_accuracy_lenient", "citation_accuracy", "clause_accuracy",
-            "hit@1", "hit@3", "hit@5", "mrr", "refusal_precision", "refusal_recall",
-            "latency_p50_ms", "latency_p95_ms")  # fmt: skip
-    table = Table("", "n", *(k.replace("_accuracy", " acc").replace("_", " ") for k in keys),
-                  title=title)  # fmt: skip
+    keys = (
+        "answer_accuracy",
+        "answer_accuracy_lenient",
+        "citation_accuracy",
+        "clause_accuracy",
+        "hit@1",
+        "hit@3",
+        "hit@5",
+        "mrr",
+        "refusal_precision",
+        "refusal_recall",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    )
+    table = Table(
+        "", "n", *(k.replace("_accuracy", " acc").replace("_", " ") for k in keys), title=title
+    )
     for name, m in rows.items():
-        table.add_row(name, str(m["questions"]),
-                      *("–" if m[k] is None else f"{m[k]:g}" for k in keys))  # fmt: skip
+        table.add_row(
+            name, str(m["questions"]), *("–" if m[k] is None else f"{m[k]:g}" for k in keys)
+        )
     out.print(table)
 
 
@@ -322,13 +385,17 @@ def info(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         _print_json({**manifest, "bytes_on_disk": size})
         return
     counts = manifest["counts"]
-    out.print(f"index   {settings.index_dir}/ (format {manifest['format']}, "
-              f"{size / 1e6:.1f} MB, built {manifest['built_at']} in "
-              f"{manifest['build_seconds']} s)")  # fmt: skip
+    out.print(
+        f"index   {settings.index_dir}/ (format {manifest['format']}, "
+        f"{size / 1e6:.1f} MB, built {manifest['built_at']} in "
+        f"{manifest['build_seconds']} s)"
+    )
     out.print(f"model   {manifest['model']['id']} ({manifest['model']['dimension']}-d)")
-    out.print(f"chunks  {counts['chunks']} from {counts['documents']} documents, "
-              f"≤{manifest['chunking']['max_tokens']} tokens; "
-              f"bm25 vocab {manifest['bm25']['vocabulary']:,}")  # fmt: skip
+    out.print(
+        f"chunks  {counts['chunks']} from {counts['documents']} documents, "
+        f"≤{manifest['chunking']['max_tokens']} tokens; "
+        f"bm25 vocab {manifest['bm25']['vocabulary']:,}"
+    )
     for name, entry in manifest["files"].items():
         out.print(f"  {entry['doc_id']}  {name}  sha256 {entry['sha256'][:12]}")
     for s in manifest["skipped"]:
@@ -361,8 +428,9 @@ def show(
         return
     found = find_clauses(tree, clause)
     if not found:
-        raise UnknownDocument(f"no clause {clause!r} in {doc.doc_id}; `rag show {doc_id}` "
-                              "lists its outline")  # fmt: skip
+        raise UnknownDocument(
+            f"no clause {clause!r} in {doc.doc_id}; `rag show {doc_id}` lists its outline"
+        )
     if len(found) > 1:
         options = "; ".join(c.path_text for c in found[:8])
         raise UnknownDocument(f"{clause!r} matches {len(found)} clauses: {options}")
@@ -431,8 +499,10 @@ def bench(
     engine = _engine(settings)
     manifest = engine.index.manifest
     size = b.index_size(settings.index_dir)
-    out.print(f"index  {manifest['counts']['chunks']} chunks, {manifest['counts']['documents']} "
-              f"documents, {size / 1e6:.2f} MB on disk ({settings.index_dir}/)")  # fmt: skip
+    out.print(
+        f"index  {manifest['counts']['chunks']} chunks, {manifest['counts']['documents']} "
+        f"documents, {size / 1e6:.2f} MB on disk ({settings.index_dir}/)"
+    )
     questions = b.sample_questions(engine.index, queries)
     for t in [*b.bench_search(engine, questions), b.bench_ask(engine, questions)]:
         out.print(
@@ -451,7 +521,7 @@ def _levels(text: str) -> list[int]:
     except ValueError:
         levels = []
     if not levels or not all(1 <= c <= 1024 for c in levels):
-        raise RagError(f"--concurrency {text!r}: give numbers from 1 to 1024, e.g. 8,32")
+        raise BadOption(f"--concurrency {text!r}: give numbers from 1 to 1024, e.g. 8,32")
     return levels
 
 
@@ -468,8 +538,9 @@ def _bench_load(settings: Settings, levels: list[int], requests: int, seconds: f
             r = b.run_load(server.base, server.pid, questions, c, requests, seconds)
             p = {q: b.percentile(r.ok_ms, q) for q in (0.5, 0.95, 0.99)}
             ms = {q: "-" if v is None else f"{v:.1f}" for q, v in p.items()}
-            statuses = json.dumps({str(k): v for k, v in sorted(r.statuses.items())},
-                                  separators=(",", ":"))  # fmt: skip
+            statuses = json.dumps(
+                {str(k): v for k, v in sorted(r.statuses.items())}, separators=(",", ":")
+            )
             out.print(
                 f"load c={c} n={r.count} s={r.seconds:.1f} req/s={r.count / r.seconds:.1f} "
                 f"p50_ms={ms[0.5]} p95_ms={ms[0.95]} p99_ms={ms[0.99]} ok={len(r.ok_ms)} "
@@ -499,8 +570,10 @@ def keys_create(
     store = KeyStore(_settings().state_dir)
     key, secret = store.create(name, admin=admin)  # a full disk or a read-only folder: one line
     out.print(secret)
-    err.print(f"created key {key.id} ({name}); it is shown only now. Send it as "
-              f"'Authorization: Bearer <key>'. Stored hashed in {store.path}")  # fmt: skip
+    err.print(
+        f"created key {key.id} ({name}); it is shown only now. Send it as "
+        f"'Authorization: Bearer <key>'. Stored hashed in {store.path}"
+    )
 
 
 @keys_app.command("list")
@@ -513,8 +586,10 @@ def keys_list(as_json: JsonOpt = False) -> None:
         _print_json([{k: v for k, v in asdict(key).items() if k != "sha256"} for key in keys])
         return
     if not keys:
-        out.print("no API keys: /api and /v1 are open on loopback only (or with --allow-open); "
-                  "a public `rag serve` refuses every request until a key exists")  # fmt: skip
+        out.print(
+            "no API keys: /api and /v1 are open on loopback only (or with --allow-open); "
+            "a public `rag serve` refuses every request until a key exists"
+        )
         return
     table = Table("id", "name", "prefix", "created", "admin")
     for key in keys:

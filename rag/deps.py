@@ -22,42 +22,16 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from rag.engine import Engine
-from rag.errors import RagError
+from rag.errors import NoApiKey, NotReady, RagError, TooManyRequests, Unauthorized
 from rag.keys import KeyStore, Sessions
 from rag.settings import Settings
 from rag.throttle import Throttle, retry_after
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "pqa_session"
+# What every response with that status carries: RFC 9110 wants a challenge on each 401, and a
+# 503 says when to try again (an error that knows better sets ``retry_after``).
 HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "5"}}
-
-
-class NotReady(RagError):
-    """The engine is still loading, or failed to load."""
-
-    status = 503
-
-
-class Unauthorized(RagError):
-    """API keys exist and the request carries neither a valid key nor a page session."""
-
-    status = 401
-
-
-class NoApiKey(RagError):
-    """No API key exists and the server is reachable beyond loopback without ``allow_open``."""
-
-    status = 503
-
-
-class TooManyRequests(RagError):
-    """A rate limit was reached; ``headers`` says when to come back."""
-
-    status = 429
-
-    def __init__(self, message: str, seconds: float):
-        super().__init__(message)
-        self.headers = {"Retry-After": retry_after(seconds)}
 
 
 LOGIN_FAILURES_PER_ADDRESS = 5  # a minute; then 429 until the bucket refills
@@ -186,8 +160,10 @@ def require_access(request: Request) -> None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and runtime_of(request).keys.check(token.strip()):
         return
-    raise Unauthorized("send Authorization: Bearer <key> (an administrator creates keys with "
-                       "`rag keys create`); on the chat page, reload it")  # fmt: skip
+    raise Unauthorized(
+        "send Authorization: Bearer <key> (an administrator creates keys with "
+        "`rag keys create`); on the chat page, reload it"
+    )
 
 
 def require_access_or_page(request: Request) -> None:
@@ -197,8 +173,8 @@ def require_access_or_page(request: Request) -> None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if "authorization" in request.headers or not cookie or not open_or_keyed(request):
         return require_access(request)
-    if not (runtime.sessions.valid(cookie, runtime.settings.page_password)
-            and same_origin(request, runtime.settings.public_url)):  # fmt: skip
+    valid = runtime.sessions.valid(cookie, runtime.settings.page_password)
+    if not (valid and same_origin(request, runtime.settings.public_url)):
         return require_access(request)
     page_pace(runtime, cookie, client_address(request))
 
@@ -209,7 +185,9 @@ def page_pace(runtime: Runtime, session: str, address: str) -> None:
     if wait > 0:
         raise TooManyRequests(
             f"提问过于频繁，请 {retry_after(wait)} 秒后再试 (too many questions from this page "
-            f"session or address; an API key is not limited this way)", wait)  # fmt: skip
+            "session or address; an API key is not limited this way)",
+            retry_after=wait,
+        )
     runtime.page_by_session.take(session)
     runtime.page_by_address.take(address)
 
@@ -229,5 +207,13 @@ def same_origin(request: Request, public_url: str) -> bool:
 
 def error(status: int, code: str, detail: str, headers: dict | None = None) -> JSONResponse:
     """The one error shape of the HTTP API."""
-    return JSONResponse({"error": code, "detail": detail}, status_code=status,
-                        headers={**HEADERS.get(status, {}), **(headers or {})})  # fmt: skip
+    headers = {**HEADERS.get(status, {}), **(headers or {})}
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def error_response(exc: RagError) -> JSONResponse:
+    """A ``RagError`` as that shape: its own status and code, and ``Retry-After`` when it
+    knows when to come back. The app's handler and the middlewares (which answer before the
+    app's handlers run) all use this."""
+    wait = {"Retry-After": retry_after(exc.retry_after)} if exc.retry_after else None
+    return error(exc.status, exc.code, str(exc), wait)

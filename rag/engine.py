@@ -11,15 +11,18 @@ from collections.abc import Collection
 from dataclasses import replace
 from functools import cached_property
 
+import numpy as np
+
 from rag.answer import answer_from_hits, clarify, nothing_matches
+from rag.build import BuildOptions, BuildReport, Progress, build_index
 from rag.corpus import Reading
 from rag.embed import Embedder, make_embedder
 from rag.filters import Filters, preferred
-from rag.index import BuildOptions, BuildReport, Index, Progress, build_index
+from rag.index import Index
 from rag.llm import LLMConfig, generate
 from rag.models import cl100k
 from rag.question import clean_question, content_terms
-from rag.retrieve import Retriever
+from rag.retrieve import Retriever, Retrievers
 from rag.settings import Settings
 from rag.types import Answer, Hit
 
@@ -33,7 +36,9 @@ def ingest(
     """Build or update the index described by ``settings``; ``progress`` hears of embedding,
     ``reading`` of the files (and OCR pages) being read."""
     encoding = cl100k(settings.model_cache)
-    options = BuildOptions(settings.max_tokens, settings.merge_below, settings.dense_index)
+    options = BuildOptions(
+        settings.max_tokens, settings.merge_below, settings.dense_index, settings.hnsw_from
+    )
     return build_index(
         settings.corpus_dir,
         settings.index_dir,
@@ -54,7 +59,7 @@ class Engine:
                 settings.llm_model,
                 settings.llm_api_key,
                 settings.llm_timeout,
-            )  # fmt: skip
+            )
             if settings.llm_base_url and settings.llm_model
             else None
         )
@@ -71,11 +76,16 @@ class Engine:
         return engine
 
     @cached_property
-    def retriever(self) -> Retriever:
-        return Retriever(self.index, self.embedder)
+    def retriever(self) -> Retrievers:
+        """Every retriever over the index, by mode name (``engine.retriever["bm25"]``)."""
+        return Retrievers(self.index, self.embedder)
+
+    def retriever_for(self, mode: str | Retriever) -> Retriever:
+        """The retriever a mode names (``hybrid``, ``bm25``, ``dense``), or the one given."""
+        return self.retriever[mode] if isinstance(mode, str) else mode
 
     def search(
-        self, query: str, k: int = 5, mode: str = "hybrid", filters: Filters = Filters()
+        self, query: str, k: int = 5, mode: str | Retriever = "hybrid", filters: Filters = Filters()
     ) -> list[Hit]:
         """Retrieved passages only. Nothing is found — not an error — for a query with no
         searchable word (“谁？”) or filters that leave no document."""
@@ -83,7 +93,7 @@ class Engine:
         allowed = self.allowed(filters)
         if allowed == [] or not content_terms(self.index.terms(query)):
             return []
-        return self.retriever.search(query, k=k, mode=mode, doc_ids=allowed)
+        return self.retriever_for(mode).search(query, k=k, doc_ids=allowed)
 
     def allowed(self, filters: Filters) -> list[str] | None:
         """Ids of the documents the filters let through (None: no filter, all of them).
@@ -94,34 +104,48 @@ class Engine:
         narrowed = replace(filters, doc_ids=ids)
         return [t.doc.doc_id for t in self.index.trees.values() if narrowed.matches(t.doc)]
 
+    def retrieve(
+        self,
+        question: str,
+        top_k: int | None,
+        mode: str | Retriever,
+        allowed: list[str] | None = None,
+    ) -> tuple[list[Hit], np.ndarray]:
+        """The passages for a (clean) question, and its embedding: ``ask`` without the answer
+        (``rag calibrate`` scores the same candidates many ways)."""
+        trees = self.index.trees
+        prefer = preferred(question, (trees[d].doc for d in allowed or trees))
+        vector = self.retriever.embed(question)  # once, for chunks and for sentences
+        k = top_k or self.settings.top_k
+        retriever = self.retriever_for(mode)
+        hits = retriever.search(question, k, doc_ids=allowed, vector=vector, prefer=prefer)
+        return hits, vector
+
     def ask(
         self,
         question: str,
         top_k: int | None = None,
         doc_ids: Collection[str] | None = None,
-        mode: str = "hybrid",
+        mode: str | Retriever = "hybrid",
         filters: Filters = Filters(),
     ) -> Answer:
         """Answer a question with citations; raises BadQuestion / UnknownDocument on bad input.
 
-        ``doc_ids`` is shorthand for ``filters.doc_ids``."""
+        ``doc_ids`` is shorthand for ``filters.doc_ids``; ``mode`` names the retriever (or is
+        one, as ``rag eval`` passes them)."""
         started = time.perf_counter()
         question = clean_question(question)
+        retriever = self.retriever_for(mode)
         if doc_ids:
             filters = replace(filters, doc_ids=tuple(filters.doc_ids) + tuple(doc_ids))
         allowed = self.allowed(filters)
         if not content_terms(self.index.terms(question)):  # nothing to look for: ask for more
             return clarify(question, (time.perf_counter() - started) * 1000)
         if allowed == []:
-            return nothing_matches(question, filters.describe(),
-                                   (time.perf_counter() - started) * 1000)  # fmt: skip
-        trees = self.index.trees
-        prefer = preferred(question, (trees[d].doc for d in allowed or trees))
-        vector = self.retriever.embed(question)  # once, for chunks and for sentences
-        hits = self.retriever.search(question, k=top_k or self.settings.top_k, mode=mode,
-                                     doc_ids=allowed, vector=vector, prefer=prefer)  # fmt: skip
-        answer = answer_from_hits(question, hits, self.index, started, vector)
+            latency = (time.perf_counter() - started) * 1000
+            return nothing_matches(question, filters.describe(), latency)
+        hits, vector = self.retrieve(question, top_k, retriever, allowed)
+        answer = answer_from_hits(question, hits, self.index, vector)
         if self.llm is not None:
             answer = generate(answer, self.index, vector, self.llm)
-            answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
-        return answer
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)

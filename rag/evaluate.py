@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from rag.errors import RagError
 from rag.filters import kind_of
@@ -308,23 +309,25 @@ def write_results(judged: list[Judged], report: dict, out: Path) -> None:
 
 
 def evaluate(
-    ask: Callable[[str, str], Answer],
+    ask: Callable[[str, Any], Answer],
     items: list[GoldItem],
-    modes: tuple[str, ...] = ("hybrid", "bm25", "dense"),
+    modes: Sequence[Any] = ("hybrid", "bm25", "dense"),
     about: dict | None = None,
     progress: Callable[[int], None] | None = None,
     titles: Mapping[str, str] | None = None,
 ) -> tuple[dict, list[Judged]]:
-    """Run every question once per retrieval mode; the first mode is the one reported in
-    detail (by corpus, type and document kind, results.jsonl, misses). ``titles``: doc id →
-    title, for the document kinds."""
+    """Run every question once per retriever: ``modes`` are retriever objects (each reported
+    under its ``name``) or mode names, each handed to ``ask(question, retriever)``. The first
+    is the one reported in detail (by corpus, type and document kind, results.jsonl, misses).
+    ``titles``: doc id → title, for the document kinds."""
     runs = {}
     done = 0
-    for mode in modes:
+    for retriever in modes:
         step = progress and (lambda n, base=done: progress(base + n))
-        runs[mode] = run(lambda q, mode=mode: ask(q, mode), items, step, titles)
+        name = getattr(retriever, "name", retriever)
+        runs[name] = run(lambda q, r=retriever: ask(q, r), items, step, titles)
         done += len(items)
-    primary = modes[0]
+    primary = next(iter(runs))
     report = {
         **(about or {}),
         "questions": len(items),

@@ -16,12 +16,15 @@ from rag.zh import fold
 CN = "[一二三四五六七八九十百零〇]"
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 SHORT_REST = r"[^\s\d][^。,;:!?]{0,28}$"  # a bare "1 总则" is a heading only as a short title line
+LETTER_REST = r"\s+[^\s\d][^。,;:!?]{0,38}$"  # "A. 概論", "C1. 有關當局": a title line, never prose
 HEADINGS: list[tuple[str, re.Pattern[str]]] = [
-    ("附件", re.compile(r"附件(?:\s*[0-9一二三四五六七八九十]+(?=\s*:?\s*$)|(?=\s*$))")),
+    ("附件", re.compile(r"附[件表](?:\s*[0-9一二三四五六七八九十]+(?=\s*:?\s*$)|(?=\s*$))")),
     ("编", re.compile(rf"第{CN}+编")),
     ("部分", re.compile(rf"第{CN}+部分")),
     ("章", re.compile(rf"第{CN}+章")),
     ("节", re.compile(rf"第{CN}+节")),
+    ("A.", re.compile(rf"[a-z]\.(?={LETTER_REST})")),
+    ("A1.", re.compile(rf"[a-z]\d{{1,2}}\.(?={LETTER_REST})")),
     ("条", re.compile(rf"第{CN}+条")),
     ("一、", re.compile(rf"{CN}+、")),
     ("(一)", re.compile(rf"\({CN}+\)")),
@@ -38,7 +41,7 @@ CHAPTER_KINDS = frozenset({"编", "部分", "章", "节"})  # may share a line w
 @dataclass(frozen=True)
 class HeadingMatch:
     kind: str
-    rank: int
+    rank: float
     label: str
 
 
@@ -51,6 +54,8 @@ def heading_at(line: str) -> HeadingMatch | None:
     (True, True)
     >>> [heading_at(s).kind for s in ("1　总则", "1.2　等级划分", "1.2.1　国家级", "第三條")]
     ['1.', '1.1', '1.1.1', '条']
+    >>> [heading_at(s).label for s in ("附表3", "C. 訂明授權", "C1. 有關當局")]
+    ['附表3', 'C.', 'C1.']
     """
     folded = fold(line)
     for rank, (kind, pattern) in enumerate(HEADINGS):

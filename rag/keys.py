@@ -23,33 +23,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rag.errors import RagError
+from rag.errors import BrokenKeyFile, NoSessionSecret, StateNotWritable, UnknownKey
 
 PREFIX = "pqa_"
 SESSION_SECONDS = 12 * 3600
 SECRET_BYTES = 32
-
-
-class UnknownKey(RagError):
-    """No key with that id or prefix."""
-
-
-class BrokenKeyFile(RagError):
-    """keys.json cannot be read: fail closed rather than open."""
-
-    status = 503
-
-
-class StateNotWritable(RagError):
-    """A state file could not be written (disk full, permissions); the old one is kept."""
-
-    status = 503
-
-
-class NoSessionSecret(RagError):
-    """The session secret cannot be read or written: page sessions are refused (fail closed)."""
-
-    status = 503
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.corpus import doc_id_for, walk
-from rag.errors import RagError, UnreadableFile
+from rag.errors import BadUpload, RagError, UnreadableFile, UploadConflict, UploadTooLarge
 from rag.normalize import read_document
 from rag.readers import CONVERT, READERS, SUFFIXES, sniff
 
@@ -31,22 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
-
-
-class BadUpload(RagError):
-    """An uploaded file that cannot join the library; nothing was changed."""
-
-    status = 400
-
-
-class UploadTooLarge(BadUpload):
-    status = 413
-
-
-class UploadConflict(BadUpload):
-    """Another file already gives the same document id."""
-
-    status = 409
 
 
 @dataclass(frozen=True)
@@ -134,8 +118,10 @@ class Library:
     def _check(self, name: str, raw: bytes) -> tuple[str, bytes]:
         name = safe_name(name)
         if len(raw) > self.max_bytes:
-            raise UploadTooLarge(f"{name} has {len(raw):,} bytes; the limit is "
-                                 f"{self.max_bytes:,} (RAG_MAX_UPLOAD_BYTES)")  # fmt: skip
+            raise UploadTooLarge(
+                f"{name} has {len(raw):,} bytes; the limit is "
+                f"{self.max_bytes:,} (RAG_MAX_UPLOAD_BYTES)"
+            )
         kind = sniff(raw, name)
         if kind in CONVERT:
             raise BadUpload(f"{name}: {CONVERT[kind]}")
@@ -145,8 +131,10 @@ class Library:
         existing = walk(self.corpus)[0] if self.corpus.is_dir() else {}
         for other in existing:
             if doc_id_for(other) == doc_id_for(name) and other != name:
-                raise UploadConflict(f"{name} would get the same document id as {other}: "
-                                     "rename one of them or delete the old one first")  # fmt: skip
+                raise UploadConflict(
+                    f"{name} would get the same document id as {other}: "
+                    "rename one of them or delete the old one first"
+                )
         try:
             read_document(Path(name), raw=raw)  # every reader's checks, before anything is written
         except UnreadableFile as e:

@@ -19,19 +19,27 @@ Every bound is checked before any expensive work, and every refusal is cheap:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import resource
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from rag.deps import error
+from rag.deps import error_response
+from rag.errors import (
+    BodyTimeout,
+    BodyTooLarge,
+    HeadTimeout,
+    Overloaded,
+    RagError,
+    TooManyConnections,
+)
 from rag.settings import Settings
 
 ANSWER_ROUTES = ("/api/ask", "/api/search", "/v1/chat/", "/integrations/")
@@ -69,16 +77,11 @@ def time_for(cap: int, default_cap: int, seconds: float) -> float:
     return seconds if cap <= default_cap else seconds * cap / default_cap
 
 
-class BodyRejected(Exception):
-    """Raised inside ``receive`` when the body is too large or too slow (never leaves
-    ``BodyLimit``: it answers instead)."""
-
-
-async def _reply(send: Send, scope: Scope, status: int, code: str, detail: str,
-                 headers: Mapping[str, str] | None = None) -> None:  # fmt: skip
-    response = error(status, code, detail)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
+async def _reply(send: Send, scope: Scope, refusal: RagError, close: bool = False) -> None:
+    """Answer ``refusal`` from a middleware (the app's error handler is further in)."""
+    response = error_response(refusal)
+    if close:
+        response.headers.update(CLOSE)
     await response(scope, _no_body, send)
 
 
@@ -89,8 +92,9 @@ async def _no_body() -> Message:
 class BodyLimit:
     """413 for a body over the cap, 408 for one that does not arrive in time (see module doc)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, seconds: float,
-                 caps: Mapping[str, int] | None = None):  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, seconds: float, caps: Mapping[str, int] | None = None
+    ):
         self.app, self.max_bytes, self.seconds = app, max_bytes, seconds
         self.caps = dict(caps or {})
 
@@ -101,7 +105,7 @@ class BodyLimit:
         headers = {k.lower(): v for k, v in scope["headers"]}
         length = content_length(headers.get(b"content-length", b"").decode("latin-1") or None)
         if length is not None and length > cap:
-            return await _reply(send, scope, 413, "BodyTooLarge", _too_large(cap), CLOSE)
+            return await _reply(send, scope, BodyTooLarge(_too_large(cap)), close=True)
         chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
         state = _BodyState(has_body=chunked or bool(length))
         loop = asyncio.get_running_loop()
@@ -110,20 +114,18 @@ class BodyLimit:
 
         async def limited_receive() -> Message:
             if state.refusal:
-                raise BodyRejected(state.refusal[2])
+                raise state.refusal
             if state.done:  # e.g. waiting for a disconnect while streaming: no deadline
                 return await receive()
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
             except TimeoutError:
-                state.refuse(408, "BodyTimeout", f"the request body did not arrive within "
-                             f"{seconds:g} s; send it in one go")  # fmt: skip
-                raise BodyRejected(state.refusal[2]) from None
+                late = f"the request body did not arrive within {seconds:g} s; send it in one go"
+                raise state.refuse(BodyTimeout(late)) from None
             if message["type"] == "http.request":
                 state.received += len(message.get("body", b""))
                 if state.received > cap:
-                    state.refuse(413, "BodyTooLarge", _too_large(cap))
-                    raise BodyRejected(state.refusal[2])
+                    raise state.refuse(BodyTooLarge(_too_large(cap)))
                 state.done = not message.get("more_body", False)
             else:
                 state.done = True
@@ -144,16 +146,18 @@ class BodyLimit:
             if not state.refusal or state.started:
                 raise
         if state.refusal and not state.started:
-            await _reply(send, scope, *state.refusal, CLOSE)
+            await _reply(send, scope, state.refusal, close=True)
 
 
 class _BodyState:
     def __init__(self, has_body: bool):
         self.has_body, self.received, self.done, self.started = has_body, 0, False, False
-        self.refusal: tuple[int, str, str] | None = None
+        self.refusal: RagError | None = None
 
-    def refuse(self, status: int, code: str, detail: str) -> None:
-        self.refusal = self.refusal or (status, code, detail)
+    def refuse(self, refusal: RagError) -> RagError:
+        """Keep the first refusal (the one the client is answered with) and return it."""
+        self.refusal = self.refusal or refusal
+        return self.refusal
 
 
 CLOSE = {"Connection": "close"}
@@ -219,8 +223,9 @@ class Shedding:
     answer slots.
     """
 
-    def __init__(self, app: ASGIApp, gate: Gate, wait: float,
-                 prefixes: tuple[str, ...] = ANSWER_ROUTES):  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, gate: Gate, wait: float, prefixes: tuple[str, ...] = ANSWER_ROUTES
+    ):
         self.app, self.gate, self.wait, self.prefixes = app, gate, wait, prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -235,8 +240,8 @@ class Shedding:
             if not message.get("more_body", False):
                 break
         if not await self.gate.enter(self.wait):
-            detail = "the server is busy answering other questions; try again in a moment"
-            return await _reply(send, scope, 503, "Overloaded", detail, {"Retry-After": "1"})
+            busy = "the server is busy answering other questions; try again in a moment"
+            return await _reply(send, scope, Overloaded(busy))
         replayed = False
 
         async def replay() -> Message:
@@ -252,18 +257,19 @@ class Shedding:
             self.gate.leave()
 
 
-def _raw_response(status: str, code: str, detail: str, extra: str = "") -> bytes:
-    body = json.dumps({"error": code, "detail": detail}).encode()
-    head = (f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}"
-            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n")  # fmt: skip
-    return head.encode() + body
+def _raw_response(refusal: RagError) -> bytes:
+    """``refusal`` as raw HTTP/1.1 bytes, for the protocol (there is no app to answer yet)."""
+    response = error_response(refusal)
+    head = [f"HTTP/1.1 {refusal.status} {HTTPStatus(refusal.status).phrase}"]
+    head += [f"{k.decode('latin-1')}: {v.decode('latin-1')}" for k, v in response.raw_headers]
+    head.append("connection: close")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body
 
 
-FULL = _raw_response("503 Service Unavailable", "TooManyConnections",
-                     "the server has too many open connections; try again shortly",
-                     "retry-after: 1\r\n")  # fmt: skip
-HEAD_TIMEOUT = _raw_response("408 Request Timeout", "HeadTimeout",
-                             "the request headers did not arrive in time")  # fmt: skip
+FULL = _raw_response(
+    TooManyConnections("the server has too many open connections; try again shortly")
+)
+HEAD_TIMEOUT = _raw_response(HeadTimeout("the request headers did not arrive in time"))
 
 
 REFUSED_LINGER = 1.0  # seconds a refused connection may take to read its 503
@@ -350,8 +356,11 @@ class BoundedH11Protocol(H11Protocol):
 
 
 def bounded_protocol(head_timeout: float, max_connections: int) -> type[BoundedH11Protocol]:
-    return type("BoundedH11", (BoundedH11Protocol,),
-                {"head_timeout": head_timeout, "max_connections": max_connections})  # fmt: skip
+    return type(
+        "BoundedH11",
+        (BoundedH11Protocol,),
+        {"head_timeout": head_timeout, "max_connections": max_connections},
+    )
 
 
 def connection_cap(wanted: int, reserve: int = 64) -> int:
@@ -395,8 +404,12 @@ class RepeatFilter(logging.Filter):
     were dropped. Identical means same logger, level and text (tracebacks are not compared).
     Put it on handlers: a record that meets it twice gets the same decision."""
 
-    def __init__(self, seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 remember: int = 512):  # fmt: skip
+    def __init__(
+        self,
+        seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        remember: int = 512,
+    ):
         super().__init__()
         self.seconds, self.clock, self.remember = seconds, clock, remember
         self.seen: OrderedDict[tuple[str, int, str], list[float]] = OrderedDict()

@@ -65,13 +65,21 @@ SENTENCE_PUNCT = re.compile(r"[。，、；：！？,;:!?]")
 LINE_END = tuple("。！？；;:：!?…”’」』)）〕】")
 
 
-def read_document(path: Path, doc_id: str | None = None, progress: Progress | None = None,
-                  raw: bytes | None = None) -> Document:  # fmt: skip
+def read_document(
+    path: Path,
+    doc_id: str | None = None,
+    progress: Progress | None = None,
+    raw: bytes | None = None,
+) -> Document:
     """Read and normalise one file of any supported format. Raises ``UnreadableFile`` with the
     reason (binary, empty, undecodable, a format to convert first)."""
     raw = path.read_bytes() if raw is None else raw
-    return document_from(read(raw, path.name, progress), doc_id or path.stem, path.name,
-                         hashlib.sha256(raw).hexdigest())  # fmt: skip
+    return document_from(
+        read(raw, path.name, progress),
+        doc_id or path.stem,
+        path.name,
+        hashlib.sha256(raw).hexdigest(),
+    )
 
 
 def document_from(extracted: Extracted, doc_id: str, source: str, sha256: str = "") -> Document:
@@ -88,8 +96,15 @@ def document_from(extracted: Extracted, doc_id: str, source: str, sha256: str = 
     meta = {**text_meta(merged), **extracted.meta, **meta}
     if extracted.notes:
         meta["说明"] = "；".join(extracted.notes)
-    return Document(doc_id=doc_id, title=title, text="\n".join(merged), meta=meta,
-                    source=source, sha256=sha256, pages=tuple(_page_changes(pages)))  # fmt: skip
+    return Document(
+        doc_id=doc_id,
+        title=title,
+        text="\n".join(merged),
+        meta=meta,
+        source=source,
+        sha256=sha256,
+        pages=tuple(_page_changes(pages)),
+    )
 
 
 def text_meta(paragraphs: list[str]) -> dict[str, str]:

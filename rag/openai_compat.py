@@ -17,13 +17,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from rag.api import ROUTE_ERRORS, EventStream
 from rag.deps import EngineDep, require_access
 from rag.errors import BadQuestion
 from rag.replies import pieces, reply_text
 
-router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)],
-                   responses=ROUTE_ERRORS)  # fmt: skip
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(require_access)])
 MODEL = "policyqa"
 MAX_MESSAGES, MAX_PARTS = 256, 64  # a long conversation fits; a hostile list is refused early
 
@@ -42,21 +40,28 @@ class Message(BaseModel):
 
 # Documents what ``last_user_text`` needs (otherwise 400): a user message with some text.
 TEXT = {"type": "string", "pattern": r"\S"}
+TEXT_PART = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": TEXT},
+}
 USER_MESSAGE = {
-    "type": "object", "required": ["role", "content"],
-    "properties": {"role": {"const": "user"}, "content": {"anyOf": [TEXT, {
-        "type": "array", "contains": {"type": "object", "required": ["type", "text"],
-                                      "properties": {"type": {"const": "text"}, "text": TEXT}},
-    }]}},
-}  # fmt: skip
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"const": "user"},
+        "content": {"anyOf": [TEXT, {"type": "array", "contains": TEXT_PART}]},
+    },
+}
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, max_tokens… are accepted and ignored
 
     model: str = MODEL
-    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES,
-                                    json_schema_extra={"contains": USER_MESSAGE})  # fmt: skip
+    messages: list[Message] = Field(
+        min_length=1, max_length=MAX_MESSAGES, json_schema_extra={"contains": USER_MESSAGE}
+    )
     stream: StrictBool = False
 
 
@@ -66,13 +71,15 @@ def models() -> dict[str, Any]:
     return {"object": "list", "data": [model]}
 
 
+EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}
 COMPLETION = {
     "description": "`chat.completion` JSON, or with `stream: true` `chat.completion.chunk` "
     "server-sent events ending with `data: [DONE]`",
-    "content": {"application/json": {"schema": {"type": "object"}},
-                "text/event-stream": {"itemSchema": {"type": "object", "required": ["data"],
-                                                     "properties": {"data": {"type": "string"}}}}},
-}  # fmt: skip
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "text/event-stream": {"itemSchema": EVENT},  # OpenAPI 3.2: the schema of one event
+    },
+}
 
 
 @router.post("/chat/completions", response_model=None, responses={200: COMPLETION})
@@ -82,7 +89,8 @@ def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any] | StreamingResp
     content = reply_text(answer, engine.settings.public_url, limit=100_000)
     citations = answer.to_dict()["citations"]
     if body.stream:
-        return EventStream(_chunks(completion_id, body.model, content, citations, answer.found))
+        events = _chunks(completion_id, body.model, content, citations, answer.found)
+        return StreamingResponse(events, media_type="text/event-stream")
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -94,7 +102,7 @@ def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any] | StreamingResp
                 "message": {"role": "assistant", "content": content},
                 "finish_reason": "stop",
             }
-        ],  # fmt: skip
+        ],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "citations": citations,
         "short_answer": answer.short_answer,
@@ -112,17 +120,23 @@ def last_user_text(messages: list[Message]) -> str:
                 text = m.content or ""
             if text.strip():
                 return text
-    raise BadQuestion("no user message with text to answer: send messages=[{role: user, "
-                      "content: …}]")  # fmt: skip
+    raise BadQuestion(
+        "no user message with text to answer: send messages=[{role: user, content: …}]"
+    )
 
 
 def _chunks(cid: str, model: str, content: str, citations: list, found: bool) -> Iterator[str]:
     created = int(time.time())
 
     def event(delta: dict, finish: str | None = None, **extra: Any) -> str:
-        chunk = {"id": cid, "object": "chat.completion.chunk", "created": created,
-                 "model": model, "choices": [{"index": 0, "delta": delta,
-                                              "finish_reason": finish}], **extra}  # fmt: skip
+        chunk = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     yield event({"role": "assistant", "content": ""})

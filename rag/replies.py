@@ -35,8 +35,9 @@ def chat_url(public_url: str, question: str, limit: int = 60) -> str:
     return f"{public_url.rstrip('/')}/?q={quote(question[:limit])}"
 
 
-def reply_text(answer: Answer, public_url: str, limit: int, markdown: bool = False,
-               size=len) -> str:  # fmt: skip
+def reply_text(
+    answer: Answer, public_url: str, limit: int, markdown: bool = False, size=len
+) -> str:
     """The answer and its numbered references, within ``limit`` (as measured by ``size``).
 
     A reply over the limit keeps what references fit in half of it, cuts the answer, and ends

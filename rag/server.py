@@ -22,16 +22,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from rag import admin, api, openai_compat, web
-from rag.deps import Runtime, error
+from rag.deps import Runtime, error, error_response
 from rag.engine import Engine
-from rag.errors import BadQuestion, RagError, UnknownDocument
+from rag.errors import RagError
 from rag.headers import SecurityHeaders
 from rag.integrations import routers as integrations
 from rag.limits import BodyLimit, Gate, Shedding
 from rag.settings import Settings
 from rag.site import STATIC
 
-BOT_ERRORS = api.errors(400, 401, 403, 404, 408, 413, 422, 503)
+# The error statuses the OpenAPI document lists for the routes outside ``rag.api`` (route modules
+# do not import one another, so they are given here, where the routers are put together). The
+# bots and the library also refuse with 403 (signature, key) and 409 (replay, id conflict).
+GUARDED_ERRORS = api.errors(400, 401, 403, 404, 408, 409, 413, 422, 503)
 LARGER_BODIES = {"/api/docs": "max_upload_bytes"}  # path prefix → Settings field with its cap
 
 
@@ -57,12 +60,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api.health)
     app.include_router(api.router)
     app.include_router(api.page_router)
-    app.include_router(openai_compat.router)
+    app.include_router(openai_compat.router, responses=api.ROUTE_ERRORS)
     app.include_router(web.router)
     app.include_router(admin.page)
-    app.include_router(admin.router)
+    app.include_router(admin.router, responses=GUARDED_ERRORS)
     for router in integrations:
-        app.include_router(router, responses=BOT_ERRORS)
+        app.include_router(router, responses=GUARDED_ERRORS)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     s = runtime.settings
     app.state.gate = Gate(s.max_in_flight)
@@ -96,16 +99,14 @@ def _honest_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-STATUS = {BadQuestion: 400, UnknownDocument: 404}
-
-
 def _errors(app: FastAPI) -> None:
-    """Every failure becomes ``{"error": code, "detail": message}`` with a 4xx/503 status."""
+    """Every failure becomes ``{"error": code, "detail": message}`` with a 4xx/503 status:
+    a ``RagError`` with its own ``status`` and ``code`` (``rag.errors``), FastAPI's and
+    Starlette's own failures with the codes below."""
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
-        status = getattr(exc, "status", None) or STATUS.get(type(exc), 400)
-        return error(status, type(exc).__name__, str(exc), getattr(exc, "headers", None))
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -126,16 +127,9 @@ def _errors(app: FastAPI) -> None:
         if exc.status_code == 405:
             given = (exc.headers or {}).get("Allow", "GET, HEAD")  # static files name none
             allowed = ", ".join(allowed_methods(request) or given.split(", "))
-            response = error(
-                405,
-                "MethodNotAllowed",
-                f"{request.url.path} accepts {allowed}, not {request.method}",
-            )
-            response.headers["Allow"] = allowed  # fmt: skip
-            return response
-        response = error(exc.status_code, "HTTPError", str(exc.detail))
-        response.headers.update(exc.headers or {})
-        return response
+            detail = f"{request.url.path} accepts {allowed}, not {request.method}"
+            return error(405, "MethodNotAllowed", detail, {"Allow": allowed})
+        return error(exc.status_code, "HTTPError", str(exc.detail), exc.headers)
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

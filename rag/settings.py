@@ -17,11 +17,7 @@ from typing import Any
 
 import platformdirs
 
-from rag.errors import RagError
-
-
-class BadSetting(RagError):
-    """An environment variable with a value of the wrong type."""
+from rag.errors import BadSetting
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -50,7 +46,10 @@ class Settings:
     ingest_nice: int = _setting(10, "niceness added to ingest's embedding (questions go first)")
     max_tokens: int = _setting(256, "chunk size limit in cl100k_base tokens")
     merge_below: int = _setting(48, "sibling clauses under this many tokens are merged")
-    dense_index: str = _setting("flat", "flat (exact) or hnsw (approximate, large corpora)")
+    dense_index: str = _setting(
+        "auto", "flat (exact), hnsw (approximate, large corpora) or auto (hnsw from hnsw_from on)"
+    )
+    hnsw_from: int = _setting(100_000, "with dense_index auto: chunks from which it is hnsw")
     top_k: int = _setting(5, "passages retrieved per question")
     llm_base_url: str = _setting("", "OpenAI-compatible endpoint for generative answers (optional)")
     llm_model: str = _setting("", "model name sent to that endpoint")

@@ -64,7 +64,8 @@ class Clause:
 
     index: int
     parent: int | None
-    kind: str  # which heading pattern matched: 附件, 章, 一、, (一), 1., (1), 一是, 标题
+    kind: str  # heading pattern matched: 附件, 章, A., 一、, (一), 1., (1), 一是; 文件 (an embedded
+    # document's name), 标题 (an unnumbered heading line)
     label: str  # as written: "16.", "(四)", "附件1"
     title: str  # short title as written, may be ""
     path: tuple[str, ...]
@@ -92,8 +93,8 @@ class Responsibility:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Responsibility:
         other = tuple(tuple(pair) for pair in d.get("other", ()))
-        return cls(**{**d, "lead": tuple(d["lead"]), "participants": tuple(d["participants"]),
-                      "other": other})  # fmt: skip
+        lists = {key: tuple(d[key]) for key in ("lead", "participants")}
+        return cls(**{**d, **lists, "other": other})
 
 
 @dataclass(frozen=True)
@@ -228,4 +229,20 @@ def short_text(short: dict[str, Any] | None) -> str:
 
 
 def _units_dict(r: Responsibility) -> dict[str, Any]:
-    return {"lead": list(r.lead), "participants": list(r.participants)}
+    """A citation's units as the API gives them: lead and participants always, the deadline,
+    other roles and the duty's kind only when the annotation has them.
+
+    >>> _units_dict(Responsibility(("甲局",), (), 0, 4, 4, 9))
+    {'lead': ['甲局'], 'participants': []}
+    >>> _units_dict(Responsibility((), ("乙局",), 0, 4, 4, 9, "年底", (("指导部门", "丙部"),)))
+    {'lead': [], 'participants': ['乙局'], 'deadline': '年底', \
+'other': [{'role': '指导部门', 'unit': '丙部'}]}
+    """
+    units: dict[str, Any] = {"lead": list(r.lead), "participants": list(r.participants)}
+    if r.deadline:
+        units["deadline"] = r.deadline
+    if r.other:
+        units["other"] = [{"role": role, "unit": unit} for role, unit in r.other]
+    if kind := getattr(r, "kind", ""):  # a duty's kind (unit, generic…) where one is recorded
+        units["kind"] = kind
+    return units

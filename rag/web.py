@@ -18,15 +18,14 @@ from fastapi.templating import Jinja2Templates
 
 from rag.deps import (
     SESSION_COOKIE,
-    NoApiKey,
     Runtime,
     client_address,
     open_or_keyed,
     runtime_of,
 )
-from rag.errors import UnknownDocument
+from rag.errors import NoApiKey, NoSessionSecret, UnknownDocument
 from rag.filters import kind_of
-from rag.keys import SESSION_SECONDS, NoSessionSecret
+from rag.keys import SESSION_SECONDS
 from rag.site import TEMPLATES
 from rag.throttle import retry_after
 from rag.types import PATH_SEP, ClauseTree
@@ -60,7 +59,7 @@ def guarded_page(request: Request, name: str, context: dict, status: int = 200) 
         return response
     except (NoApiKey, NoSessionSecret) as e:  # the administrator has to act: say what to do
         context = {"title": "服务暂不可用", "message": str(e)}
-        return templates.TemplateResponse(request, "message.html", context, status_code=503)
+        return templates.TemplateResponse(request, "message.html", context, status_code=e.status)
 
 
 def _start_session(response: Response, runtime: Runtime) -> None:
@@ -104,7 +103,7 @@ async def login(request: Request) -> Response:
         _start_session(response, runtime)
     except NoSessionSecret as e:
         context = {"title": "服务暂不可用", "message": str(e)}
-        return templates.TemplateResponse(request, "message.html", context, status_code=503)
+        return templates.TemplateResponse(request, "message.html", context, status_code=e.status)
     return response
 
 
@@ -154,7 +153,7 @@ def document_page(
     try:
         tree = engine.index.tree(doc_id)
     except UnknownDocument as e:
-        return _message(request, "找不到文件", str(e), 404)
+        return _message(request, "找不到文件", str(e), e.status)
     text = tree.doc.text
     if start is not None:
         start = max(0, min(start, len(text)))
@@ -186,7 +185,7 @@ def original_file(request: Request, doc_id: str) -> Response:
     try:
         doc = runtime.engine.index.tree(doc_id).doc
     except UnknownDocument as e:
-        return _message(request, "找不到文件", str(e), 404)
+        return _message(request, "找不到文件", str(e), e.status)
     corpus = runtime.settings.corpus_dir.resolve()
     path = (corpus / doc.source).resolve()
     if not path.is_relative_to(corpus) or not path.is_file() or _sha256(path) != doc.sha256:

@@ -1,13 +1,23 @@
-"""Shared fixtures. Indexes are built in temporary folders; nothing is written into the repo."""
+"""Shared fixtures. Indexes are built in temporary folders; nothing is written into the repo.
+
+Expensive things are built once per session and shared read-only: the bundled corpus's index
+(``hashing_settings``), prebuilt indexes of a few bundled documents that a test copies before it
+changes anything (``prebuilt``, ``library_copy``), and the dev documents as read by
+``rag.normalize.read_document`` (``dev_read``).
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -17,13 +27,21 @@ from rag.engine import Engine, ingest
 from rag.models import cl100k
 from rag.normalize import read_document
 from rag.settings import Settings
-from rag.types import ClauseTree
+from rag.types import ClauseTree, Document
+
+# Temporary folders in memory where the machine has /dev/shm: the index writes, SQLite stores and
+# fsyncs of hundreds of tests then cost no disk flush (10x faster on a busy disk). Unless told
+# otherwise: --basetemp or PYTEST_DEBUG_TEMPROOT still win.
+SHM = Path("/dev/shm")
+if "PYTEST_DEBUG_TEMPROOT" not in os.environ and SHM.is_dir() and os.access(SHM, os.W_OK):
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = str(SHM)
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
 DOC = {  # the bundled documents by their short number
     n: next(CORPUS.glob(f"{n}_*.txt")).stem for n in ("000", "001", "002", "003", "004")
 }
+DEV_CORPUS = REPO / "eval" / "dev" / "corpus"  # 46 real documents (eval/dev/SOURCES.md)
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +86,67 @@ def hashing_engine(hashing_settings: Settings) -> Engine:
 
 
 @pytest.fixture(scope="session")
+def prebuilt(tmp_path_factory):
+    """``prebuilt(("002", "003"))``: a folder with ``corpus/`` (those bundled documents) and
+    ``index/`` ingested from it with the hashing embedder, built once per session for each
+    choice. Read-only: a test that changes files takes ``library_copy`` instead."""
+    built: dict[tuple[str, ...], Path] = {}
+
+    def build(numbers: tuple[str, ...] = tuple(DOC)) -> Path:
+        key = tuple(sorted(numbers))
+        if key not in built:
+            root = tmp_path_factory.mktemp("prebuilt-" + "-".join(key))
+            (root / "corpus").mkdir()
+            for n in key:
+                shutil.copy2(CORPUS / f"{DOC[n]}.txt", root / "corpus")
+            ingest(Settings(corpus_dir=root / "corpus", index_dir=root / "index",
+                            embedder="hashing", state_dir=root / "state"))  # fmt: skip
+            built[key] = root
+        return built[key]
+
+    return build
+
+
+@pytest.fixture
+def library_copy(prebuilt, tmp_path: Path):
+    """``library_copy(("002", "003"), **settings)``: Settings for this test's own copy of a
+    prebuilt corpus and index (``corpus``, ``index``, ``state`` in tmp_path): the same files an
+    ingest of those documents leaves, at the cost of a copy. The manifest names files relative
+    to the corpus and by content hash, so the copy is up to date where it lies."""
+
+    def copy(numbers: tuple[str, ...] = tuple(DOC), **overrides) -> Settings:
+        source = prebuilt(numbers)
+        shutil.copytree(source / "corpus", tmp_path / "corpus")
+        shutil.copytree(source / "index", tmp_path / "index", symlinks=True)
+        return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index",
+                        embedder="hashing", state_dir=tmp_path / "state", **overrides)  # fmt: skip
+
+    return copy
+
+
+class DevRead(NamedTuple):
+    doc: Document
+    seconds: float  # how long read_document took (the first time, in this session)
+
+
+@pytest.fixture(scope="session")
+def dev_read():
+    """``dev_read("d43")``: that dev document through ``read_document``, read once per session
+    (the three PDFs alone take seconds) and shared read-only (a Document is frozen)."""
+    cache: dict[str, DevRead] = {}
+
+    def read(prefix: str) -> DevRead:
+        if prefix not in cache:
+            (path,) = DEV_CORPUS.glob(f"{prefix}_*")
+            started = time.perf_counter()
+            doc = read_document(path)
+            cache[prefix] = DevRead(doc, time.perf_counter() - started)
+        return cache[prefix]
+
+    return read
+
+
+@pytest.fixture(scope="session")
 def real_settings(tmp_path_factory) -> Settings:
     """The bundled corpus indexed with the real model (multilingual-e5-small)."""
     return _indexed(tmp_path_factory, "e5-small")
@@ -76,6 +155,35 @@ def real_settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def real_engine(real_settings: Settings) -> Engine:
     return Engine.load(real_settings)
+
+
+@pytest.fixture
+def rag_here(monkeypatch, capsys):
+    """``rag_here(*args, env={...})``: the ``rag`` command run inside this process through
+    ``rag.cli.main`` (same argv, environment variables, output streams and exit code as a
+    subprocess, and the same CompletedProcess back), sparing an interpreter start-up and a
+    dictionary load per command. Keep one real subprocess per flow that must prove the entry
+    point itself."""
+    from rag import cli
+
+    for console in (cli.out, cli.err):  # as COLUMNS=200 does for the subprocess
+        monkeypatch.setattr(console, "_width", 200)
+
+    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+        with monkeypatch.context() as m:
+            for name, value in env.items():
+                m.setenv(name, value)
+            m.setattr(sys, "argv", ["rag", *args])
+            capsys.readouterr()
+            try:
+                cli.main()
+                code = 0
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
+            out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["rag", *args], code, out, err)
+
+    return run
 
 
 @contextmanager

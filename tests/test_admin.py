@@ -31,8 +31,13 @@ def library(tmp_path: Path):
     corpus.mkdir()
     for n in ("002", "003"):  # two documents keep each build quick
         shutil.copy(CORPUS / f"{DOC[n]}.txt", corpus)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedder="hashing",
-                        state_dir=tmp_path / "state", max_upload_bytes=200_000)  # fmt: skip
+    settings = Settings(
+        corpus_dir=corpus,
+        index_dir=tmp_path / "index",
+        embedder="hashing",
+        state_dir=tmp_path / "state",
+        max_upload_bytes=200_000,
+    )
     ingest(settings)
     engine = Engine.load(settings, HashingEmbedder())
     with TestClient(create_app(settings, engine)) as client:
@@ -112,8 +117,8 @@ def test_delete_moves_the_file_to_the_trash_and_reingests(library):
     assert r.status_code == 202
     assert wait_for_ingest(client)["state"] == "done"
     assert doc["id"] not in {d["id"] for d in client.get("/api/library").json()["documents"]}
-    assert [p.name.endswith(doc["source"]) for p in (settings.state_dir / "trash").iterdir()] \
-        == [True]  # fmt: skip
+    trashed = [p.name.endswith(doc["source"]) for p in (settings.state_dir / "trash").iterdir()]
+    assert trashed == [True]
     assert client.delete("/api/docs/nope").status_code == 404
 
 

@@ -3,11 +3,15 @@ sentences copied from the dev documents (eval/dev/corpus, d01–d09, d26), negat
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.annotations import (
+    ANNOTATION_OPEN,
     DEADLINE_KEYS,
     KEYS,
     LEAD_KEYS,
@@ -18,6 +22,8 @@ from rag.annotations import (
     find_annotations,
     parse_bracket,
 )
+from rag.clauses import parse_clauses
+from rag.types import Answer, Citation, Document, Responsibility
 from rag.zh import sentence_spans
 
 
@@ -64,8 +70,10 @@ def test_deadline_and_other_fields_are_kept_apart_from_the_units():
 
 def test_sub_unit_columns_stay_out_of_the_document_level_units():
     """d26 附件2 (a table row written by rag.readers.tables)."""
-    body = ("牵头单位：各区政府；配合单位：市卫生健康委、市医保局；市卫健委内牵头处室：基层处；"
-            "市卫健委内配合处室：医政处")  # fmt: skip
+    body = (
+        "牵头单位：各区政府；配合单位：市卫生健康委、市医保局；市卫健委内牵头处室：基层处；"
+        "市卫健委内配合处室：医政处"
+    )
     note = parse_bracket(body)
     assert note.lead == ("各区政府",)
     assert note.participants == ("市卫生健康委", "市医保局")
@@ -94,8 +102,10 @@ def test_a_field_inside_a_sentence_is_not_an_annotation():
 
 def test_unbracketed_fields_stop_at_a_field_the_table_does_not_know():
     """d09 附件 (a table row): 指导部门 is kept, 推广范围 is not an annotation."""
-    line = ("1.改革举措：专利权质押融资模式创新；主要内容：以专利权质押融资为重点。；"
-            "指导部门：国家知识产权局、中国银保监会；推广范围：全国")  # fmt: skip
+    line = (
+        "1.改革举措：专利权质押融资模式创新；主要内容：以专利权质押融资为重点。；"
+        "指导部门：国家知识产权局、中国银保监会；推广范围：全国"
+    )
     (note,) = find_annotations(line)
     assert line[note.start : note.end] == "指导部门：国家知识产权局、中国银保监会"
     assert note.other == (("指导部门", "国家知识产权局"), ("指导部门", "中国银保监会"))
@@ -204,8 +214,10 @@ def test_d03_without_a_stated_rule_every_listed_unit_leads():
 
 
 def test_d04_units_joined_by_deng_he():
-    text = ("（二）推动东西部地区建立消费扶贫协作机制。将消费扶贫纳入东西部扶贫协作。"
-            "（扶贫办、发展改革委、人力资源社会保障部、商务部等和各有关省级人民政府负责）")  # fmt: skip
+    text = (
+        "（二）推动东西部地区建立消费扶贫协作机制。将消费扶贫纳入东西部扶贫协作。"
+        "（扶贫办、发展改革委、人力资源社会保障部、商务部等和各有关省级人民政府负责）"
+    )
     (_, lead, part) = notes(text)[0]
     assert lead == ("扶贫办", "发展改革委", "人力资源社会保障部", "商务部", "各有关省级人民政府")
     assert part == ()
@@ -239,7 +251,7 @@ def test_d06_deng_fu_ze_with_the_rule_and_qian_tou_fu_ze():
     ]
 
 
-def test_d08_lead_and_participants_guidance_and_a_remark_after_the_duties():
+def test_d08_lead_and_participants_guidance_and_a_unit_named_for_every_later_item():
     text = (
         "建立“无废城市”建设综合管理制度和技术体系。"
         "（生态环境部牵头，国家发展改革委、工业和信息化部、住房城乡建设部、农业农村部、国家统计局参与）\n"
@@ -249,16 +261,86 @@ def test_d08_lead_and_participants_guidance_and_a_remark_after_the_duties():
     )
     first, second, third = find_annotations(text)
     assert first.lead == ("生态环境部",)
-    assert first.participants == ("国家发展改革委", "工业和信息化部", "住房城乡建设部",
-                                  "农业农村部", "国家统计局")  # fmt: skip
+    assert first.participants == (
+        "国家发展改革委",
+        "工业和信息化部",
+        "住房城乡建设部",
+        "农业农村部",
+        "国家统计局",
+    )
     assert second.lead == ("试点城市政府",) and second.other == (("指导部门", "生态环境部"),)
     assert third.lead == () and third.participants == ("供销合作总社",)
-    assert third.other == (("指导部门", "商务部"),)
+    # “以下均需试点城市政府落实，不再列出”: every later item names it, earlier ones do not
+    assert third.other == (("指导部门", "商务部"), ("负责落实", "试点城市政府"))
+    assert not any(u == "试点城市政府" for _, u in first.other)
+
+
+def test_a_unit_named_for_every_later_item_joins_only_the_annotations_after_the_statement():
+    text = (
+        "甲项工作。（甲部负责）\n"
+        "乙项工作。（乙部指导，各区政府负责落实。以下均需各区政府落实，不再列出）\n"
+        "丙项工作。（丙部指导）\n丁项工作。（丁部、各区政府负责）\n戊项工作。（2020年修订）"
+    )
+    first, second, third, fourth = find_annotations(text)
+    assert first.other == () and first.lead == ("甲部",)
+    assert second.lead == ("各区政府",) and ("负责落实", "各区政府") not in second.other
+    assert third.other == (("指导部门", "丙部"), ("负责落实", "各区政府"))
+    assert fourth.lead == ("丁部", "各区政府") and fourth.other == ()  # named already
+    assert "负责落实：各区政府" in duty_text(third)
+
+
+@pytest.mark.parametrize(
+    "remark",
+    [
+        "以下简称“办法”，不再列出",  # no unit, no 落实
+        "以下均需认真落实，不再列出",  # 认真 is not a unit
+        "以下由申请人负责",  # a person, not an agency
+    ],
+)
+def test_remarks_that_name_no_unit_for_every_later_item_change_nothing(remark):
+    text = f"乙项工作。（乙部负责，{remark}）\n丙项工作。（丙部指导）"
+    assert all(role != "负责落实" for note in find_annotations(text) for role, _ in note.other)
+
+
+# --- where a quote stops: only a real annotation opens there ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "推进结算。〔责任单位:区医保局〕",
+        "加强合作。（牵头单位：市发展改革委；配合单位：市财政局）",
+        "开展试点。【完成时限：2023年底】",
+        "建立机制（ 责任单位：市民政局）",
+    ],
+)
+def test_annotation_open_finds_key_value_annotations(sentence):
+    m = ANNOTATION_OPEN.search(sentence)
+    assert m is not None and sentence[m.start()] in "〔（【("
+    (note,) = find_annotations(sentence)
+    assert note.start == m.start()  # the quote stops where the annotation starts
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "各地要按规定落实责任（责任单位和个人应当依法承担）。",  # prose: no key–value colon
+        "完善制度（2018年修订）。",
+        "本办法（以下简称《办法》）自公布之日起施行。",
+        "做好宣传（主要由各街道负责）。",
+        "申请人提交材料（牵头单位负责审核），按时办结。",
+        "适龄幼儿（指2022年9月1日至2023年8月31日出生）可报名。",
+    ],
+)
+def test_annotation_open_leaves_prose_brackets_in_the_quote(sentence):
+    assert ANNOTATION_OPEN.search(sentence) is None
 
 
 def test_d07_prose_in_a_bracket_is_not_an_annotation():
-    text = ("（三）推进高等职业教育高质量发展。把发展高等职业教育作为优化高等教育结构的重要方式。"
-            "（技工院校内由人力资源社会保障行政部门负责）")  # fmt: skip
+    text = (
+        "（三）推进高等职业教育高质量发展。把发展高等职业教育作为优化高等教育结构的重要方式。"
+        "（技工院校内由人力资源社会保障行政部门负责）"
+    )
     assert find_annotations(text) == []
 
 
@@ -281,8 +363,11 @@ def test_a_bracket_after_a_sentence_end_stays_with_that_sentence(text, first):
 
 def test_a_number_in_brackets_starts_the_next_sentence():
     text = "包括以下情形：（一）甲；（二）乙；(3)丙。"
-    assert [text[s:e] for s, e in sentence_spans(text)] == ["包括以下情形：（一）甲；", "（二）乙；",
-                                                            "(3)丙。"]  # fmt: skip
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "包括以下情形：（一）甲；",
+        "（二）乙；",
+        "(3)丙。",
+    ]
 
 
 # --- the answer's wording ---------------------------------------------------------------------
@@ -317,3 +402,40 @@ def test_any_text_gives_well_formed_annotations(text):
     for a in found:
         assert 0 <= a.start < a.end <= len(text)
         assert all(u and u in text for u in a.lead + a.participants)
+
+
+# --- what the API's citations carry ------------------------------------------------------------
+
+
+def _cited(note: Responsibility) -> dict:
+    citation = Citation("d", "t", "一、", "推进。", 0, 3, 1.0, (note,), "推进。")
+    answer = Answer("谁？", "甲局。", True, "responsibility", (citation,), 1.0)
+    return json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))["citations"][0]["units"][0]
+
+
+def test_citation_units_carry_the_deadline_and_other_roles_of_an_annotation():
+    text = "推进试点。（牵头单位：甲局；配合单位：乙局；指导部门：丙部；完成时限：2024年底）"
+    tree = parse_clauses(Document("d", "标题", "标题\n" + text))
+    (note,) = tree.responsibilities
+    assert _cited(note) == {
+        "lead": ["甲局"],
+        "participants": ["乙局"],
+        "deadline": "2024年底",
+        "other": [{"role": "指导部门", "unit": "丙部"}],
+    }
+
+
+def test_citation_units_without_deadline_or_other_roles_stay_lead_and_participants():
+    (note,) = parse_clauses(
+        Document("d", "标题", "标题\n推进试点。（甲局、乙局负责）")
+    ).responsibilities
+    assert _cited(note) == {"lead": ["甲局", "乙局"], "participants": []}
+
+
+def test_a_duty_kind_survives_into_the_citation_units_when_the_annotation_has_one():
+    @dataclass(frozen=True)
+    class KindedResponsibility(Responsibility):
+        kind: str = ""
+
+    note = KindedResponsibility(("有关部门",), (), 0, 3, 3, 9, kind="generic")
+    assert _cited(note)["kind"] == "generic"

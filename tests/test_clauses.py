@@ -122,9 +122,13 @@ def test_units_with_nested_brackets_and_mixed_separators(trees):
     item = only(tree, "附件2 › 二、工作要点 › (二)推进乡村振兴和新型城镇化 › 2.持续创新消费帮扶")
     last = tree.responsibilities_in(item.start, item.end)[-1]
     assert last.lead == (
-        "区商务局", "区市场监管局", "区总工会", "区机关事务局", "区财政局(区国资中心)",
+        "区商务局",
+        "区市场监管局",
+        "区总工会",
+        "区机关事务局",
+        "区财政局(区国资中心)",
         "各街道(镇)",
-    )  # fmt: skip
+    )
 
 
 def test_clause_at_finds_the_deepest_clause(trees):
@@ -137,8 +141,11 @@ def test_line_annotation_and_chapter_articles():
     text = "某某办法\n第一章 总则\n第一条 为了规范管理，制定本办法。\n责任单位：区医保局\n第二条 其他。"
     tree = parse_clauses(Document("x", "某某办法", text))
     # one-sentence articles are content, not headings: their path is the number alone
-    assert [c.path_text for c in tree.clauses] == ["第一章 总则", "第一章 总则 › 第一条",
-                                                   "第一章 总则 › 第二条"]  # fmt: skip
+    assert [c.path_text for c in tree.clauses] == [
+        "第一章 总则",
+        "第一章 总则 › 第一条",
+        "第一章 总则 › 第二条",
+    ]
     (note,) = tree.responsibilities
     assert note.lead == ("区医保局",)
     assert text[note.start : note.end] == "第一条 为了规范管理，制定本办法。\n"

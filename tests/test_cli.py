@@ -1,4 +1,7 @@
-"""The ``rag`` command as a user runs it: a real subprocess, the hashing embedder, temp folders."""
+"""The ``rag`` command as a user runs it: the hashing embedder, temp folders. The walk-through
+starts real subprocesses (the entry point, a fresh interpreter reading the index); the other
+commands run ``rag.cli.main`` inside the test process (same argv, environment, output streams
+and exit code), which spares an interpreter start-up and a dictionary load per command."""
 
 from __future__ import annotations
 
@@ -32,11 +35,11 @@ def env(corpus_copy: Path, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_ingest_search_info_show(env):
+def test_ingest_search_info_show(env, rag_here):
     built = rag("ingest", env=env)
     assert built.returncode == 0, built.stderr
     assert "chunks from 5 files →" in built.stdout and "embedded" in built.stdout
-    again = rag("ingest", env=env)
+    again = rag_here("ingest", env=env)
     assert "is up to date" in again.stdout
 
     found = rag("search", "区医保局负责什么", "-k", "3", "--json", env=env)
@@ -45,13 +48,13 @@ def test_ingest_search_info_show(env):
     assert [h["rank"] for h in hits] == [1, 2, 3]
     assert hits[0]["chunk"]["clause_path"].endswith("16.医保跨省结算")
 
-    info = rag("info", env=env)
+    info = rag_here("info", env=env)
     assert "5 documents" in info.stdout and DOC["003"] in info.stdout
 
-    clause = rag("show", "003", "--clause", "16.医保跨省结算", env=env)
+    clause = rag_here("show", "003", "--clause", "16.医保跨省结算", env=env)
     assert clause.returncode == 0
     assert "〔责任单位:区医保局〕" in clause.stdout
-    outline = rag("show", "002", "--json", env=env)
+    outline = rag_here("show", "002", "--json", env=env)
     assert json.loads(outline.stdout)["doc"]["title"].startswith("昆山开发区")
 
 
@@ -62,34 +65,34 @@ def test_ingest_search_info_show(env):
         (("info",), "run `rag ingest`"),
     ],
 )
-def test_commands_before_ingest_fail_in_one_line(env, args, message):
-    result = rag(*args, env=env)
+def test_commands_before_ingest_fail_in_one_line(env, rag_here, args, message):
+    result = rag_here(*args, env=env)
     assert result.returncode == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_empty_corpus_and_unknown_document_errors(env, tmp_path: Path):
+def test_empty_corpus_and_unknown_document_errors(env, rag_here, tmp_path: Path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = rag("ingest", "--corpus", str(empty), env=env)
+    result = rag_here("ingest", "--corpus", str(empty), env=env)
     assert result.returncode == 1 and "no readable document" in result.stderr
-    assert rag("ingest", env=env).returncode == 0
-    unknown = rag("show", "999", env=env)
+    assert rag_here("ingest", env=env).returncode == 0
+    unknown = rag_here("show", "999", env=env)
     assert unknown.returncode == 1 and "unknown document '999'" in unknown.stderr
-    no_clause = rag("show", "003", "--clause", "99.不存在", env=env)
+    no_clause = rag_here("show", "003", "--clause", "99.不存在", env=env)
     assert no_clause.returncode == 1 and "no clause" in no_clause.stderr
-    blank = rag("search", "   ", env=env)
+    blank = rag_here("search", "   ", env=env)
     assert blank.returncode == 1 and "empty" in blank.stderr
 
 
-def test_skipped_file_is_a_warning_not_a_failure(env, corpus_copy: Path):
+def test_skipped_file_is_a_warning_not_a_failure(env, rag_here, corpus_copy: Path):
     (corpus_copy / "broken.txt").write_bytes(b"\x00\xff\x00")
-    result = rag("ingest", env=env)
+    result = rag_here("ingest", env=env)
     assert result.returncode == 0
     assert "warning: skipped broken.txt: binary" in result.stderr
 
 
-def test_settings_lists_every_variable():
-    result = rag("settings", env={})
+def test_settings_lists_every_variable(rag_here):
+    result = rag_here("settings", env={})
     assert "RAG_INDEX_DIR" in result.stdout and "RAG_MAX_TOKENS" in result.stdout

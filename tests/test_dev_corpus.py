@@ -1,15 +1,18 @@
-"""Every dev document (eval/dev/corpus, see eval/dev/SOURCES.md) read end to end: title, 文号, date
-and the first headings, as a reader of the document sees them.
+"""Every dev document (eval/dev/corpus, see eval/dev/SOURCES.md) read end to end: title, 文号, date,
+the first headings and the responsibility annotations, as a reader of the document sees them.
 
 The expectations were written from the documents themselves (the page's title block or
 metadata table, the 文号 line under the title, the signature date or the metadata's 成文日期,
-and the first numbered clauses ``rag.clauses`` finds in the body). Rows the parser cannot get
-yet are kept with the right answer and marked ``xfail(strict=True)``, so fixing the parser
-flips them.
+the first numbered clauses ``rag.clauses`` finds in the body, the annotations as written). Then
+one test per kind of document (意见, 通知, 方案, 清单/表格, 条例, 办法, 预案, 答复, 香港法例,
+PDF) spot-checks the levels above the numbering and what its annotations name. A row the parser
+cannot get yet is kept with the right answer and marked ``parser(reason)`` (a strict xfail), so
+fixing the parser flips it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from pathlib import Path
@@ -143,17 +146,29 @@ TEXT_AND_HTML = [
 
 # d41–d43 (traditional-Chinese PDFs, rag/readers/pdf.py): their rows go here, same shape
 PDFS = [  # traditional-script Hong Kong PDFs: the gazette notice number is their 文号
-    pytest.param(
-        "d41", "關於進行截取及秘密監察的授權申請的運作原則及指引", "2020年第74號號外公告", "",
-        ["A. 概論", "1. 本《運作原則及指引》依據"],
-        marks=pytest.mark.xfail(strict=True, reason="A.–G. sections are not clause headings yet, "
-                                "and paragraph 1.'s hanging number is dropped as a page number"),
+    # the text layer has no "1." before paragraph 1 (pdfium reads "A. 概論\r\n本《運作…"): none is made up
+    (
+        "d41",
+        "關於進行截取及秘密監察的授權申請的運作原則及指引",
+        "2020年第74號號外公告",
+        "",
+        ["A. 概論", "2. 除文意另有所指外", "B. 發出訂明授權"],
     ),
-    ("d42", "中華人民共和國香港特別行政區維護國家安全法第四十三條實施細則", "2020年第139號法律公告",
-     "2020年7月6日", ["(1) 在2020年6月30日第十三屆全國人民代表大會常務委"]),
-    ("d43", "中華人民共和國憲法 中華人民共和國香港特別行政區基本法", "", "1990年4月4日",  # 基本法通過
-     ["第一章 總綱", "第一條 中華人民共和國是工人階級領導的"]),
-]  # fmt: skip
+    (
+        "d42",
+        "中華人民共和國香港特別行政區維護國家安全法第四十三條實施細則",
+        "2020年第139號法律公告",
+        "2020年7月6日",
+        ["(1) 在2020年6月30日第十三屆全國人民代表大會常務委"],
+    ),
+    (
+        "d43",
+        "中華人民共和國憲法 中華人民共和國香港特別行政區基本法",
+        "",
+        "1990年4月4日",  # 基本法通過
+        ["第一章 總綱", "第一條 中華人民共和國是工人階級領導的"],
+    ),
+]
 
 DOCUMENTS = TEXT_AND_HTML + PDFS
 
@@ -173,6 +188,11 @@ def _path(prefix: str) -> Path:
     return path
 
 
+@functools.cache
+def _tree(prefix: str):
+    return parse_clauses(read_document(_path(prefix)))
+
+
 def test_the_table_covers_every_html_and_text_dev_document():
     files = {p.name[:3]: p.suffix for p in DEV.glob("d*")}
     assert len(files) == 46
@@ -184,13 +204,13 @@ def test_the_table_covers_every_html_and_text_dev_document():
     ("prefix", "title", "number", "date", "headings"), DOCUMENTS, ids=map(_prefix, DOCUMENTS)
 )
 def test_dev_document(prefix, title, number, date, headings):
-    doc = read_document(_path(prefix))
+    tree = _tree(prefix)
+    doc = tree.doc
     lines = doc.text.split("\n")
     assert doc.title == title
     assert lines[0] == title  # the title is line 1, the clause parser's convention
     assert doc.number == number
     assert doc.date == date
-    tree = parse_clauses(doc)
     found = [_line_from(doc.text, c.start) for c in tree.clauses if c.label][: len(headings)]
     assert len(found) == len(headings)
     for line, want in zip(found, headings, strict=True):
@@ -210,3 +230,150 @@ def test_html_extraction_is_fast_enough():
         start = time.perf_counter()
         read_document(path)
         assert time.perf_counter() - start < 2.0, path.name
+
+
+# --- annotations and the levels above the numbering, one test per kind of document ------------
+
+# how many responsibility annotations each document has (the rest have none: their duties are prose)
+ANNOTATED = {
+    "d01": 21,
+    "d02": 30,
+    "d03": 21,
+    "d04": 17,
+    "d05": 15,
+    "d06": 18,
+    "d08": 39,
+    "d09": 17,
+    "d26": 39,
+}
+
+
+def _notes(prefix: str) -> list[tuple[str, tuple, tuple, tuple, str]]:
+    """(annotation as written, lead, participants, other, path of its clause), in text order."""
+    tree = _tree(prefix)
+    out = []
+    for r in tree.responsibilities:
+        clause = tree.clause_at(r.note_start)
+        path = clause.path_text if clause else ""
+        out.append(
+            (tree.doc.text[r.note_start : r.note_end], r.lead, r.participants, r.other, path)
+        )
+    return out
+
+
+@pytest.mark.parametrize("row", DOCUMENTS, ids=map(_prefix, DOCUMENTS))
+def test_every_dev_document_has_the_annotations_it_writes(row):
+    prefix = _prefix(row)
+    assert len(_tree(prefix).responsibilities) == ANNOTATED.get(prefix, 0)
+
+
+def test_opinions_first_listed_unit_leads_from_the_sentence_that_says_so():  # 意见
+    note, lead, part, _, path = _notes("d01")[0]
+    assert note.startswith("（税务总局、财政部、海关总署负责，排在第一位的部门为牵头部门")
+    assert (lead, part) == (("税务总局",), ("财政部", "海关总署"))
+    assert path == "四、主要任务 › （一）统筹两个市场，打造加工制造中心 › 1.拓展两个市场"
+    _, lead, part, _, _ = _notes("d05")[3]  # “…，各省级人民政府按职责分工负责”
+    assert lead == ("人力资源社会保障部",) and part[-1] == "各省级人民政府"
+    _, lead, part, _, _ = _notes("d04")[0]  # no such sentence: every listed unit leads
+    assert lead[:2] == ("扶贫办", "中央统战部") and lead[-1] == "各省级人民政府" and part == ()
+
+
+def test_notices_single_unit_duty_on_every_measure():  # 通知
+    notes = _notes("d02")
+    assert notes[0][:3] == ("（市场监管总局负责）", ("市场监管总局",), ())
+    assert notes[0][4] == "一、" and notes[-1][4] == "三十、"
+    assert all(lead for _, lead, _, _, _ in notes)
+    together = next(n for n in notes if n[0] == "（国家发展改革委会同有关部门负责）")
+    assert together[1:3] == (("国家发展改革委",), ("有关部门",))  # X会同Y负责: X leads
+
+
+def test_plans_issued_by_a_notice_sit_under_their_own_name():  # 方案
+    for prefix, name in (
+        ("d07", "国家职业教育改革实施方案"),
+        ("d19", "政府网站集约化试点工作方案"),
+        ("d40", "2026年广州市天河区幼儿园招生工作方案"),
+    ):
+        tops = [c for c in _tree(prefix).clauses if c.parent is None]
+        assert [c.path_text for c in tops] == [name]
+    notes = _notes("d08")
+    assert notes[0][4].startswith("“无废城市”建设试点工作方案 › 二、主要任务 › （一）")
+    assert notes[0][1:3] == (
+        ("生态环境部",),
+        ("国家发展改革委", "工业和信息化部", "住房城乡建设部", "农业农村部", "国家统计局"),
+    )
+    _, lead, _, other, _ = notes[1]  # “以下均需试点城市政府落实，不再列出”
+    assert lead == ("试点城市政府",) and other == (("指导部门", "生态环境部"),)
+    assert all(("负责落实", "试点城市政府") in other for _, _, _, other, _ in notes[2:])
+    guided = next(n for n in notes if n[0] == "（商务部指导，供销合作总社参与）")
+    assert guided[2] == ("供销合作总社",) and ("指导部门", "商务部") in guided[3]
+
+
+def test_lists_and_tables_keep_their_key_value_columns():  # 清单 / 表格
+    note, lead, part, other, path = _notes("d09")[0]  # the table column 指导部门
+    assert note.startswith("指导部门：最高人民法院") and (lead, part) == ((), ())
+    assert other[0] == ("指导部门", "最高人民法院") and path.startswith(
+        "附件 › 一、知识产权保护方面"
+    )
+    note, lead, part, other, path = _notes("d26")[0]  # 任务分工表: 牵头单位 / 配合单位 / 处室
+    assert (lead, part) == (("各区政府",), ("市卫生健康委",)) and path.startswith("附件2 › ")
+    assert other == (("市卫健委内牵头处室", "基层处"), ("市卫健委内配合处室", "医政处"))
+    tops = [c.path_text for c in _tree("d25").clauses if c.parent is None]  # a 政策清单
+    assert tops == ["面向单位的扶持政策", "面向毕业生的扶持政策"]
+
+
+def test_regulations_articles_under_chapters_or_alone():  # 条例
+    for prefix, first in (
+        ("d11", "第一条"),
+        ("d12", "第一章"),
+        ("d24", "第一章"),
+        ("d46", "第一条"),
+    ):
+        tops = [c for c in _tree(prefix).clauses if c.parent is None]
+        assert tops[0].path[0].startswith(first) and {c.kind for c in tops} == {first[-1]}
+
+
+def test_measures_issued_by_a_notice_sit_under_their_own_name():  # 办法 / 细则
+    for prefix, name, first in (
+        ("d13", "个人所得税专项附加扣除暂行办法", "第一章"),
+        ("d28", "广州市公共租赁住房管理办法", "第一章"),
+        ("d29", "广州市临时救助实施细则", "第一条"),
+        ("d34", "广州市长期护理保险试行办法", "第一章"),
+    ):
+        tops = [c for c in _tree(prefix).clauses if c.parent is None]
+        assert [c.path_text for c in tops] == [name]
+        assert next(c for c in _tree(prefix).clauses if c.label).path[1].startswith(first)
+    assert [c.path[0] for c in _tree("d23").clauses][:1] == ["第一条"]  # no notice: no name
+
+
+def test_a_grain_emergency_plan_skips_its_table_of_contents():  # 预案
+    paths = [c.path_text for c in _tree("d14").clauses]
+    assert paths[:3] == [
+        "国家粮食应急预案",
+        "国家粮食应急预案 › 1 总则",
+        "国家粮食应急预案 › 1 总则 › 1.1 编制目的及依据",
+    ]
+    assert sum(p.endswith("› 1 总则") for p in paths) == 1
+
+
+def test_an_unnumbered_reply_has_no_headings():  # 答复
+    assert _tree("d20").clauses == ()
+
+
+def test_hong_kong_schedules_and_a_booklet_of_laws():  # 香港法例 (PDF)
+    schedules = [c for c in _tree("d42").clauses if c.kind == "附件"]
+    assert [c.label for c in schedules] == [f"附表{n}" for n in range(1, 8)]
+    assert schedules[0].title == "關於為搜證而搜查有關地方的細則"  # not its “[第2條]” reference
+    tops = [c.path_text for c in _tree("d43").clauses if c.parent is None and not c.label]
+    assert tops[:2] == ["中華人民共和國憲法", "中華人民共和國香港特別行政區基本法"]
+    paths = [c.path_text for c in _tree("d43").clauses]
+    assert "中華人民共和國香港特別行政區基本法 › 第一章 總則 › 第七條" in paths
+
+
+def test_a_pdf_guideline_has_lettered_sections_over_numbered_paragraphs():  # 指引 (PDF)
+    paths = [c.path_text for c in _tree("d41").clauses]
+    assert "C. 訂明授權 › C1. 有關當局" in paths
+    assert any(p.startswith("D. 申請程序 › D4. 緊急授權 › 16.") for p in paths)
+    assert all(p[:1] in "ABCDEFG" for p in paths)  # every paragraph sits in a lettered section
+
+
+# No dev document is a scanned PDF (eval/dev/SOURCES.md): OCR is covered by tests/test_readers_pdf.py.

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -189,7 +186,7 @@ def test_bundled_gold_set_is_well_formed():
     assert len({i.id for i in items}) == len(items)
 
 
-def test_eval_command_on_a_maintainers_own_file(hashing_settings, tmp_path: Path):
+def test_eval_command_on_a_maintainers_own_file(hashing_settings, rag_here, tmp_path: Path):
     gold = tmp_path / "mine.jsonl"
     rows = [
         {"id": "m1", "type": "responsibility", "question": "谁负责医保跨省结算？",
@@ -199,12 +196,9 @@ def test_eval_command_on_a_maintainers_own_file(hashing_settings, tmp_path: Path
     ]  # fmt: skip
     gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     out = tmp_path / "out"
-    env = {**os.environ, "RAG_INDEX_DIR": str(hashing_settings.index_dir), "COLUMNS": "200"}
-    result = subprocess.run(
-        [sys.executable, "-m", "rag", "eval", "--gold", str(gold), "--out", str(out),
-         "--modes", "hybrid,bm25", "--thresholds", str(REPO / "eval" / "thresholds.json")],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+    env = {"RAG_INDEX_DIR": str(hashing_settings.index_dir)}
+    result = rag_here("eval", "--gold", str(gold), "--out", str(out), "--modes", "hybrid,bm25",
+                      "--thresholds", str(REPO / "eval" / "thresholds.json"), env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert set(report["modes"]) == {"hybrid", "bm25"}

@@ -3,9 +3,11 @@ lists and runs all its checks on each response (no 5xx, status code, content typ
 documented, schema-valid data accepted, invalid data rejected, 405 with ``Allow``…).
 
 Reproducible: a fixed seed, derandomized Hypothesis and a fixed number of examples per
-operation, plus schemathesis's coverage cases. Once every check passes, all operations take
-about 15–30 s on a shared 2-core machine (budget: about 60 s); while checks fail, each
-operation stops at its first failure and the run takes about 5 s.
+operation, plus schemathesis's coverage cases. Split in two so the fast suite stays fast: the
+fast test runs every coverage case and FAST_EXAMPLES generated cases per operation; the
+``slow`` one (run by CI, ``make test``) MAX_EXAMPLES generated cases per operation, without
+repeating the coverage cases (schemathesis builds those at collection, even for a deselected
+test). While checks fail, each operation stops at its first failure.
 
 What the schema does not list is not fuzzed here, on purpose: the chat page, login and
 document viewer (``include_in_schema=False``: HTML pages, not API) and the static files —
@@ -29,7 +31,8 @@ from hypothesis import HealthCheck, settings
 from rag.server import create_app
 from rag.settings import Settings
 
-MAX_EXAMPLES = 100  # generated cases per operation (the coverage phase adds its own)
+MAX_EXAMPLES = 100  # generated cases per operation in the slow run (coverage adds its own)
+FAST_EXAMPLES = 10  # the same in the fast suite
 SEED = 20_260_409
 
 # Bots answer 404 "not configured" without secrets: configure them so the fuzzer reaches them.
@@ -82,9 +85,15 @@ def served_schema() -> dict:
     return TestClient(app).get("/openapi.json").json()
 
 
-schema = schemathesis.openapi.from_dict(
-    served_schema(), config=schemathesis.Config.from_dict(CONFIG)
-)
+def fuzz_schema(served: dict, max_examples: int, coverage: bool):
+    config = {**CONFIG, "generation": {**CONFIG["generation"], "max-examples": max_examples},
+              "phases": {"coverage": {"enabled": coverage}}}  # fmt: skip
+    return schemathesis.openapi.from_dict(served, config=schemathesis.Config.from_dict(config))
+
+
+SERVED = served_schema()
+fast_schema = fuzz_schema(SERVED, FAST_EXAMPLES, coverage=True)
+full_schema = fuzz_schema(SERVED, MAX_EXAMPLES, coverage=False)
 
 
 @pytest.fixture(scope="module")
@@ -117,23 +126,38 @@ def signed_like_the_vendor(case) -> None:
             query["msg_signature"] = hashlib.sha1("".join(parts).encode()).hexdigest()
 
 
-@schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,  # timings vary on a shared machine; the example count bounds the run
-    # Generating large or constrained bodies is slow or filtered on purpose; not a test failure.
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.data_too_large,
-    ],  # fmt: skip
-)
-def test_every_operation_survives_fuzzing(case, fuzz_app):
+def hypothesis_settings(max_examples: int) -> settings:
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,  # timings vary on a shared machine; the example count bounds the run
+        # Generating large or constrained bodies is slow or filtered on purpose; not a failure.
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+        ],  # fmt: skip
+    )
+
+
+def survives(case, app) -> None:
     signed_like_the_vendor(case)
     # 60 s per request: a hang still fails; a loaded CI machine (10 s was hit once) does not
-    case.call_and_validate(app=fuzz_app, timeout=60)
+    case.call_and_validate(app=app, timeout=60)
+
+
+@fast_schema.parametrize()
+@hypothesis_settings(FAST_EXAMPLES)
+def test_every_operation_survives_fuzzing(case, fuzz_app):
+    survives(case, fuzz_app)
+
+
+@full_schema.parametrize()
+@pytest.mark.slow
+@hypothesis_settings(MAX_EXAMPLES)
+def test_every_operation_survives_long_fuzzing(case, fuzz_app):
+    survives(case, fuzz_app)
 
 
 def test_the_fuzzer_sees_every_api_operation():

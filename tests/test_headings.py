@@ -116,16 +116,23 @@ def test_chapter_and_first_article_on_one_line_split_with_exact_offsets():
 
 def test_a_chapter_heading_alone_on_its_line_is_unchanged():
     tree = tree_of("第一章 总则", "第一条 为了规范管理，制定本办法。", "第二条 其他。")
-    assert [c.path_text for c in tree.clauses] == ["第一章 总则", "第一章 总则 › 第一条",
-                                                   "第一章 总则 › 第二条"]  # fmt: skip
+    assert [c.path_text for c in tree.clauses] == [
+        "第一章 总则",
+        "第一章 总则 › 第一条",
+        "第一章 总则 › 第二条",
+    ]
 
 
 def test_a_sentence_is_a_title_only_when_its_clause_goes_on():
     tree = tree_of(
         "一、加强领导。各单位要加强领导。", "二、完善制度。", "三、强化保障", "（一）落实经费。"
     )
-    assert [c.path_text for c in tree.clauses] == ["一、加强领导", "二、", "三、强化保障",
-                                                   "三、强化保障 › （一）"]  # fmt: skip
+    assert [c.path_text for c in tree.clauses] == [
+        "一、加强领导",
+        "二、",
+        "三、强化保障",
+        "三、强化保障 › （一）",
+    ]
 
 
 def test_an_annotation_alone_does_not_make_a_clause_go_on():
@@ -145,38 +152,91 @@ def test_run_in_article_headings_and_sentence_first_articles():
 
 
 def test_attachment_list_items_are_not_headings():
-    tree = tree_of("一、总体要求", "正文。", "二、工作任务", "正文。", "附件：1.甲方案", "2.乙方案",
-                   "3.丙方案", "某单位", "附件1", "甲方案", "一、目标", "正文。")  # fmt: skip
-    assert [c.path_text for c in tree.clauses] == ["一、总体要求", "二、工作任务", "附件1",
-                                                   "附件1 › 一、目标"]  # fmt: skip
+    tree = tree_of(
+        "一、总体要求",
+        "正文。",
+        "二、工作任务",
+        "正文。",
+        "附件：1.甲方案",
+        "2.乙方案",
+        "3.丙方案",
+        "某单位",
+        "附件1",
+        "甲方案",
+        "一、目标",
+        "正文。",
+    )
+    assert [c.path_text for c in tree.clauses] == [
+        "一、总体要求",
+        "二、工作任务",
+        "附件1",
+        "附件1 › 一、目标",
+    ]
     assert find_clauses(tree, "附件1")[0].title == "甲方案"
 
 
 def test_an_attachment_list_under_a_bare_attachment_line_is_not_headings():
-    tree = tree_of("一、总体要求", "正文。", "二、工作任务", "正文。", "附件：", "1.甲方案", "2.乙方案",
-                   "三、其他", "正文。")  # fmt: skip
+    tree = tree_of(
+        "一、总体要求",
+        "正文。",
+        "二、工作任务",
+        "正文。",
+        "附件：",
+        "1.甲方案",
+        "2.乙方案",
+        "三、其他",
+        "正文。",
+    )
     assert [c.path_text for c in tree.clauses] == ["一、总体要求", "二、工作任务", "三、其他"]
 
 
 def test_decimal_numbering_nests():
-    tree = tree_of("1　总则", "1.1　目的", "正文。", "1.2　分级", "1.2.1　国家级", "正文。", "2　组织",
-                   "正文。")  # fmt: skip
+    tree = tree_of(
+        "1　总则",
+        "1.1　目的",
+        "正文。",
+        "1.2　分级",
+        "1.2.1　国家级",
+        "正文。",
+        "2　组织",
+        "正文。",
+    )
     assert [c.path_text for c in tree.clauses] == [
-        "1 总则", "1 总则 › 1.1 目的", "1 总则 › 1.2 分级", "1 总则 › 1.2 分级 › 1.2.1 国家级",
+        "1 总则",
+        "1 总则 › 1.1 目的",
+        "1 总则 › 1.2 分级",
+        "1 总则 › 1.2 分级 › 1.2.1 国家级",
         "2 组织",
-    ]  # fmt: skip
+    ]
 
 
 def test_part_heading_keeps_its_colon_and_circled_and_box_items_nest():
-    tree = tree_of("第一部分：一类病种", "一、高血压病", "（一）诊断", "①诊断明确。", "②其他。",
-                   "专栏1 重大工程", "建设甲项目。", "（二）治疗", "正文。", "第二部分：二类病种",
-                   "一、慢阻肺", "正文。")  # fmt: skip
+    tree = tree_of(
+        "第一部分：一类病种",
+        "一、高血压病",
+        "（一）诊断",
+        "①诊断明确。",
+        "②其他。",
+        "专栏1 重大工程",
+        "建设甲项目。",
+        "（二）治疗",
+        "正文。",
+        "第二部分：二类病种",
+        "一、慢阻肺",
+        "正文。",
+    )
     part, point = "第一部分：一类病种", "第一部分：一类病种 › 一、高血压病 › （一）诊断"
     assert [c.path_text for c in tree.clauses] == [
-        part, f"{part} › 一、高血压病", point, f"{point} › ①", f"{point} › ②",
+        part,
+        f"{part} › 一、高血压病",
+        point,
+        f"{point} › ①",
+        f"{point} › ②",
         f"{point} › 专栏1 重大工程",  # a box sits beside the clause it follows
-        f"{part} › 一、高血压病 › （二）治疗", "第二部分：二类病种", "第二部分：二类病种 › 一、慢阻肺",
-    ]  # fmt: skip
+        f"{part} › 一、高血压病 › （二）治疗",
+        "第二部分：二类病种",
+        "第二部分：二类病种 › 一、慢阻肺",
+    ]
 
 
 def test_traditional_articles_and_sections():
@@ -188,10 +248,215 @@ def test_traditional_articles_and_sections():
 
 
 def test_unnumbered_heading_lines_may_contain_a_dun_comma():
-    text = ("区里动态：本月社区工作简报，供各单位参阅\n党建、治理双提升\n社区开展了活动，群众反响良好。"
-            "\n平安、法治建设\n开展普法活动。\n好，很好\n群众说。")  # fmt: skip
+    text = (
+        "区里动态：本月社区工作简报，供各单位参阅\n党建、治理双提升\n社区开展了活动，群众反响良好。"
+        "\n平安、法治建设\n开展普法活动。\n好，很好\n群众说。"
+    )
     tree = parse_clauses(Document("x", "区里动态", text))
     assert [c.title for c in tree.clauses] == ["党建、治理双提升", "平安、法治建设"]
+
+
+# --- lettered sections, schedules, contents, embedded documents, section lines ----------------
+
+
+def paths(*lines: str, title: str = "某某办法") -> list[str]:
+    text = "\n".join((title,) + lines)
+    return [c.path_text for c in parse_clauses(Document("x", title, text)).clauses]
+
+
+def test_lettered_sections_and_subsections_hold_numbered_paragraphs():
+    found = paths(
+        "A. 概論",
+        "本指引為人員提供原則。",
+        "2. 除另有所指外，詞語釋義相同。",
+        "C. 訂明授權",
+        "C1. 有關當局",
+        "6. 有關當局如下——",
+        "(a) 行政長官。",
+        "7. 授權人員不得為申請人。",
+    )
+    assert found == [
+        "A. 概論",
+        "A. 概論 › 2.",
+        "C. 訂明授權",
+        "C. 訂明授權 › C1. 有關當局",
+        "C. 訂明授權 › C1. 有關當局 › 6. 有關當局如下——",
+        "C. 訂明授權 › C1. 有關當局 › 7.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "A. 申請人應當提交材料，並說明理由。",  # prose after the letter: a sentence, not a title
+        "A.1 甲",
+        "AB. 乙",
+        "A.概論",  # no space after the letter's dot
+        "B2B平台建设",
+        "C919大飞机项目。",
+    ],
+)
+def test_a_letter_that_does_not_open_a_title_line_is_not_a_heading(line):
+    assert heading_at(line) is None or heading_at(line).kind not in ("A.", "A1.")
+
+
+def test_a_schedule_number_opens_an_attachment_and_its_title_skips_a_reference_line():
+    tree = tree_of(
+        "第一条 甲。",
+        "第二条 乙。",
+        "第三条 丙。",
+        "附表1",
+        "[第2條]",
+        "關於搜查的細則",
+        "1. 釋義",
+        "本附表中的詞語。",
+    )
+    schedule = next(c for c in tree.clauses if c.label == "附表1")
+    assert schedule.kind == "附件" and schedule.title == "關於搜查的細則"
+    assert [c.path_text for c in tree.clauses][-1] == "附表1 › 1. 釋義"
+
+
+def test_contents_entries_are_not_headings_and_the_body_starts_where_they_repeat():
+    found = paths(
+        "目　　录",
+        "1　总则",
+        "1.1　编制目的",
+        "2　组织机构",
+        "1　总则",
+        "1.1　编制目的",
+        "为了有效应对。",
+        "2　组织机构",
+        "指挥部负责。",
+        "3　预警",
+        "加强监测。",
+    )
+    assert found == ["1 总则", "1 总则 › 1.1 编制目的", "2 组织机构", "3 预警"]
+
+
+def test_a_contents_line_without_entries_does_not_hide_the_headings_after_it():
+    long = "本办法根据有关法律法规制定，适用于本市行政区域内的各类单位和个人，自发布之日起施行。"
+    found = paths("目录", long, "一、总则", "甲。", "二、职责", "乙。", "三、附则", "丙。")
+    assert found == ["一、总则", "二、职责", "三、附则"]
+
+
+def test_the_name_of_a_document_it_issues_heads_that_document():
+    found = paths(
+        "各区人民政府：",
+        "现将《甲市乙办法》印发给你们，请认真贯彻执行。",
+        "甲市人民政府",
+        "甲市乙办法",
+        "第一章 总则",
+        "第一条 为了规范。",
+        "第二条 本办法适用于本市。",
+        title="甲市人民政府关于印发甲市乙办法的通知",
+    )
+    assert found[:3] == [
+        "甲市乙办法",
+        "甲市乙办法 › 第一章 总则",
+        "甲市乙办法 › 第一章 总则 › 第一条",
+    ]
+
+
+def test_a_booklet_of_laws_has_one_top_clause_per_law_and_a_repeated_name_opens_none():
+    found = paths(
+        "甲国人民共和国宪法",
+        "第一章 总纲",
+        "第一条 甲。",
+        "乙特别行政区基本法",
+        "乙特别行政区基本法*",
+        "第一章 总则",
+        "第一条 乙。",
+        title="甲国人民共和国宪法 乙特别行政区基本法",
+    )
+    assert [p for p in found if " › " not in p] == ["甲国人民共和国宪法", "乙特别行政区基本法"]
+    assert "乙特别行政区基本法 › 第一章 总则 › 第一条" in found
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "丙市丁办法",  # ends like a name, but neither the title nor a 《…》 names it
+        "一、实施方案",  # a numbered heading
+        "关于做好相关工作的意见，请认真落实",  # punctuation: a sentence
+    ],
+)
+def test_lines_that_are_not_the_name_of_an_issued_document_head_no_document(line):
+    text = "\n".join(
+        (
+            "关于印发甲市乙办法的通知",
+            "现将《甲市乙办法》印发给你们。",
+            line,
+            "一、总则",
+            "甲。",
+            "二、职责",
+            "乙。",
+        )
+    )
+    tree = parse_clauses(Document("x", "关于印发甲市乙办法的通知", text))
+    assert all(c.kind != "文件" for c in tree.clauses)
+
+
+def test_an_attachment_title_is_not_taken_for_an_issued_document():
+    found = paths(
+        "现将《甲市乙办法》印发给你们。",
+        "附件1",
+        "甲市乙办法",
+        "一、总则",
+        "甲。",
+        "二、职责",
+        "乙。",
+        title="关于印发甲市乙办法的通知",
+    )
+    assert found[:2] == ["附件1", "附件1 › 一、总则"]
+
+
+def test_a_short_line_over_a_numbering_that_starts_again_is_a_section():
+    found = paths(
+        "为促进就业，推出以下政策清单。",
+        "面向单位的扶持政策",
+        "一、社保补贴",
+        "补贴内容。",
+        "二、扩岗补助",
+        "补助内容。",
+        "面向毕业生的扶持政策",
+        "一、求职补贴",
+        "补贴内容。",
+    )
+    assert found == [
+        "面向单位的扶持政策",
+        "面向单位的扶持政策 › 一、社保补贴",
+        "面向单位的扶持政策 › 二、扩岗补助",
+        "面向毕业生的扶持政策",
+        "面向毕业生的扶持政策 › 一、求职补贴",
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["2023年8月9日", "（2018年修订）", "鑑於——", "现提出如下意见：", "各区人民政府，市政府各部门"],
+)
+def test_dates_remarks_and_lead_ins_over_a_first_item_are_not_sections(line):
+    found = paths("正文说明。", line, "第一条 甲。", "第二条 乙。", "第三条 丙。")
+    assert found == ["第一条", "第二条", "第三条"]
+
+
+def test_a_short_line_over_a_later_item_is_not_a_section():
+    assert paths("一、总则", "甲。", "补充说明", "二、职责", "乙。", "三、附则", "丙。") == [
+        "一、总则",
+        "二、职责",
+        "三、附则",
+    ]
+
+
+def test_an_unnumbered_letter_has_no_headings_from_its_title_block_or_signature():
+    text = "甲局关于某事的答复\n甲函〔2006〕71号\n乙代表：\n你提出的建议收悉，现答复如下。\n甲局\n二〇〇六年九月七日"
+    assert parse_clauses(Document("x", "甲局关于某事的答复", text)).clauses == ()
+
+
+def test_short_lines_between_paragraphs_of_an_unnumbered_text_stay_headings():
+    text = "甲局关于某事的答复\n前言说明，正文。\n工作进展\n开展了活动。\n下一步打算\n继续推进。"
+    tree = parse_clauses(Document("x", "甲局关于某事的答复", text))
+    assert [c.title for c in tree.clauses] == ["工作进展", "下一步打算"]
 
 
 # --- dev documents, one spot check per kind ----------------------------------------------------
@@ -214,10 +479,11 @@ def test_d12_chapters_and_articles():
     assert articles[0].path[-1] == "第一条" and articles[0].path[0].startswith("第一章")
 
 
-def test_d14_decimal_numbering():
+def test_d14_decimal_numbering_under_the_plan_it_issues_and_no_contents_entries():
     paths = [c.path_text for c in dev_tree("d14").clauses]
-    assert "1 总则 › 1.2 等级划分 › 1.2.1 国家级（Ⅰ级）" in paths
-    assert "1 总则 › 1.4 工作原则 › （1）统一领导、分级负责" in paths
+    assert "国家粮食应急预案 › 1 总则 › 1.2 等级划分 › 1.2.1 国家级（Ⅰ级）" in paths
+    assert "国家粮食应急预案 › 1 总则 › 1.4 工作原则 › （1）统一领导、分级负责" in paths
+    assert sum(p.endswith(" › 1 总则") for p in paths) == 1  # the 目录 lists it once more
 
 
 def test_d15_attachment_list_then_attachments():
@@ -235,7 +501,7 @@ def test_d34_article_point_item_subitem_nesting():
     deep = [c for c in tree.clauses if c.kind == "(1)"]
     assert deep, "no （1） items"
     kinds = [tree.clauses[i].kind for i in _ancestors(tree, deep[0])]
-    assert kinds == ["章", "条", "(一)", "1."]
+    assert kinds == ["文件", "章", "条", "(一)", "1."]
 
 
 def test_d39_run_in_article_headings():
@@ -252,10 +518,37 @@ def _ancestors(tree, clause) -> list[int]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["第一章　总则　　第一条　甲。", "第二条 乙。", "一、甲", "（一）乙。丙。",
-                                 "1.丁", "1.1　戊", "1﹒己", "①庚。", "专栏1 辛", "附件", "附件：1.甲",
-                                 "2.乙", "正文，正文。", "（甲局负责）", "第一部分：壬"]),
-                max_size=12))  # fmt: skip
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "第一章　总则　　第一条　甲。",
+                "第二条 乙。",
+                "一、甲",
+                "（一）乙。丙。",
+                "1.丁",
+                "1.1　戊",
+                "1﹒己",
+                "①庚。",
+                "专栏1 辛",
+                "附件",
+                "附件：1.甲",
+                "2.乙",
+                "正文，正文。",
+                "（甲局负责）",
+                "第一部分：壬",
+                "A. 概論",
+                "C1. 有關當局",
+                "目　录",
+                "某某办法",
+                "面向单位的政策",
+                "附表1",
+                "[第2條]",
+            ]
+        ),
+        max_size=12,
+    )
+)
 def test_any_outline_is_well_formed(lines):
     tree = tree_of(*lines)
     n = len(tree.doc.text)

@@ -36,22 +36,37 @@ from rag.server import create_app
 
 GOOD = "谁负责医保跨省结算？"
 NOT_FOUND = "未在已收录"
-ASK_KEYS = {"question", "answer", "found", "intent", "citations", "latency_ms", "mode",
-            "short_answer"}  # fmt: skip
+ASK_KEYS = {
+    "question",
+    "answer",
+    "found",
+    "intent",
+    "citations",
+    "latency_ms",
+    "mode",
+    "short_answer",
+}
 DENIED = (401, 403)
 
 # 企业微信's published sample configuration; the other secrets are made up for the tests.
-WECOM = {"token": "QDG6eK", "key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
-         "corp": "wx5823bf96d3bd56c7"}  # fmt: skip
+WECOM = {
+    "token": "QDG6eK",
+    "key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    "corp": "wx5823bf96d3bd56c7",
+}
 DING_SECRET = "ding-hostile-secret"
 FEISHU_TOKEN = "feishu-hostile-token"
 FEISHU_KEY = "feishu hostile encrypt key"
 BOTS = {
-    "wecom_token": WECOM["token"], "wecom_aes_key": WECOM["key"], "wecom_corp_id": WECOM["corp"],
-    "dingtalk_app_secret": DING_SECRET, "feishu_app_id": "cli_hostile",
-    "feishu_app_secret": "feishu-hostile-secret", "feishu_verification_token": FEISHU_TOKEN,
+    "wecom_token": WECOM["token"],
+    "wecom_aes_key": WECOM["key"],
+    "wecom_corp_id": WECOM["corp"],
+    "dingtalk_app_secret": DING_SECRET,
+    "feishu_app_id": "cli_hostile",
+    "feishu_app_secret": "feishu-hostile-secret",
+    "feishu_verification_token": FEISHU_TOKEN,
     "feishu_api_base": "http://127.0.0.1:9",  # never the network: replies fail fast, locally
-}  # fmt: skip
+}
 _serial = itertools.count(1)
 
 
@@ -93,28 +108,37 @@ def now() -> str:
     return str(int(time.time()))
 
 
-def wecom_get(echostr: str = "", *, timestamp: str | None = None, nonce: str = "42",
-              signature: str | None = None) -> Callable[[], dict]:  # fmt: skip
+def wecom_get(
+    echostr: str = "",
+    *,
+    timestamp: str | None = None,
+    nonce: str = "42",
+    signature: str | None = None,
+) -> Callable[[], dict]:
     """URL verification, signed over ``echostr`` unless a signature is given."""
 
     def build() -> dict:
         ts = timestamp if timestamp is not None else now()
         sig = signature if signature is not None else wecom_signature(ts, nonce, echostr)
-        return {"params": {"msg_signature": sig, "timestamp": ts, "nonce": nonce,
-                           "echostr": echostr}}  # fmt: skip
+        return {
+            "params": {"msg_signature": sig, "timestamp": ts, "nonce": nonce, "echostr": echostr}
+        }
 
     return build
 
 
 def wecom_message(content: str, msg_type: str = "text") -> bytes:
-    return (f"<xml><ToUserName><![CDATA[{WECOM['corp']}]]></ToUserName><FromUserName><![CDATA["
-            f"zhangsan]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA["
-            f"{msg_type}]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{{id}}</MsgId>"
-            f"<AgentID>1000002</AgentID></xml>").encode()  # fmt: skip
+    return (
+        f"<xml><ToUserName><![CDATA[{WECOM['corp']}]]></ToUserName><FromUserName><![CDATA["
+        f"zhangsan]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA["
+        f"{msg_type}]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{{id}}</MsgId>"
+        f"<AgentID>1000002</AgentID></xml>"
+    ).encode()
 
 
-def wecom_post(inner: bytes | None = None, *, body: bytes | None = None,
-               timestamp: str | None = None) -> Callable[[], dict]:  # fmt: skip
+def wecom_post(
+    inner: bytes | None = None, *, body: bytes | None = None, timestamp: str | None = None
+) -> Callable[[], dict]:
     """An encrypted, signed message (``inner`` is the decrypted XML, with ``{id}`` replaced by a
     fresh MsgId), or a raw ``body`` sent as is with a made-up signature."""
 
@@ -125,22 +149,38 @@ def wecom_post(inner: bytes | None = None, *, body: bytes | None = None,
         else:
             encrypted = wecom_encrypt(inner.replace(b"{id}", str(_unique()).encode()))
             sig = wecom_signature(ts, nonce, encrypted)
-            content = (f"<xml><ToUserName><![CDATA[{WECOM['corp']}]]></ToUserName><Encrypt>"
-                       f"<![CDATA[{encrypted}]]></Encrypt></xml>").encode()  # fmt: skip
-        return {"params": {"msg_signature": sig, "timestamp": ts, "nonce": nonce},
-                "content": content, "headers": {"Content-Type": "text/xml"}}  # fmt: skip
+            content = (
+                f"<xml><ToUserName><![CDATA[{WECOM['corp']}]]></ToUserName><Encrypt>"
+                f"<![CDATA[{encrypted}]]></Encrypt></xml>"
+            ).encode()
+        return {
+            "params": {"msg_signature": sig, "timestamp": ts, "nonce": nonce},
+            "content": content,
+            "headers": {"Content-Type": "text/xml"},
+        }
 
     return build
 
 
 def ding_message(content: Any = GOOD, **extra: Any) -> dict:
-    return {"msgtype": "text", "text": {"content": content}, "msgId": "{id}",
-            "conversationType": "1", "senderNick": "张三", "conversationId": "cid",
-            **extra}  # fmt: skip
+    return {
+        "msgtype": "text",
+        "text": {"content": content},
+        "msgId": "{id}",
+        "conversationType": "1",
+        "senderNick": "张三",
+        "conversationId": "cid",
+        **extra,
+    }
 
 
-def ding(payload: Any = None, *, raw: bytes | None = None, timestamp: str | None = None,
-         sign: str | bytes | None = None) -> Callable[[], dict]:  # fmt: skip
+def ding(
+    payload: Any = None,
+    *,
+    raw: bytes | None = None,
+    timestamp: str | None = None,
+    sign: str | bytes | None = None,
+) -> Callable[[], dict]:
     """A 钉钉 callback signed with the test AppSecret and a fresh, unique timestamp."""
 
     def build() -> dict:
@@ -150,8 +190,10 @@ def ding(payload: Any = None, *, raw: bytes | None = None, timestamp: str | None
         mac = hmac.new(DING_SECRET.encode(), f"{ts}\n{DING_SECRET}".encode(), hashlib.sha256)
         sig = sign if sign is not None else base64.b64encode(mac.digest()).decode()
         content = raw if raw is not None else _with_id(payload, n)
-        return {"content": content, "headers": {"timestamp": ts, "sign": sig,
-                                                "Content-Type": "application/json"}}  # fmt: skip
+        return {
+            "content": content,
+            "headers": {"timestamp": ts, "sign": sig, "Content-Type": "application/json"},
+        }
 
     return build
 
@@ -164,11 +206,24 @@ def _with_id(payload: Any, n: int) -> bytes:
 def feishu_event(text: Any = GOOD, *, content: Any = None, **message: Any) -> dict:
     """A 飞书 schema 2.0 message event (``{id}`` becomes a fresh event id)."""
     body = json.dumps({"text": text}, ensure_ascii=False) if content is None else content
-    return {"schema": "2.0",
-            "header": {"event_id": "{id}", "token": FEISHU_TOKEN, "event_type":
-                       "im.message.receive_v1", "create_time": "1700000000000"},
-            "event": {"message": {"message_id": "om_{id}", "chat_type": "p2p",
-                                  "message_type": "text", "content": body, **message}}}  # fmt: skip
+    return {
+        "schema": "2.0",
+        "header": {
+            "event_id": "{id}",
+            "token": FEISHU_TOKEN,
+            "event_type": "im.message.receive_v1",
+            "create_time": "1700000000000",
+        },
+        "event": {
+            "message": {
+                "message_id": "om_{id}",
+                "chat_type": "p2p",
+                "message_type": "text",
+                "content": body,
+                **message,
+            }
+        },
+    }
 
 
 def feishu(payload: Any = None, *, raw: bytes | None = None) -> Callable[[], dict]:
@@ -190,10 +245,15 @@ def lark_signed(timestamp: str, signature: str | None = None) -> Callable[[], di
         sig = signature
         if sig is None:
             sig = hashlib.sha256((timestamp + nonce + FEISHU_KEY).encode() + raw).hexdigest()
-        return {"content": raw, "headers": {"X-Lark-Request-Timestamp": timestamp,
-                                            "X-Lark-Request-Nonce": nonce,
-                                            "X-Lark-Signature": sig,
-                                            "Content-Type": "application/json"}}  # fmt: skip
+        return {
+            "content": raw,
+            "headers": {
+                "X-Lark-Request-Timestamp": timestamp,
+                "X-Lark-Request-Nonce": nonce,
+                "X-Lark-Signature": sig,
+                "Content-Type": "application/json",
+            },
+        }
 
     return build
 
@@ -237,12 +297,19 @@ def raw_json(body: bytes) -> dict:
 
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 NO_WORD = {  # questions with no searchable word: each must get a helpful answer
-    "who": "谁？", "please": "请问一下", "question-mark": "？", "de": "的", "emoji": "😀",
+    "who": "谁？",
+    "please": "请问一下",
+    "question-mark": "？",
+    "de": "的",
+    "emoji": "😀",
     "control-char": "\x07",
-}  # fmt: skip
+}
 INVISIBLE = {  # nothing visible at all: a helpful answer, or a 400 saying the question is empty
-    "nul": "\x00", "rlo-only": "\u202e", "bom-only": "\ufeff", "zero-width-only": "\u200b" * 3,
-}  # fmt: skip
+    "nul": "\x00",
+    "rlo-only": "\u202e",
+    "bom-only": "\ufeff",
+    "zero-width-only": "\u200b" * 3,
+}
 HOSTILE_QUESTIONS = {
     "nul-inside": "谁负责\x00医保跨省结算？",
     "rlo-inside": "\u202e谁负责医保跨省结算？",
@@ -266,8 +333,11 @@ def ask_body(question: Any) -> dict:
 
 
 def chat_body(question: Any, stream: bool = False) -> dict:
-    return {"model": "policyqa", "messages": [{"role": "user", "content": question}],
-            "stream": stream}  # fmt: skip
+    return {
+        "model": "policyqa",
+        "messages": [{"role": "user", "content": question}],
+        "stream": stream,
+    }
 
 
 def question_cases(questions: dict[str, str], expect: str) -> list[Case]:
@@ -397,10 +467,17 @@ CONTENT_TYPES = {  # a JSON body under other names, and other bodies under the J
 
 def content_type_cases() -> list[Case]:
     good = json.dumps({"question": GOOD}, ensure_ascii=False).encode()
-    return [Case(f"{route}-content-type-{name}", "POST", path,
-                 {"content": body or good, "headers": headers})
-            for name, (headers, body) in CONTENT_TYPES.items()
-            for route, path in JSON_ROUTES.items() if route != "chat"]  # fmt: skip
+    return [
+        Case(
+            f"{route}-content-type-{name}",
+            "POST",
+            path,
+            {"content": body or good, "headers": headers},
+        )
+        for name, (headers, body) in CONTENT_TYPES.items()
+        for route, path in JSON_ROUTES.items()
+        if route != "chat"
+    ]
 
 
 def field_cases() -> list[Case]:
@@ -416,46 +493,51 @@ def msgs(*messages: Any, **extra: Any) -> dict:
     return {"json": {"model": "policyqa", "messages": list(messages), **extra}}
 
 
-CHAT = [
-    Case("chat-messages-empty", "POST", "/v1/chat/completions", msgs()),
-    Case("chat-messages-null", "POST", "/v1/chat/completions", {"json": {"messages": None}}),
-    Case("chat-messages-string", "POST", "/v1/chat/completions", {"json": {"messages": GOOD}}),
-    Case("chat-messages-numbers", "POST", "/v1/chat/completions", msgs(1, 2)),
-    Case("chat-messages-nulls", "POST", "/v1/chat/completions", msgs(None)),
-    Case("chat-no-content", "POST", "/v1/chat/completions", msgs({"role": "user"})),
-    Case("chat-system-only", "POST", "/v1/chat/completions",
-         msgs({"role": "system", "content": GOOD})),
-    Case("chat-unknown-role", "POST", "/v1/chat/completions",
-         msgs({"role": "hacker", "content": GOOD})),
-    Case("chat-content-number", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": 42})),
-    Case("chat-image-only", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": [{"type": "image_url",
-                                            "image_url": {"url": "http://x/y.png"}}]})),
-    Case("chat-text-part-null", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": [{"type": "text", "text": None}]})),
-    Case("chat-text-part-number", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": [{"type": "text", "text": 42}]})),
-    Case("chat-10k-parts", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": [{"type": "text", "text": "医"}] * 10_000})),
-    Case("chat-10k-messages", "POST", "/v1/chat/completions",
-         msgs(*[{"role": "user", "content": GOOD}] * 10_000)),
-    Case("chat-model-number", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": GOOD}, model=42)),
-    Case("chat-model-100k", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": GOOD}, model="m" * 100_000)),
-    Case("chat-stream-string", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": GOOD}, stream="yes")),
-    Case("chat-stream-null", "POST", "/v1/chat/completions",
-         msgs({"role": "user", "content": GOOD}, stream=None)),
-    Case("chat-max_tokens-1e309", "POST", "/v1/chat/completions", raw_json(
+def cases(
+    prefix: str,
+    method: str,
+    path: str,
+    requests: dict[str, Any],
+    app: str = "open",
+    expect: str = "any",
+) -> list[Case]:
+    """One case per ``name: request`` entry, all sent to one route."""
+    return [Case(f"{prefix}-{n}", method, path, r, app, expect) for n, r in requests.items()]
+
+
+USER = {"role": "user", "content": GOOD}
+IMAGE = {"type": "image_url", "image_url": {"url": "http://x/y.png"}}
+CHAT_REQUESTS = {  # sent to /v1/chat/completions
+    "messages-empty": msgs(),
+    "messages-null": {"json": {"messages": None}},
+    "messages-string": {"json": {"messages": GOOD}},
+    "messages-numbers": msgs(1, 2),
+    "messages-nulls": msgs(None),
+    "no-content": msgs({"role": "user"}),
+    "system-only": msgs({"role": "system", "content": GOOD}),
+    "unknown-role": msgs({"role": "hacker", "content": GOOD}),
+    "content-number": msgs({"role": "user", "content": 42}),
+    "image-only": msgs({"role": "user", "content": [IMAGE]}),
+    "text-part-null": msgs({"role": "user", "content": [{"type": "text", "text": None}]}),
+    "text-part-number": msgs({"role": "user", "content": [{"type": "text", "text": 42}]}),
+    "10k-parts": msgs({"role": "user", "content": [{"type": "text", "text": "医"}] * 10_000}),
+    "10k-messages": msgs(*[USER] * 10_000),
+    "model-number": msgs(USER, model=42),
+    "model-100k": msgs(USER, model="m" * 100_000),
+    "stream-string": msgs(USER, stream="yes"),
+    "stream-null": msgs(USER, stream=None),
+    "max_tokens-1e309": raw_json(
         b'{"messages": [{"role": "user", "content": "' + GOOD.encode() + b'"}], '
-        b'"max_tokens": 1e309, "temperature": NaN}')),
-    Case("chat-lone-surrogate", "POST", "/v1/chat/completions", raw_json(
-        b'{"messages": [{"role": "user", "content": "\\ud800\\u8c01\\u8d1f\\u8d23"}]}')),
-    Case("chat-deep-content", "POST", "/v1/chat/completions", raw_json(
-        b'{"messages": [{"role": "user", "content": ' + b"[" * 1000 + b"]" * 1000 + b"}]}")),
-]  # fmt: skip
+        b'"max_tokens": 1e309, "temperature": NaN}'
+    ),
+    "lone-surrogate": raw_json(
+        b'{"messages": [{"role": "user", "content": "\\ud800\\u8c01\\u8d1f\\u8d23"}]}'
+    ),
+    "deep-content": raw_json(
+        b'{"messages": [{"role": "user", "content": ' + b"[" * 1000 + b"]" * 1000 + b"}]}"
+    ),
+}
+CHAT = cases("chat", "POST", "/v1/chat/completions", CHAT_REQUESTS)
 
 SEARCH = [
     Case("search-q-missing", "GET", "/api/search"),
@@ -466,31 +548,58 @@ SEARCH = [
     Case("search-q-overlong-utf8", "GET", "/api/search?q=%c0%af%e0%80%af"),
     Case("search-q-cesu-surrogate", "GET", "/api/search?q=%ed%a0%80%e5%8c%bb"),
     Case("search-q-repeated", "GET", "/api/search?q=%E5%8C%BB%E4%BF%9D&q=x&q="),
-    *[Case(f"search-k-{name}", "GET", "/api/search", {"params": {"q": "医保", "k": k}})
-      for name, k in {"superscript": "²", "negative": "-1", "zero": "0", "51": "51",
-                      "1e309": "1e309", "nan": "NaN", "5000-digits": "9" * 5000,
-                      "fraction": "1.5", "hex": "0x10", "empty": "", "fullwidth": "５"}.items()],
-]  # fmt: skip
+    *[
+        Case(f"search-k-{name}", "GET", "/api/search", {"params": {"q": "医保", "k": k}})
+        for name, k in {
+            "superscript": "²",
+            "negative": "-1",
+            "zero": "0",
+            "51": "51",
+            "1e309": "1e309",
+            "nan": "NaN",
+            "5000-digits": "9" * 5000,
+            "fraction": "1.5",
+            "hex": "0x10",
+            "empty": "",
+            "fullwidth": "５",
+        }.items()
+    ],
+]
 
 DOC_IDS = {
-    "ambiguous-prefix": "0", "nul": "%00", "traversal": "..%2f..%2fetc%2fpasswd",
-    "invalid-utf8": "%ff%fe", "10k": "x" * 10_000, "rlo": "%E2%80%AE003", "space": "003%20",
-    "star": "*", "dots": "%2e%2e", "5000-digits": "0" * 5000, "fullwidth": "００３",
-}  # fmt: skip
+    "ambiguous-prefix": "0",
+    "nul": "%00",
+    "traversal": "..%2f..%2fetc%2fpasswd",
+    "invalid-utf8": "%ff%fe",
+    "10k": "x" * 10_000,
+    "rlo": "%E2%80%AE003",
+    "space": "003%20",
+    "star": "*",
+    "dots": "%2e%2e",
+    "5000-digits": "0" * 5000,
+    "fullwidth": "００３",
+}
 DOCS = [Case(f"docs-json-{name}", "GET", f"/api/docs/{doc}") for name, doc in DOC_IDS.items()]
 VIEWER = [
     *[Case(f"viewer-id-{name}", "GET", f"/docs/{doc}") for name, doc in DOC_IDS.items()],
-    *[Case(f"viewer-{name}", "GET", "/docs/003", {"params": params})
-      for name, params in {
-          "start-superscript": {"start": "²"}, "start-5000-digits": {"start": "9" * 5000},
-          "start-negative": {"start": "-1", "end": "5"}, "start-1e309": {"start": "1e309"},
-          "start-nan": {"start": "NaN"}, "start-word": {"start": "abc"},
-          "start-huge": {"start": str(10**30), "end": str(10**31)},
-          "end-before-start": {"start": "100", "end": "5"}, "end-only": {"end": "50"},
-          "both-negative": {"start": "-5", "end": "-1"}, "start-empty": {"start": ""},
-          "end-5000-digits": {"start": "1", "end": "9" * 5000},
-      }.items()],
-]  # fmt: skip
+    *[
+        Case(f"viewer-{name}", "GET", "/docs/003", {"params": params})
+        for name, params in {
+            "start-superscript": {"start": "²"},
+            "start-5000-digits": {"start": "9" * 5000},
+            "start-negative": {"start": "-1", "end": "5"},
+            "start-1e309": {"start": "1e309"},
+            "start-nan": {"start": "NaN"},
+            "start-word": {"start": "abc"},
+            "start-huge": {"start": str(10**30), "end": str(10**31)},
+            "end-before-start": {"start": "100", "end": "5"},
+            "end-only": {"end": "50"},
+            "both-negative": {"start": "-5", "end": "-1"},
+            "start-empty": {"start": ""},
+            "end-5000-digits": {"start": "1", "end": "9" * 5000},
+        }.items()
+    ],
+]
 
 PAGE = [
     Case("models-junk-query", "GET", "/v1/models", {"params": {"x": "\u202e" * 100}}),
@@ -500,16 +609,24 @@ PAGE = [
     Case("login-next-huge", "GET", "/login", {"params": {"next": "/" + "a" * 60_000}}),
     Case("login-next-javascript", "GET", "/login", {"params": {"next": "javascript:alert(1)"}}),
     Case("login-next-nul", "GET", "/login", {"params": {"next": "/\x00"}}),
-    Case("login-post-invalid-utf8", "POST", "/login",
-         {"content": b"password=\xff\xfe&next=/", "headers": FORM}),
+    Case(
+        "login-post-invalid-utf8",
+        "POST",
+        "/login",
+        {"content": b"password=\xff\xfe&next=/", "headers": FORM},
+    ),
     Case("login-post-1mb", "POST", "/login", {"data": {"password": "p" * 1_000_000}}),
-    Case("login-post-10k-fields", "POST", "/login",
-         {"content": "&".join(f"f{i}=x" for i in range(10_000)).encode(), "headers": FORM}),
+    Case(
+        "login-post-10k-fields",
+        "POST",
+        "/login",
+        {"content": "&".join(f"f{i}=x" for i in range(10_000)).encode(), "headers": FORM},
+    ),
     Case("login-post-nul-password", "POST", "/login", {"data": {"password": "\x00"}}),
     Case("login-post-json", "POST", "/login", {"json": {"password": ["x"]}}),
     Case("chat-page-q-huge", "GET", "/", {"params": {"q": "问" * 7_000}}),
     Case("chat-page-q-bidi", "GET", "/", {"params": {"q": "\u202e\u0000\ufeff"}}),
-]  # fmt: skip
+]
 
 
 def cookie(value: str) -> dict:
@@ -518,177 +635,212 @@ def cookie(value: str) -> dict:
 
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 ASK = {"json": {"question": GOOD}}
+
+
+def page_ask(headers: dict) -> dict:
+    """A question to the chat page's route, looking as if the page sent it."""
+    return {**ASK, "headers": {**SAME_ORIGIN, **headers}}
+
+
+def authorized(value: str | bytes) -> dict:
+    return {**ASK, "headers": {"Authorization": value}}
+
+
+def with_session(request: dict) -> Callable[[dict], dict]:
+    """``request`` carrying a real chat-page session, as the page would send it."""
+    return lambda ctx: {**request, "headers": {**SAME_ORIGIN, **ctx["session"]}}
+
+
+LATIN1_COOKIE = "pqa_session=\xe9\xff.\xfe".encode("latin-1")
+FORGED_PAGE = {  # /api/ask/stream is the page's route: a forged page context opens nothing
+    "forged-sec-fetch-site": page_ask({}),
+    "forged-origin": {**ASK, "headers": {"Origin": "http://testserver"}},
+    "forged-cookie": page_ask(cookie("9999999999." + "ab" * 32)),
+    "cookie-5000-digits": page_ask(cookie("9" * 5000 + ".x")),
+    "cookie-superscript": page_ask(cookie("²." + "ab" * 32)),
+    "cookie-100k": page_ask(cookie("1" * 100_000)),
+    "cookie-latin1": page_ask({"Cookie": LATIN1_COOKIE}),
+}
+BAD_AUTHORIZATION = {  # /api/ask with keys set: nothing but a valid Bearer key opens it
+    "bearer-100k": authorized("Bearer " + "k" * 100_000),
+    "bearer-nul": authorized("Bearer \x00"),
+    "bearer-latin1": authorized("Bearer pqa_\xe9\xff".encode("latin-1")),
+    "basic-auth": authorized("Basic dXNlcjpwYXNz"),
+    "bearer-empty": authorized("Bearer"),
+    "key-as-cookie": lambda ctx: {**ASK, "headers": cookie(ctx["key"])},
+}
+PAGE_SESSION_ELSEWHERE = {  # a page session opens the page's own route only
+    "search": ("GET", "/api/search", {"params": {"q": "医保"}}),
+    "docs-json": ("GET", "/api/docs", {}),
+    "ask": ("POST", "/api/ask", ASK),
+    "models": ("GET", "/v1/models", {}),
+    "chat": ("POST", "/v1/chat/completions", msgs(USER)),
+}
+PAGE_COOKIES = {"5000-digits": cookie("9" * 5000 + ".x"), "superscript": cookie("²³." + "0" * 64)}
+FORWARDED = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1", **SAME_ORIGIN}
 HEADERS = [  # against a server with an API key: forged headers and cookies unlock nothing
-    Case("stream-forged-sec-fetch-site", "POST", "/api/ask/stream",
-         {**ASK, "headers": SAME_ORIGIN}, "keyed", "denied"),
-    Case("stream-forged-origin", "POST", "/api/ask/stream",
-         {**ASK, "headers": {"Origin": "http://testserver"}}, "keyed", "denied"),
-    Case("stream-forged-cookie", "POST", "/api/ask/stream",
-         {**ASK, "headers": {**SAME_ORIGIN, **cookie("9999999999." + "ab" * 32)}}, "keyed",
-         "denied"),
-    Case("stream-cookie-5000-digits", "POST", "/api/ask/stream",
-         {**ASK, "headers": {**SAME_ORIGIN, **cookie("9" * 5000 + ".x")}}, "keyed", "denied"),
-    Case("stream-cookie-superscript", "POST", "/api/ask/stream",
-         {**ASK, "headers": {**SAME_ORIGIN, **cookie("²." + "ab" * 32)}}, "keyed", "denied"),
-    Case("stream-cookie-100k", "POST", "/api/ask/stream",
-         {**ASK, "headers": {**SAME_ORIGIN, **cookie("1" * 100_000)}}, "keyed", "denied"),
-    Case("stream-cookie-latin1", "POST", "/api/ask/stream",
-         {**ASK, "headers": {**SAME_ORIGIN, "Cookie": "pqa_session=\xe9\xff.\xfe".encode(
-             "latin-1")}}, "keyed", "denied"),
-    Case("chat-page-cookie-5000-digits", "GET", "/", {"headers": cookie("9" * 5000 + ".x")},
-         "keyed"),
-    Case("chat-page-cookie-superscript", "GET", "/", {"headers": cookie("²³." + "0" * 64)},
-         "keyed"),
+    *cases("stream", "POST", "/api/ask/stream", FORGED_PAGE, "keyed", "denied"),
+    *cases("ask", "POST", "/api/ask", BAD_AUTHORIZATION, "keyed", "denied"),
+    *[
+        Case(f"{name}-with-page-session", method, path, with_session(request), "keyed", "denied")
+        for name, (method, path, request) in PAGE_SESSION_ELSEWHERE.items()
+    ],
+    *[
+        Case(f"chat-page-cookie-{name}", "GET", "/", {"headers": headers}, "keyed")
+        for name, headers in PAGE_COOKIES.items()
+    ],
     Case("viewer-cookie-100k", "GET", "/docs/003", {"headers": cookie("7" * 100_000)}, "keyed"),
-    Case("search-with-page-session", "GET", "/api/search",
-         lambda ctx: {"params": {"q": "医保"}, "headers": {**SAME_ORIGIN, **ctx["session"]}},
-         "keyed", "denied"),
-    Case("docs-json-with-page-session", "GET", "/api/docs",
-         lambda ctx: {"headers": {**SAME_ORIGIN, **ctx["session"]}}, "keyed", "denied"),
-    Case("ask-with-page-session", "POST", "/api/ask",
-         lambda ctx: {**ASK, "headers": {**SAME_ORIGIN, **ctx["session"]}}, "keyed", "denied"),
-    Case("models-with-page-session", "GET", "/v1/models",
-         lambda ctx: {"headers": {**SAME_ORIGIN, **ctx["session"]}}, "keyed", "denied"),
-    Case("chat-with-page-session", "POST", "/v1/chat/completions",
-         lambda ctx: {**msgs({"role": "user", "content": GOOD}),
-                      "headers": {**SAME_ORIGIN, **ctx["session"]}}, "keyed", "denied"),
-    Case("ask-bearer-100k", "POST", "/api/ask",
-         {**ASK, "headers": {"Authorization": "Bearer " + "k" * 100_000}}, "keyed", "denied"),
-    Case("ask-bearer-nul", "POST", "/api/ask",
-         {**ASK, "headers": {"Authorization": "Bearer \x00"}}, "keyed", "denied"),
-    Case("ask-bearer-latin1", "POST", "/api/ask",
-         {**ASK, "headers": {"Authorization": "Bearer pqa_\xe9\xff".encode("latin-1")}},
-         "keyed", "denied"),
-    Case("ask-basic-auth", "POST", "/api/ask",
-         {**ASK, "headers": {"Authorization": "Basic dXNlcjpwYXNz"}}, "keyed", "denied"),
-    Case("ask-bearer-empty", "POST", "/api/ask", {**ASK, "headers": {"Authorization": "Bearer"}},
-         "keyed", "denied"),
-    Case("ask-key-as-cookie", "POST", "/api/ask",
-         lambda ctx: {**ASK, "headers": cookie(ctx["key"])}, "keyed", "denied"),
-    Case("search-forged-forwarded", "GET", "/api/search",
-         {"params": {"q": "医保"}, "headers": {"X-Forwarded-For": "127.0.0.1",
-                                               "X-Real-IP": "127.0.0.1", **SAME_ORIGIN}},
-         "keyed", "denied"),
-]  # fmt: skip
+    Case(
+        "search-forged-forwarded",
+        "GET",
+        "/api/search",
+        {"params": {"q": "医保"}, "headers": FORWARDED},
+        "keyed",
+        "denied",
+    ),
+]
 
+BAD_TIMESTAMPS = {  # every bot checks its timestamp before anything else
+    "superscript": "²",
+    "5000-digits": "9" * 5000,
+    "400-digits": "9" * 400,
+    "negative": "-1",
+    "empty": "",
+}
 INVALID_UTF8_MESSAGE = b"<xml><MsgType>text</MsgType><Content>\xff\xfe</Content></xml>"
+WECOM_PATH = "/integrations/wecom"
+UTF16_XML = '<?xml version="1.0" encoding="utf-16"?><xml><Encrypt>x</Encrypt></xml>'
+WECOM_GET = {
+    "params-missing": {},
+    **{
+        f"timestamp-{name}": wecom_get("abc", timestamp=ts)
+        for name, ts in {
+            **BAD_TIMESTAMPS,
+            "exponent": "1e9",
+            "padded": " 1",
+            "fullwidth": "１７００００００００",
+        }.items()
+    },
+    "nonce-nul": wecom_get("abc", nonce="\x00"),
+    "signature-10k": wecom_get("abc", signature="f" * 10_000),
+    "signature-unicode": wecom_get("abc", signature="签名\u202e"),
+    "echostr-not-base64": wecom_get("不是base64!"),
+    "echostr-empty": wecom_get(""),
+    "echostr-odd-length": wecom_get(base64.b64encode(b"x" * 17).decode()),
+    "echostr-random-blocks": wecom_get(base64.b64encode(bytes(range(64))).decode()),
+    "echostr-64k": wecom_get(base64.b64encode(b"\x00" * 48_000).decode()),
+    "echostr-invalid-utf8": wecom_get(wecom_encrypt(b"\xff\xfe\xfd")),
+    "echostr-other-corp": wecom_get(wecom_encrypt(b"echo", corp="wwSomeoneElse")),
+}
+WECOM_POST = {
+    "params-missing": {"content": b"<xml/>"},
+    **{
+        f"timestamp-{name}": wecom_post(wecom_message(GOOD), timestamp=ts)
+        for name, ts in BAD_TIMESTAMPS.items()
+    },
+    **{
+        f"body-{name}": wecom_post(body=body)
+        for name, body in {
+            "empty": b"",
+            "not-xml": b"hello",
+            "invalid-utf8": b"<xml>\xff\xfe</xml>",
+            "utf16": UTF16_XML.encode("utf-16"),
+            "deep-1000": b"<a>" * 1000 + b"</a>" * 1000,
+            "deep-100k": b"<a>" * 100_000 + b"</a>" * 100_000,
+            "billion-laughs": (
+                b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+                b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Encrypt>&b;</Encrypt></xml>'
+            ),
+            "external-entity": (
+                b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                b"<xml><Encrypt>&e;</Encrypt></xml>"
+            ),
+            "no-encrypt": b"<xml><ToUserName>x</ToUserName></xml>",
+            "encrypt-1mb": b"<xml><Encrypt>" + b"A" * 1_000_000 + b"</Encrypt></xml>",
+            "10k-elements": b"<xml>" + b"<Encrypt>x</Encrypt>" * 10_000 + b"</xml>",
+        }.items()
+    },
+    **{
+        f"inner-{name}": wecom_post(inner)
+        for name, inner in {
+            "not-xml": b"hello",
+            "invalid-utf8": INVALID_UTF8_MESSAGE,
+            "doctype": (
+                b'<!DOCTYPE x [<!ENTITY a "b">]><xml><MsgType>text</MsgType>'
+                b"<Content>&a;</Content></xml>"
+            ),
+            "deep-1000": b"<xml>" + b"<a>" * 1000 + b"</a>" * 1000 + b"</xml>",
+            "content-100k": wecom_message("问" * 100_000),
+            "no-msgtype": b"<xml><Content>" + GOOD.encode() + b"</Content></xml>",
+            "event": wecom_message("", msg_type="event"),
+            "empty": b"",
+        }.items()
+    },
+}
 WECOM_CASES = [
-    Case("wecom-get-params-missing", "GET", "/integrations/wecom"),
-    *[Case(f"wecom-get-timestamp-{name}", "GET", "/integrations/wecom",
-           wecom_get("abc", timestamp=ts))
-      for name, ts in {"superscript": "²", "5000-digits": "9" * 5000, "400-digits": "9" * 400,
-                       "negative": "-1", "empty": "", "exponent": "1e9", "padded": " 1",
-                       "fullwidth": "１７００００００００"}.items()],
-    Case("wecom-get-nonce-nul", "GET", "/integrations/wecom", wecom_get("abc", nonce="\x00")),
-    Case("wecom-get-signature-10k", "GET", "/integrations/wecom",
-         wecom_get("abc", signature="f" * 10_000)),
-    Case("wecom-get-signature-unicode", "GET", "/integrations/wecom",
-         wecom_get("abc", signature="签名\u202e")),
-    Case("wecom-get-echostr-not-base64", "GET", "/integrations/wecom", wecom_get("不是base64!")),
-    Case("wecom-get-echostr-empty", "GET", "/integrations/wecom", wecom_get("")),
-    Case("wecom-get-echostr-odd-length", "GET", "/integrations/wecom",
-         wecom_get(base64.b64encode(b"x" * 17).decode())),
-    Case("wecom-get-echostr-random-blocks", "GET", "/integrations/wecom",
-         wecom_get(base64.b64encode(bytes(range(64))).decode())),
-    Case("wecom-get-echostr-64k", "GET", "/integrations/wecom",
-         wecom_get(base64.b64encode(b"\x00" * 48_000).decode())),
-    Case("wecom-get-echostr-invalid-utf8", "GET", "/integrations/wecom",
-         wecom_get(wecom_encrypt(b"\xff\xfe\xfd"))),
-    Case("wecom-get-echostr-other-corp", "GET", "/integrations/wecom",
-         wecom_get(wecom_encrypt(b"echo", corp="wwSomeoneElse"))),
-    Case("wecom-post-params-missing", "POST", "/integrations/wecom", {"content": b"<xml/>"}),
-    *[Case(f"wecom-post-timestamp-{name}", "POST", "/integrations/wecom",
-           wecom_post(wecom_message(GOOD), timestamp=ts))
-      for name, ts in {"superscript": "²", "5000-digits": "9" * 5000,
-                       "400-digits": "9" * 400}.items()],
-    *[Case(f"wecom-post-body-{name}", "POST", "/integrations/wecom", wecom_post(body=body))
-      for name, body in {
-          "empty": b"", "not-xml": b"hello", "invalid-utf8": b"<xml>\xff\xfe</xml>",
-          "utf16": '<?xml version="1.0" encoding="utf-16"?><xml><Encrypt>x</Encrypt></xml>'
-                   .encode("utf-16"),
-          "deep-1000": b"<a>" * 1000 + b"</a>" * 1000,
-          "deep-100k": b"<a>" * 100_000 + b"</a>" * 100_000,
-          "billion-laughs": b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
-                            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Encrypt>&b;'
-                            b"</Encrypt></xml>",
-          "external-entity": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM '
-                             b'"file:///etc/passwd">]><xml><Encrypt>&e;</Encrypt></xml>',
-          "no-encrypt": b"<xml><ToUserName>x</ToUserName></xml>",
-          "encrypt-1mb": b"<xml><Encrypt>" + b"A" * 1_000_000 + b"</Encrypt></xml>",
-          "10k-elements": b"<xml>" + b"<Encrypt>x</Encrypt>" * 10_000 + b"</xml>",
-      }.items()],
-    *[Case(f"wecom-post-inner-{name}", "POST", "/integrations/wecom", wecom_post(inner))
-      for name, inner in {
-          "not-xml": b"hello", "invalid-utf8": INVALID_UTF8_MESSAGE,
-          "doctype": b'<!DOCTYPE x [<!ENTITY a "b">]><xml><MsgType>text</MsgType>'
-                     b"<Content>&a;</Content></xml>",
-          "deep-1000": b"<xml>" + b"<a>" * 1000 + b"</a>" * 1000 + b"</xml>",
-          "content-100k": wecom_message("问" * 100_000),
-          "no-msgtype": b"<xml><Content>" + GOOD.encode() + b"</Content></xml>",
-          "event": wecom_message("", msg_type="event"),
-          "empty": b"",
-      }.items()],
-]  # fmt: skip
+    *cases("wecom-get", "GET", WECOM_PATH, WECOM_GET),
+    *cases("wecom-post", "POST", WECOM_PATH, WECOM_POST),
+]
 
-DING_CASES = [
-    *[Case(f"dingtalk-timestamp-{name}", "POST", "/integrations/dingtalk",
-           ding(ding_message(), timestamp=ts))
-      for name, ts in {"superscript": "²", "5000-digits": "9" * 5000, "400-digits": "9" * 400,
-                       "negative": "-1", "empty": "", "fullwidth": "１７００００００００００００"}
-      .items()],
-    Case("dingtalk-sign-10k", "POST", "/integrations/dingtalk",
-         ding(ding_message(), sign="s" * 10_000)),
-    Case("dingtalk-sign-latin1", "POST", "/integrations/dingtalk",
-         ding(ding_message(), sign="\xe9\xff".encode("latin-1"))),
-    Case("dingtalk-unsigned", "POST", "/integrations/dingtalk", {"json": ding_message()}),
-    *[Case(f"dingtalk-{name}", "POST", "/integrations/dingtalk", ding(payload))
-      for name, payload in {
-          "content-number": ding_message(42), "content-null": ding_message(None),
-          "content-list": ding_message([GOOD]), "content-object": ding_message({"a": 1}),
-          "text-string": {**ding_message(), "text": GOOD}, "text-missing": {"msgtype": "text"},
-          "msgtype-list": {**ding_message(), "msgtype": ["text"]},
-          "message-list": [ding_message()],
-          "group-at-string": ding_message(conversationType="2", isInAtList="false"),
-          "conversation-type-number": ding_message(conversationType=2),
-          "content-100k": ding_message("问" * 100_000),
-          "content-lone-surrogate": ding_message("\ud800谁负责医保"),
-      }.items()],
-]  # fmt: skip
+DING_REQUESTS = {
+    **{
+        f"timestamp-{name}": ding(ding_message(), timestamp=ts)
+        for name, ts in {**BAD_TIMESTAMPS, "fullwidth": "１７００００００００００００"}.items()
+    },
+    "sign-10k": ding(ding_message(), sign="s" * 10_000),
+    "sign-latin1": ding(ding_message(), sign="\xe9\xff".encode("latin-1")),
+    "unsigned": {"json": ding_message()},
+    **{
+        name: ding(payload)
+        for name, payload in {
+            "content-number": ding_message(42),
+            "content-null": ding_message(None),
+            "content-list": ding_message([GOOD]),
+            "content-object": ding_message({"a": 1}),
+            "text-string": {**ding_message(), "text": GOOD},
+            "text-missing": {"msgtype": "text"},
+            "msgtype-list": {**ding_message(), "msgtype": ["text"]},
+            "message-list": [ding_message()],
+            "group-at-string": ding_message(conversationType="2", isInAtList="false"),
+            "conversation-type-number": ding_message(conversationType=2),
+            "content-100k": ding_message("问" * 100_000),
+            "content-lone-surrogate": ding_message("\ud800谁负责医保"),
+        }.items()
+    },
+}
+DING_CASES = cases("dingtalk", "POST", "/integrations/dingtalk", DING_REQUESTS)
 
+FEISHU_HEADER = feishu_event()["header"]
+CHALLENGE = {"type": "url_verification", "token": FEISHU_TOKEN}
+FEISHU_PAYLOADS = {
+    "challenge-wrong-token": {"type": "url_verification", "token": "x", "challenge": "c"},
+    "challenge-token-number": {"type": "url_verification", "token": 42, "challenge": "c"},
+    "challenge-1mb": {**CHALLENGE, "challenge": "c" * 1_000_000},
+    "challenge-object": {**CHALLENGE, "challenge": {"a": [1]}},
+    "header-list": {**feishu_event(), "header": [1]},
+    "event-string": {**feishu_event(), "event": "x"},
+    "content-number": feishu_event(content=42),
+    "content-not-json": feishu_event(content="{not json"),
+    "content-list": feishu_event(content="[1, 2]"),
+    "text-number": feishu_event(42),
+    "mentions-number": feishu_event(chat_type="group", mentions=42),
+    "mentions-strings": feishu_event(chat_type="group", mentions=["@_user_1"]),
+    "mentions-key-object": feishu_event(chat_type="group", mentions=[{"key": {"a": 1}}]),
+    "message-id-list": feishu_event(message_id=["om_1"]),
+    "event-type-list": {**feishu_event(), "header": {**FEISHU_HEADER, "event_type": ["x"]}},
+    "encrypt-without-key": {"encrypt": "abc"},
+    "encrypt-number": {"encrypt": 42},
+}
+LARK_SIGNED = {  # against the keyed app, which has an Encrypt Key: signatures are checked
+    **{f"timestamp-{name}": lark_signed(ts) for name, ts in BAD_TIMESTAMPS.items()},
+    "signature-10k": lark_signed(now(), "f" * 10_000),
+    "signed-garbage": lark_signed(now()),
+}
+FEISHU_REQUESTS = {name: feishu(payload) for name, payload in FEISHU_PAYLOADS.items()}
 FEISHU_CASES = [
-    *[Case(f"feishu-{name}", "POST", "/integrations/feishu", feishu(payload))
-      for name, payload in {
-          "challenge-wrong-token": {"type": "url_verification", "token": "x", "challenge": "c"},
-          "challenge-token-number": {"type": "url_verification", "token": 42, "challenge": "c"},
-          "challenge-1mb": {"type": "url_verification", "token": FEISHU_TOKEN,
-                            "challenge": "c" * 1_000_000},
-          "challenge-object": {"type": "url_verification", "token": FEISHU_TOKEN,
-                               "challenge": {"a": [1]}},
-          "header-list": {**feishu_event(), "header": [1]},
-          "event-string": {**feishu_event(), "event": "x"},
-          "content-number": feishu_event(content=42),
-          "content-not-json": feishu_event(content="{not json"),
-          "content-list": feishu_event(content="[1, 2]"),
-          "text-number": feishu_event(42),
-          "mentions-number": feishu_event(chat_type="group", mentions=42),
-          "mentions-strings": feishu_event(chat_type="group", mentions=["@_user_1"]),
-          "mentions-key-object": feishu_event(chat_type="group",
-                                              mentions=[{"key": {"a": 1}}]),
-          "message-id-list": feishu_event(message_id=["om_1"]),
-          "event-type-list": {**feishu_event(), "header": {**feishu_event()["header"],
-                                                           "event_type": ["x"]}},
-          "encrypt-without-key": {"encrypt": "abc"},
-          "encrypt-number": {"encrypt": 42},
-      }.items()],
-    *[Case(f"feishu-lark-timestamp-{name}", "POST", "/integrations/feishu", lark_signed(ts),
-           "keyed")
-      for name, ts in {"superscript": "²", "5000-digits": "9" * 5000, "400-digits": "9" * 400,
-                       "negative": "-1", "empty": ""}.items()],
-    Case("feishu-lark-signature-10k", "POST", "/integrations/feishu",
-         lark_signed(now(), "f" * 10_000), "keyed"),
-    Case("feishu-lark-signed-garbage", "POST", "/integrations/feishu", lark_signed(now()),
-         "keyed"),
-]  # fmt: skip
+    *cases("feishu", "POST", "/integrations/feishu", FEISHU_REQUESTS),
+    *cases("feishu-lark", "POST", "/integrations/feishu", LARK_SIGNED, "keyed"),
+]
 
 CASES = [
     *question_cases(NO_WORD, "helpful"),
@@ -760,8 +912,7 @@ def answer_of(case: Case, r) -> tuple[str, bool | None]:
     raise AssertionError(f"no answer expected from {path}")
 
 
-ANSWERING = {("POST", "/api/ask"), ("POST", "/api/ask/stream"),
-             ("POST", "/v1/chat/completions")}  # fmt: skip
+ANSWERING = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions")}
 
 
 def check_documented(case: Case, r) -> None:
@@ -841,9 +992,10 @@ def clients(hashing_engine, tmp_path_factory):
     _, key = KeyStore(keyed_state).create("hostile")
     apps = {
         "open": create_app(base.with_(state_dir=open_state), hashing_engine),
-        "keyed": create_app(base.with_(state_dir=keyed_state, feishu_encrypt_key=FEISHU_KEY),
-                            hashing_engine),
-    }  # fmt: skip
+        "keyed": create_app(
+            base.with_(state_dir=keyed_state, feishu_encrypt_key=FEISHU_KEY), hashing_engine
+        ),
+    }
     with (
         TestClient(apps["open"], raise_server_exceptions=False, follow_redirects=False) as o,
         TestClient(apps["keyed"], raise_server_exceptions=False, follow_redirects=False) as k,
@@ -893,22 +1045,37 @@ def test_the_corpus_is_large_and_covers_every_route():
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids)) and len(ids) >= 200
     covered = {(c.method, c.path.split("?")[0]) for c in CASES}
-    for route in [("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("GET", "/api/search"),
-                  ("GET", "/v1/models"), ("POST", "/v1/chat/completions"), ("GET", "/login"),
-                  ("POST", "/login"), ("GET", "/"), ("GET", "/integrations/wecom"),
-                  ("POST", "/integrations/wecom"), ("POST", "/integrations/dingtalk"),
-                  ("POST", "/integrations/feishu")]:  # fmt: skip
+    for route in [
+        ("POST", "/api/ask"),
+        ("POST", "/api/ask/stream"),
+        ("GET", "/api/search"),
+        ("GET", "/v1/models"),
+        ("POST", "/v1/chat/completions"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/"),
+        ("GET", "/integrations/wecom"),
+        ("POST", "/integrations/wecom"),
+        ("POST", "/integrations/dingtalk"),
+        ("POST", "/integrations/feishu"),
+    ]:
         assert route in covered, route
     for prefix in ("/api/docs/", "/docs/"):
         assert any(path.startswith(prefix) for _, path in covered), prefix
 
 
-@pytest.mark.parametrize(
-    "target",
-    ["//evil.example/", "/\\evil.example/", "/\\/evil.example", "https://evil.example/",
-     "/\t/evil.example", "\x00/evil", "/%2f%2fevil.example"],
-    ids=["double-slash", "backslash", "backslash-slash", "absolute", "tab", "nul", "encoded"],
-)  # fmt: skip
+OFF_SITE = {  # login ?next= targets that would leave this server
+    "double-slash": "//evil.example/",
+    "backslash": "/\\evil.example/",
+    "backslash-slash": "/\\/evil.example",
+    "absolute": "https://evil.example/",
+    "tab": "/\t/evil.example",
+    "nul": "\x00/evil",
+    "encoded": "/%2f%2fevil.example",
+}
+
+
+@pytest.mark.parametrize("target", OFF_SITE.values(), ids=OFF_SITE.keys())
 def test_login_never_redirects_off_site(hashing_engine, tmp_path, target):
     """After a correct password the redirect stays on this site (browsers read ``/\\`` as
     ``//``)."""

@@ -107,5 +107,6 @@ def test_answers_are_worded_in_one_module_the_routes_share():
     bots = {m for m in graph if m.startswith("rag.integrations")}
     assert "rag.replies" in graph["rag.api"] & graph["rag.openai_compat"]
     assert not graph["rag.openai_compat"] & bots
+    assert not graph["rag.openai_compat"] & {"rag.api", "rag.web"}
     for bot in bots:
         assert not graph[bot] & {"rag.api", "rag.openai_compat", "rag.web"}, bot

@@ -83,8 +83,10 @@ def test_incremental_ingest_reembeds_only_the_changed_file(corpus_copy: Path, tm
     settings = settings_for(corpus_copy, tmp_path)
     ingest(settings)
     path = corpus_copy / f"{DOC['000']}.txt"
-    path.write_text(path.read_text(encoding="utf-8") + "\n五、附则\n本意见自发布之日起施行。\n",
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\n五、附则\n本意见自发布之日起施行。\n",
+        encoding="utf-8",
+    )
     counter = CountingEmbedder()
     report = ingest(settings, embedder=counter)
     index = Index.load(settings.index_dir)
@@ -242,8 +244,10 @@ def test_a_colliding_id_is_an_error_that_changes_nothing(tmp_path: Path, monkeyp
     assert _snapshot(tmp_path) == before
     assert "区医保局" in Index.load(settings.index_dir).tree("000_x").doc.text
 
-    monkeypatch.setattr("sys.argv", ["rag", "ingest", "--corpus", str(settings.corpus_dir),
-                                     "--index", str(settings.index_dir)])  # fmt: skip
+    monkeypatch.setattr(
+        "sys.argv",
+        ["rag", "ingest", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)],
+    )
     monkeypatch.setenv("RAG_EMBEDDER", "hashing")
     monkeypatch.setenv("COLUMNS", "400")
     with pytest.raises(SystemExit) as exit_:
@@ -335,6 +339,8 @@ MALFORMED = {
     "sentence-dimension": lambda d: _vectors(d, lambda n: (n, 257)),
     "sentence-flat": lambda d: _vectors(d, lambda n: n),
     "sentence-dtype": lambda d: _vectors(d, lambda n: (n, 256), np.float64),
+    "frequencies-list": lambda d: _resave(d, "frequencies.json", b"[]"),
+    "frequency-too-big": lambda d: _resave(d, "frequencies.json", '{"医保": 99}'.encode()),
     "unknown-doc": lambda d: _resave(
         d, "sentences.jsonl", b'{"doc_id": "nobody", "start": 0, "end": 1}\n' * _sentences(d)
     ),
@@ -417,8 +423,10 @@ def test_a_hostile_file_name_is_one_plain_warning_line(tmp_path: Path, monkeypat
 
     settings = tiny(tmp_path)
     (settings.corpus_dir / "evil\n[red]x.png").write_bytes(b"\x89PNG")
-    monkeypatch.setattr("sys.argv", ["rag", "ingest", "--corpus", str(settings.corpus_dir),
-                                     "--index", str(settings.index_dir)])  # fmt: skip
+    monkeypatch.setattr(
+        "sys.argv",
+        ["rag", "ingest", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)],
+    )
     monkeypatch.setenv("RAG_EMBEDDER", "hashing")
     monkeypatch.setenv("COLUMNS", "400")
     with pytest.raises(SystemExit) as exit_:
@@ -441,12 +449,101 @@ def test_reading_progress_names_every_file(tmp_path: Path):
 
 
 def test_a_change_in_the_parsing_code_rebuilds_the_index(corpus_copy, tmp_path, monkeypatch):
-    from rag import index as index_module
+    from rag import build as build_module
 
-    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index", embedder="hashing",
-                        state_dir=tmp_path / "state")  # fmt: skip
+    settings = Settings(
+        corpus_dir=corpus_copy,
+        index_dir=tmp_path / "index",
+        embedder="hashing",
+        state_dir=tmp_path / "state",
+    )
     ingest(settings)
     assert not ingest(settings).changed
-    monkeypatch.setattr(index_module, "pipeline_version", lambda: "as if clauses.py changed")
+    monkeypatch.setattr(build_module, "pipeline_version", lambda: "as if clauses.py changed")
     report = ingest(settings)
     assert report.changed and report.embedded == 0  # re-parsed; vectors of unchanged texts reused
+
+
+def _as_format_2(index_dir: Path) -> None:
+    """Turn a built index into what format 2 wrote: no frequencies.json, format 2."""
+    (index_dir / "frequencies.json").unlink()
+
+    def older(manifest):
+        manifest["format"] = 2
+        del manifest["artifacts"]["frequencies.json"]
+
+    _rewrite_manifest(index_dir, older)
+
+
+def test_an_older_format_says_re_ingest_and_its_vectors_are_reused(tmp_path: Path):
+    settings = tiny(tmp_path)
+    ingest(settings)
+    _as_format_2(settings.index_dir)
+    with pytest.raises(IndexCorrupt, match=r"format 2 .* not 3; run `rag ingest`"):
+        Index.load(settings.index_dir)
+    counter = CountingEmbedder()
+    report = ingest(settings, embedder=counter)
+    assert report.changed and counter.seen == [] and report.reused > 0
+    assert Index.load(settings.index_dir).manifest["format"] == FORMAT_VERSION
+
+
+def test_older_vectors_of_another_model_or_tampered_are_not_reused(tmp_path: Path):
+    settings = tiny(tmp_path)
+    ingest(settings)
+    _as_format_2(settings.index_dir)
+    _rewrite_manifest(settings.index_dir, lambda m: m["model"].update(id="other-model"))
+    counter = CountingEmbedder()
+    assert ingest(settings, embedder=counter).embedded > 0 and counter.seen
+    _as_format_2(settings.index_dir)
+    (settings.index_dir / "sentences.npy").write_bytes(b"garbage")  # checksum now wrong
+    counter = CountingEmbedder()
+    assert ingest(settings, embedder=counter).embedded > 0 and counter.seen
+
+
+def test_idf_comes_from_our_counts_and_agrees_with_bm25s(hashing_settings: Settings):
+    from rag.chunk import passage_text
+
+    index = Index.load(hashing_settings.index_dir)
+    holding = sum("医保" in index.terms(passage_text(c)) for c in index.chunks)
+    assert index.frequencies["医保"] == holding > 0
+    # bm25s's own document frequencies (its internal arrays, read here only to cross-check)
+    df = np.diff(index.bm25.scores["indptr"])
+    for term, row in list(index.bm25.vocab_dict.items())[:500]:
+        if row < len(df) and df[row]:
+            assert index.frequencies[term] == df[row], term
+    assert index.unseen_idf() > max(index.idf.values())
+
+
+def test_auto_picks_hnsw_from_the_set_size_and_a_bad_kind_is_refused(tmp_path: Path):
+    import faiss
+
+    from rag.settings import BadSetting
+
+    settings = tiny(tmp_path).with_(dense_index="auto", hnsw_from=1)
+    ingest(settings)
+    index = Index.load(settings.index_dir)
+    assert isinstance(index.dense, faiss.IndexHNSWFlat)
+    assert index.manifest["dense"]["kind"] == "hnsw"
+    assert not ingest(settings).changed
+    assert ingest(settings.with_(hnsw_from=10_000)).changed
+    assert Index.load(settings.index_dir).manifest["dense"]["kind"] == "flat"
+    before = _snapshot(tmp_path)
+    with pytest.raises(BadSetting, match="RAG_DENSE_INDEX"):
+        ingest(settings.with_(dense_index="magic"))
+    assert _snapshot(tmp_path) == before
+
+
+def test_sentence_vectors_are_half_precision_and_memory_mapped(hashing_settings: Settings):
+    from rag.index import sentence_text
+
+    index = Index.load(hashing_settings.index_dir)
+    assert isinstance(index.sentence_vectors, np.memmap)
+    assert index.sentence_vectors.dtype == np.float16
+    spans = list(index.sentence_rows)[:50]
+    texts = [sentence_text(index.trees[d], s, e) for d, s, e in spans]
+    fresh = HashingEmbedder().embed_documents(texts)
+    for span, vector in zip(spans, fresh, strict=True):
+        stored = index.sentence_vector(*span)
+        assert stored.dtype == np.float32
+        assert abs(float(stored @ vector) - float(vector @ vector)) < 1e-3
+    assert index.sentence_vector(spans[0][0], -1, -1) is None

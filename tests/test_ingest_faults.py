@@ -1,6 +1,6 @@
 """Crash and disk-full safety of ``rag ingest``, step by step.
 
-Every write step of a build calls ``rag.index._checkpoint(step)``. The tests first record the
+Every write step of a build calls ``rag.store.checkpoint(step)``. The tests first record the
 steps of one update, then, for each step N: kill an ingest right after step N (``os._exit``, no
 cleanup at all) or make step N fail with ENOSPC, and check that the index a server would load
 is whole, answers a question, and that the next ingest recovers and leaves no leftovers.
@@ -9,6 +9,7 @@ is whole, answers a question, and that the next ingest recovers and leaves no le
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-import rag.index
+import rag.store
 from rag import cli
 from rag.embed import HashingEmbedder
 from rag.engine import Engine, ingest
@@ -71,7 +72,7 @@ def _fast_jieba():
 RUNNER = """
 import json, os, sys
 from pathlib import Path
-import rag.index
+import rag.store
 from rag.engine import ingest
 from rag.models import cl100k
 from rag.settings import Settings
@@ -87,7 +88,7 @@ for job in json.loads(Path(sys.argv[1]).read_text()):
             calls.append(step)
             if len(calls) > n:
                 os._exit(137)
-        rag.index._checkpoint = crash
+        rag.store.checkpoint = crash
         root = Path(job["root"])
         ingest(Settings(corpus_dir=root / "corpus", index_dir=root / "index", embedder="hashing"))
         os._exit(0)
@@ -98,8 +99,12 @@ print(json.dumps(results))
 
 
 def _settings(root: Path) -> Settings:
-    return Settings(corpus_dir=root / "corpus", index_dir=root / "index", embedder="hashing",
-                    state_dir=root / "state")  # fmt: skip
+    return Settings(
+        corpus_dir=root / "corpus",
+        index_dir=root / "index",
+        embedder="hashing",
+        state_dir=root / "state",
+    )
 
 
 def _make_legacy(index_dir: Path) -> None:
@@ -142,8 +147,11 @@ def _served_index_is_whole(root: Path) -> set[str]:
 def _leftovers(root: Path) -> list[str]:
     """Everything next to the index except the index link, its folder and the lock."""
     current = (root / "index").resolve().name
-    return sorted(p.name for p in root.iterdir()
-                  if p.name not in {"corpus", "index", "index.lock", "state", current})  # fmt: skip
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.name not in {"corpus", "index", "index.lock", "state", current}
+    )
 
 
 OLD = {Path(n).stem for n in DOCS}
@@ -153,7 +161,7 @@ NEW = OLD | {Path(NEW_DOC[0]).stem}
 def _steps(template: Path, tmp_path: Path, monkeypatch) -> list[str]:
     root = _copy(template, tmp_path / f"record-{uuid.uuid4().hex[:6]}")
     steps: list[str] = []
-    monkeypatch.setattr(rag.index, "_checkpoint", steps.append)
+    monkeypatch.setattr(rag.store, "checkpoint", steps.append)
     ingest(_settings(root))
     monkeypatch.undo()
     assert _documents(root) == NEW
@@ -164,25 +172,41 @@ def _steps(template: Path, tmp_path: Path, monkeypatch) -> list[str]:
 def test_a_kill_at_any_write_step_leaves_a_whole_index(tmp_path: Path, monkeypatch, layout):
     template = _template(tmp_path / "template", layout)
     steps = _steps(template, tmp_path, monkeypatch)
-    for expected in ("created folder", "wrote chunks.jsonl", "wrote dense.faiss",
-                     "wrote manifest.json", "synced", "linked", "swapped", "cleaned"):  # fmt: skip
+    for expected in (
+        "created folder",
+        "wrote chunks.jsonl",
+        "wrote dense.faiss",
+        "wrote manifest.json",
+        "synced",
+        "linked",
+        "swapped",
+        "cleaned",
+    ):
         assert expected in steps
     assert ("moved old folder" in steps) == (layout == "legacy")
 
     roots = [_copy(template, tmp_path / f"kill-{n}") for n in range(len(steps))]
     jobs = tmp_path / "jobs.json"
     jobs.write_text(json.dumps([{"root": str(r), "step": n} for n, r in enumerate(roots)]))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get(
-        "PYTHONPATH", "")])}  # fmt: skip
-    run = subprocess.run([sys.executable, "-c", RUNNER, str(jobs)], capture_output=True,
-                         text=True, env=env, timeout=300)  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(jobs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1]) == [137] * len(steps)
 
     for step, root in zip(steps, roots, strict=True):
         served = _served_index_is_whole(root)
         swapped = steps.index(step) >= steps.index("linked") + 1 or (
-            layout == "legacy" and step in ("moved old folder", "linked"))  # fmt: skip
+            layout == "legacy" and step in ("moved old folder", "linked")
+        )
         assert served == (NEW if swapped else OLD), step
         report = ingest(_settings(root))  # the next ingest recovers and cleans up
         assert report.documents == 3
@@ -209,7 +233,7 @@ def test_a_full_disk_at_any_write_step_is_one_line_and_loses_nothing(
             if len(calls) == n + 1:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), f"{root}/index.v-1/x")
 
-        monkeypatch.setattr(rag.index, "_checkpoint", full)
+        monkeypatch.setattr(rag.store, "checkpoint", full)
         code = _cli(monkeypatch, root, "ingest")
         monkeypatch.undo()
         printed = capsys.readouterr().err.strip()
@@ -245,8 +269,9 @@ def _cli(monkeypatch, root: Path, *args: str, index: Path | None = None) -> int:
 def test_a_real_full_disk_on_a_small_tmpfs(tmp_path: Path, monkeypatch, capsys):
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
-                             capture_output=True)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True
+    )
     if mounted.returncode != 0:
         pytest.skip("mounting a tmpfs needs root")
     try:
@@ -255,8 +280,9 @@ def test_a_real_full_disk_on_a_small_tmpfs(tmp_path: Path, monkeypatch, capsys):
         capsys.readouterr()
         before = (disk / "index" / "manifest.json").read_bytes()
         lines = (f"第{i}条 区医保局负责第{i}项医保跨省结算业务的办理与督办。" for i in range(1500))
-        (root / "corpus" / "013_big.txt").write_text("关于大量条款的通知\n" + "\n".join(lines),
-                                                    encoding="utf-8")  # fmt: skip
+        (root / "corpus" / "013_big.txt").write_text(
+            "关于大量条款的通知\n" + "\n".join(lines), encoding="utf-8"
+        )
         code = _cli(monkeypatch, root, "ingest", index=disk / "index")
         printed = capsys.readouterr().err.strip()
         assert code == 1 and printed.count("\n") == 0, printed
@@ -267,6 +293,8 @@ def test_a_real_full_disk_on_a_small_tmpfs(tmp_path: Path, monkeypatch, capsys):
         served = Engine.load(_settings(root).with_(index_dir=disk / "index"), HashingEmbedder())
         assert set(served.index.trees) == NEW and "区医保局" in served.ask(QUESTION).answer
     finally:
+        served = None  # it memory-maps the sentence vectors: the disk is busy until it goes
+        gc.collect()
         subprocess.run(["umount", str(disk)], check=True)
 
 

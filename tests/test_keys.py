@@ -59,14 +59,18 @@ def test_open_without_keys(hashing_engine, tmp_path):
 
 def test_keys_guard_api_and_openai_routes(keyed):
     client, secret = keyed
-    for method, path, kwargs in [("post", "/api/ask", {"json": ASK}), ("get", "/api/docs", {}),
-                                 ("get", "/v1/models", {}),
-                                 ("get", "/api/search", {"params": {"q": "医保"}})]:  # fmt: skip
+    for method, path, kwargs in [
+        ("post", "/api/ask", {"json": ASK}),
+        ("get", "/api/docs", {}),
+        ("get", "/v1/models", {}),
+        ("get", "/api/search", {"params": {"q": "医保"}}),
+    ]:
         r = getattr(client, method)(path, **kwargs)
         assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
         assert "rag keys create" in r.json()["detail"]
-        wrong = getattr(client, method)(path, headers={"Authorization": "Bearer pqa_wrong"},
-                                        **kwargs)  # fmt: skip
+        wrong = getattr(client, method)(
+            path, headers={"Authorization": "Bearer pqa_wrong"}, **kwargs
+        )
         assert wrong.status_code == 401
         ok = getattr(client, method)(path, headers={"Authorization": f"Bearer {secret}"}, **kwargs)
         assert ok.status_code == 200
@@ -140,8 +144,9 @@ def test_chat_tools_use_their_own_signatures_not_keys(keyed):
 
 def rag(*args, state_dir):
     env = {**os.environ, "RAG_STATE_DIR": str(state_dir), "RAG_EMBEDDER": "hashing"}
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
-                          env=env, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_keys_cli_and_open_bind_refusal(tmp_path):
@@ -171,8 +176,12 @@ def test_revoking_the_last_key_never_opens_a_public_server(hashing_engine, tmp_p
         auth = {"Authorization": f"Bearer {secret}"}
         assert client.post("/api/ask", json=ASK, headers=auth).status_code == 200
         store.revoke(key.id)
-        for method, path in [("post", "/api/ask"), ("get", "/api/docs"), ("get", "/v1/models"),
-                             ("post", STREAM)]:  # fmt: skip
+        for method, path in [
+            ("post", "/api/ask"),
+            ("get", "/api/docs"),
+            ("get", "/v1/models"),
+            ("post", STREAM),
+        ]:
             r = client.post(path, json=ASK) if method == "post" else client.get(path)
             assert r.status_code == 503 and r.json()["error"] == "NoApiKey", path
             assert "rag keys create" in r.json()["detail"]
@@ -217,14 +226,16 @@ def test_a_keyless_server_behind_a_local_proxy_is_not_open_to_the_internet(
 
     app = create_app(hashing_engine.settings.with_(state_dir=tmp_path), hashing_engine)
     with running(app) as url:
-        proxied = httpx.post(url + "/api/ask", json=ASK, timeout=30,
-                             headers={"X-Forwarded-For": "203.0.113.9"})  # fmt: skip
+        proxied = httpx.post(
+            url + "/api/ask", json=ASK, timeout=30, headers={"X-Forwarded-For": "203.0.113.9"}
+        )
         assert proxied.status_code == 503 and "rag keys create" in proxied.json()["detail"]
         assert httpx.post(url + "/api/ask", json=ASK, timeout=30).status_code == 200
 
 
 def test_environment_can_allow_open(tmp_path):
-    from rag.settings import BadSetting, Settings
+    from rag.errors import BadSetting
+    from rag.settings import Settings
 
     assert Settings.from_env({"RAG_ALLOW_OPEN": "0"}).allow_open is False
     assert Settings.from_env({"RAG_ALLOW_OPEN": "yes"}).allow_open is True
@@ -247,9 +258,14 @@ def test_a_page_session_only_asks_questions(paced):
     with TestClient(app) as client:
         client.get("/")
         assert client.post(STREAM, json=ASK, headers=SAME_ORIGIN).status_code == 200
-        for method, path in [("get", "/api/search?q=医保"), ("get", "/api/docs"),
-                             ("get", "/api/docs/003"), ("post", "/api/ask"),
-                             ("get", "/v1/models"), ("post", "/v1/chat/completions")]:  # fmt: skip
+        for method, path in [
+            ("get", "/api/search?q=医保"),
+            ("get", "/api/docs"),
+            ("get", "/api/docs/003"),
+            ("post", "/api/ask"),
+            ("get", "/v1/models"),
+            ("post", "/v1/chat/completions"),
+        ]:
             r = getattr(client, method)(path, headers=SAME_ORIGIN)
             assert r.status_code == 401, path
         # a wrong key is not rescued by the session either
@@ -283,8 +299,10 @@ def test_login_failures_are_limited(hashing_engine, tmp_path):
     app = create_app(settings, hashing_engine)
     right = b"password=%E6%94%BF%E7%AD%962023&next=/"
     with TestClient(app, follow_redirects=False) as client:
-        codes = [client.post("/login", content=b"password=guess", headers=FORM).status_code
-                 for _ in range(6)]  # fmt: skip
+        codes = [
+            client.post("/login", content=b"password=guess", headers=FORM).status_code
+            for _ in range(6)
+        ]
         assert codes == [401] * 5 + [429]
         locked = client.post("/login", content=right, headers=FORM)
         assert locked.status_code == 429 and int(locked.headers["Retry-After"]) >= 1
@@ -301,19 +319,31 @@ def test_login_failures_are_limited_over_all_addresses(hashing_engine, tmp_path,
     codes = []
     for n in range(9):  # two failures each from many addresses
         with TestClient(app, client=(f"192.0.2.{n}", 1)) as c:
-            codes += [c.post("/login", content=b"password=x", headers=FORM).status_code
-                      for _ in range(2)]  # fmt: skip
+            codes += [
+                c.post("/login", content=b"password=x", headers=FORM).status_code for _ in range(2)
+            ]
     assert codes[:7] == [401] * 7 and set(codes[7:]) == {429}
 
 
 HOSTILE_COOKIES = [
-    "9" * 5000, "²" * 10, "1" * 13 + "." + "0" * 16 + "." + "a" * 64, "1.2.3", "", ".", "..",
-    "99999999999." + "0" * 16 + "." + "A" * 64, "99999999999." + "0" * 16 + "." + "a" * 63,
-    "99999999999." + "0" * 16 + "." + "a" * 65, "99999999999." + "g" * 16 + "." + "a" * 64,
-    "-1." + "0" * 16 + "." + "a" * 64, " 99999999999." + "0" * 16 + "." + "a" * 64,
-    "١٢٣." + "0" * 16 + "." + "a" * 64, "99999999999.\u202e" + "0" * 15 + "." + "a" * 64,
-    "x" * 100_000, "99999999999." + "0" * 16 + "." + "a" * 64 + "\n",
-]  # fmt: skip
+    "9" * 5000,
+    "²" * 10,
+    "1" * 13 + "." + "0" * 16 + "." + "a" * 64,
+    "1.2.3",
+    "",
+    ".",
+    "..",
+    "99999999999." + "0" * 16 + "." + "A" * 64,
+    "99999999999." + "0" * 16 + "." + "a" * 63,
+    "99999999999." + "0" * 16 + "." + "a" * 65,
+    "99999999999." + "g" * 16 + "." + "a" * 64,
+    "-1." + "0" * 16 + "." + "a" * 64,
+    " 99999999999." + "0" * 16 + "." + "a" * 64,
+    "١٢٣." + "0" * 16 + "." + "a" * 64,
+    "99999999999.\u202e" + "0" * 15 + "." + "a" * 64,
+    "x" * 100_000,
+    "99999999999." + "0" * 16 + "." + "a" * 64 + "\n",
+]
 
 
 @pytest.mark.parametrize("cookie", HOSTILE_COOKIES, ids=range(len(HOSTILE_COOKIES)))
@@ -350,7 +380,7 @@ def test_a_short_session_secret_is_replaced_not_used(tmp_path):
 
 
 def test_an_unwritable_session_secret_fails_closed(hashing_engine, tmp_path, monkeypatch):
-    from rag.keys import NoSessionSecret, StateNotWritable
+    from rag.errors import NoSessionSecret, StateNotWritable
 
     def disk_full(path, data):
         raise StateNotWritable(f"cannot write {path}: No space left on device; free disk space")
@@ -374,7 +404,8 @@ def test_an_unwritable_session_secret_fails_closed(hashing_engine, tmp_path, mon
 
 
 def test_write_private_says_what_to_do_when_it_cannot_write(tmp_path):
-    from rag.keys import StateNotWritable, write_private
+    from rag.errors import StateNotWritable
+    from rag.keys import write_private
 
     (tmp_path / "a-file").write_text("not a folder")
     for target in (tmp_path / "a-file" / "keys.json", tmp_path / "a-file" / "x" / "keys.json"):
@@ -395,8 +426,14 @@ def test_keys_create_on_a_full_disk_is_one_line(tmp_path):
     KeyStore(tmp_path).create("before")
     before = (tmp_path / "keys.json").read_bytes()
     env = {**os.environ, "RAG_STATE_DIR": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
-    full = subprocess.run([sys.executable, "-m", "rag", "keys", "create"], capture_output=True,
-                          text=True, env=env, timeout=60, preexec_fn=_full_disk)  # fmt: skip
+    full = subprocess.run(
+        [sys.executable, "-m", "rag", "keys", "create"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        preexec_fn=_full_disk,
+    )
     assert full.returncode == 1 and "Traceback" not in full.stderr
     assert len(full.stderr.strip().splitlines()) == 1 and "RAG_STATE_DIR" in full.stderr
     assert not full.stdout.strip()  # no key printed that was never stored
@@ -408,14 +445,20 @@ def test_secret_on_a_full_disk_stays_refused(tmp_path):
     """The real thing, in a child process: writes fail, and nothing signs with a short key."""
     (tmp_path / "session.key").write_bytes(b"")
     code = (
-        "import sys; from pathlib import Path; from rag.keys import Sessions, NoSessionSecret\n"
+        "import sys; from pathlib import Path; from rag.keys import Sessions; from rag.errors import NoSessionSecret\n"
         f"s = Sessions(Path({str(tmp_path)!r}))\n"
         f"assert not s.valid({_forged('99999999999', '0' * 16)!r})\n"
         "try:\n    s.issue()\nexcept NoSessionSecret as e:\n    print(e)\n"
     )
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=60, preexec_fn=_full_disk)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        preexec_fn=_full_disk,
+    )
     assert run.returncode == 0, run.stderr
     assert "sessions are off" in run.stdout
     assert (tmp_path / "session.key").read_bytes() == b""

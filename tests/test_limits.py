@@ -63,6 +63,16 @@ def read_all(sock: socket.socket, timeout: float = 5.0) -> bytes:
     return data
 
 
+ASK_HEAD = b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+
+
+def exchange(base: str, data: bytes) -> bytes:
+    """Send ``data`` on a new connection; what the server answers until it closes it."""
+    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
+        s.sendall(data)
+        return read_all(s)
+
+
 @pytest.fixture
 def live(hashing_engine):
     """A live server over the hashing index with short limits; yields (base URL, settings)."""
@@ -95,10 +105,7 @@ def test_streamed_body_over_the_cap_is_refused_before_it_is_all_sent(live):
 
 def test_declared_length_over_the_cap_is_refused_at_once(live):
     base, _ = live
-    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
-        s.sendall(b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: 300000000\r\n\r\n")  # fmt: skip
-        reply = read_all(s)  # no body byte was sent
+    reply = exchange(base, ASK_HEAD + b"Content-Length: 300000000\r\n\r\n")  # and no body
     assert reply.startswith(b"HTTP/1.1 413") and b'"BodyTooLarge"' in reply
 
 
@@ -142,10 +149,7 @@ def test_a_connection_that_sends_nothing_is_closed(live):
 
 def test_a_body_sent_too_slowly_gets_408(live):
     base, _ = live
-    with closing(socket.create_connection(("127.0.0.1", port_of(base)))) as s:
-        s.sendall(b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                  b'Content-Length: 100\r\n\r\n{"question"')  # fmt: skip
-        reply = read_all(s)
+    reply = exchange(base, ASK_HEAD + b'Content-Length: 100\r\n\r\n{"question"')
     assert reply.startswith(b"HTTP/1.1 408") and b'"BodyTimeout"' in reply
 
 
@@ -176,8 +180,10 @@ def test_connections_over_the_cap_are_shed_cleanly(hashing_engine):
     options = uvicorn_options(settings) | {"backlog": 128}  # the burst is accepted at once
     with running(create_app(settings, hashing_engine), **options) as base:
         with ExitStack() as stack:
-            idle = [stack.enter_context(socket.create_connection(("127.0.0.1", port_of(base))))
-                    for _ in range(60)]  # fmt: skip
+            idle = [
+                stack.enter_context(socket.create_connection(("127.0.0.1", port_of(base))))
+                for _ in range(60)
+            ]
             replies = dict.fromkeys(idle, b"")
             deadline = time.monotonic() + 1.0  # before the head timeout closes the first 20
             while time.monotonic() < deadline:
@@ -186,8 +192,12 @@ def test_connections_over_the_cap_are_shed_cleanly(hashing_engine):
                     replies[s] += s.recv(65536)
             refused = [r for r in replies.values() if r]
             assert len(refused) >= 30  # at most 20 are kept
-            assert all(r.startswith(b"HTTP/1.1 503") and b"TooManyConnections" in r
-                       and b"retry-after: 1" in r for r in refused)  # fmt: skip
+            assert all(
+                r.startswith(b"HTTP/1.1 503")
+                and b"TooManyConnections" in r
+                and b"retry-after: 1" in r
+                for r in refused
+            )
             try:  # the cap is full: shed at once (or refused), never hung
                 r = httpx.get(f"{base}/healthz", timeout=5)
                 assert r.status_code == 503 and r.headers.get("retry-after")
@@ -231,8 +241,9 @@ def client_for(hashing_engine, monkeypatch):
         yield make
 
 
-@pytest.mark.parametrize(("top_k", "status"), [(2.0, 200), (2, 200), (1.5, 422), ("2", 422),
-                                                (True, 422), (21.0, 422)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("top_k", "status"), [(2.0, 200), (2, 200), (1.5, 422), ("2", 422), (True, 422), (21.0, 422)]
+)
 def test_top_k_accepts_integral_numbers_only(client_for, top_k, status):
     client, _ = client_for()
     r = client.post("/api/ask", json=QUESTION | {"top_k": top_k})
@@ -262,8 +273,11 @@ def test_overload_is_shed_with_503_and_health_stays_fast(hashing_engine, monkeyp
         shed = httpx.post(f"{base}/api/ask", json=QUESTION, timeout=5)
         assert shed.status_code == 503 and shed.json()["error"] == "Overloaded"
         assert shed.headers["retry-after"] == "1"
-        shed_v1 = httpx.post(f"{base}/v1/chat/completions", timeout=5,
-                             json={"messages": [{"role": "user", "content": "医保"}]})  # fmt: skip
+        shed_v1 = httpx.post(
+            f"{base}/v1/chat/completions",
+            timeout=5,
+            json={"messages": [{"role": "user", "content": "医保"}]},
+        )
         assert shed_v1.status_code == 503
         started = time.monotonic()
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
@@ -388,11 +402,15 @@ def test_openapi_documents_every_error_with_the_error_body(client_for):
     assert invalid.status_code == 422 and set(invalid.json()) == {"error", "detail"}
 
 
-@pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("get", "/api/ask", "POST"),
-    ("delete", "/integrations/wecom", "GET, POST"), ("post", "/healthz", "GET"),
-    ("post", "/static/app.css", "GET, HEAD"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("get", "/api/ask", "POST"),
+        ("delete", "/integrations/wecom", "GET, POST"),
+        ("post", "/healthz", "GET"),
+        ("post", "/static/app.css", "GET, HEAD"),
+    ],
+)
 def test_405_says_which_methods_are_allowed(client_for, method, path, allowed):
     client, _ = client_for()
     r = client.request(method.upper(), path)
@@ -429,10 +447,17 @@ def test_bench_load_prints_throughput_latency_errors_and_memory(hashing_settings
 
     env = {**os.environ, "RAG_INDEX_DIR": str(hashing_settings.index_dir), "COLUMNS": "200"}
     result = subprocess.run(
-        [sys.executable, "-m", "rag", "bench", "--load", "--requests", "20",
-         "--concurrency", "4", "--seconds", "20"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "rag",
+            *"bench --load --requests 20 --concurrency 4 --seconds 20".split(),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     line = next(x for x in result.stdout.splitlines() if x.startswith("load c=4"))
     numbers = dict(part.split("=", 1) for part in line.split() if "=" in part)

@@ -15,7 +15,7 @@ import pytest
 
 from rag.clauses import parse_clauses
 from rag.errors import UnreadableFile
-from rag.normalize import document_from, read_document
+from rag.normalize import document_from
 from rag.readers import read as read_any
 from rag.readers import sniff
 from rag.readers.ocr import rows_from_boxes
@@ -34,13 +34,12 @@ LATIN = re.compile(r"[A-Za-z]")
 
 
 @pytest.fixture(scope="module")
-def dev():
-    """name → (Document, page count, pages per second of the reader)."""
+def dev(dev_read):
+    """name → (Document, page count, pages per second of the reader); each PDF is read once
+    per session (``dev_read``, shared with the other dev-document tests)."""
     out = {}
     for path in sorted(DEV.glob("d4[123]_*.pdf")):
-        started = time.perf_counter()
-        doc = read_document(path)
-        seconds = time.perf_counter() - started
+        doc, seconds = dev_read(path.name[:3])
         pages = len(pypdfium2.PdfDocument(path.read_bytes()))
         out[path.name[:3]] = (doc, pages, pages / seconds)
     return out

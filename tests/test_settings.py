@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.settings import BadSetting, Settings, describe
+from rag.errors import BadSetting
+from rag.settings import Settings, describe
 
 from .conftest import REPO
 

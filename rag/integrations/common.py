@@ -25,7 +25,14 @@ from fastapi import Request
 
 from rag.answer import clarify
 from rag.engine import Engine
-from rag.errors import RagError
+from rag.errors import (
+    BadCallback,
+    CallbackTooLarge,
+    IntegrationBroken,
+    NotConfigured,
+    SignatureMismatch,
+    UnverifiedCallback,
+)
 from rag.question import MAX_QUESTION_CHARS, visible
 from rag.types import Answer
 
@@ -34,16 +41,8 @@ MAX_DEPTH = 32  # nesting levels of callback JSON or XML: real ones have fewer t
 DAY = 24 * 3600
 
 
-class Rejected(RagError):
-    """A chat-tool request that is not answered: bad signature, stale, malformed, …"""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-def not_configured(tool: str, variables: str) -> Rejected:
-    return Rejected(404, f"the {tool} integration is not configured: set {variables}")
+def not_configured(tool: str, variables: str) -> NotConfigured:
+    return NotConfigured(f"the {tool} integration is not configured: set {variables}")
 
 
 def same(given: str, expected: str) -> bool:
@@ -77,8 +76,10 @@ def check_time(value: str | None, max_skew: int, what: str, millis: bool = False
     """Refuse (401) a timestamp that is not 1–13 digits or is more than ``max_skew`` s off."""
     number = digits(value)
     if number is None or not fresh(number / 1000 if millis else number, max_skew):
-        raise Rejected(401, f"{what} is missing, not a number of 1–13 digits, or more than "
-                            f"{max_skew} s from the server's clock (check NTP)")  # fmt: skip
+        raise UnverifiedCallback(
+            f"{what} is missing, not a number of 1–13 digits, or more than "
+            f"{max_skew} s from the server's clock (check NTP)"
+        )
 
 
 def check_token(value: str | None, what: str, limit: int = 128) -> str:
@@ -89,7 +90,7 @@ def check_token(value: str | None, what: str, limit: int = 128) -> str:
     """
     visible = bool(value) and value.isascii() and value.isprintable() and " " not in value
     if not visible or len(value) > limit:
-        raise Rejected(400, f"{what} must be 1–{limit} visible ASCII characters")
+        raise BadCallback(f"{what} must be 1–{limit} visible ASCII characters")
     return value
 
 
@@ -100,7 +101,7 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     as they arrive, since a header can lie and a chunked body has none.
     """
     declared = digits(request.headers.get("content-length"))
-    too_big = Rejected(413, f"the request body is over {limit} bytes; chat tools send less")
+    too_big = CallbackTooLarge(f"the request body is over {limit} bytes; chat tools send less")
     if declared is not None and declared > limit:
         raise too_big
     chunks, size = [], 0
@@ -147,7 +148,7 @@ def load_json(data: bytes | str, what: str = "body") -> object:
             raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
         return json.loads(text)
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError too
-        raise Rejected(400, f"the {what} is not valid UTF-8 JSON: {e}") from e
+        raise BadCallback(f"the {what} is not valid UTF-8 JSON: {e}") from e
 
 
 def question_text(text: object, limit: int = MAX_QUESTION_CHARS) -> str:
@@ -194,16 +195,22 @@ class SeenIds:
         try:
             with closing(self._connect()) as db:
                 db.execute("DELETE FROM seen WHERE expires < ?", (now,))
-                added = db.execute("INSERT OR IGNORE INTO seen (key, expires) VALUES (?, ?)",
-                                   (digest, now + self.ttl))  # fmt: skip
+                added = db.execute(
+                    "INSERT OR IGNORE INTO seen (key, expires) VALUES (?, ?)",
+                    (digest, now + self.ttl),
+                )
                 if added.rowcount == 1 and added.lastrowid % 256 == 0:
-                    db.execute("DELETE FROM seen WHERE rowid IN (SELECT rowid FROM seen "
-                               "ORDER BY expires DESC LIMIT -1 OFFSET ?)",
-                               (self.capacity,))  # fmt: skip
+                    db.execute(
+                        "DELETE FROM seen WHERE rowid IN (SELECT rowid FROM seen "
+                        "ORDER BY expires DESC LIMIT -1 OFFSET ?)",
+                        (self.capacity,),
+                    )
                 return added.rowcount == 1
         except (sqlite3.Error, OSError) as e:  # fail closed: without the store, answer nothing
-            raise Rejected(503, f"the replay store {self.path} cannot be used ({e}); check "
-                                "that RAG_STATE_DIR is writable, or delete the file")  # fmt: skip
+            raise IntegrationBroken(
+                f"the replay store {self.path} cannot be used ({e}); check "
+                "that RAG_STATE_DIR is writable, or delete the file"
+            )
 
     def __len__(self) -> int:
         with closing(self._connect()) as db:
@@ -230,15 +237,16 @@ def seen_ids(request: Request) -> SeenIds:
     state = request.app.state
     if not hasattr(state, "bot_seen_ids"):
         settings = state.runtime.settings
-        state.bot_seen_ids = SeenIds(settings.state_dir / "bot-replays.sqlite3",
-                                     ttl=max(DAY, 2 * settings.max_clock_skew))  # fmt: skip
+        state.bot_seen_ids = SeenIds(
+            settings.state_dir / "bot-replays.sqlite3", ttl=max(DAY, 2 * settings.max_clock_skew)
+        )
     return state.bot_seen_ids
 
 
 def aes_cbc(key: bytes, iv: bytes, data: bytes, decrypt: bool) -> bytes:
     """AES-CBC without padding (callers pad: 企业微信 pads to 32 bytes, 飞书 to 16)."""
     if len(data) % 16:
-        raise Rejected(400, "ciphertext is not a whole number of AES blocks")
+        raise BadCallback("ciphertext is not a whole number of AES blocks")
     cipher = Cipher(algorithms.AES(key), modes.CBC(iv))
     op = cipher.decryptor() if decrypt else cipher.encryptor()
     return op.update(data) + op.finalize()
@@ -255,7 +263,7 @@ def pkcs7_unpad(data: bytes, block: int) -> bytes:
     try:
         return unpadder.update(data) + unpadder.finalize()
     except ValueError as e:
-        raise Rejected(403, "decryption failed: wrong key or tampered message") from e
+        raise SignatureMismatch("decryption failed: wrong key or tampered message") from e
 
 
 def utf8_size(text: str) -> int:

@@ -21,8 +21,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag.deps import EngineDep
 from rag.engine import Engine
+from rag.errors import BadCallback, Replayed, SignatureMismatch
 from rag.integrations.common import (
-    Rejected,
     SeenIds,
     ask_or_clarify,
     check_time,
@@ -58,24 +58,25 @@ async def receive(request: Request, engine: EngineDep) -> dict:
     check_time(timestamp, settings.max_clock_skew, "timestamp header", millis=True)
     given = request.headers.get("sign", "")
     if not same(given, sign(timestamp, settings.dingtalk_app_secret)):
-        raise Rejected(403, "sign header does not match")
+        raise SignatureMismatch("sign header does not match")
     raw = await read_body(request)
-    return await run_in_threadpool(answer, raw, f"{timestamp}:{given}", seen_ids(request),
-                                   engine, settings)  # fmt: skip
+    return await run_in_threadpool(
+        answer, raw, f"{timestamp}:{given}", seen_ids(request), engine, settings
+    )
 
 
 def answer(raw: bytes, signed: str, seen: SeenIds, engine: Engine, settings: Settings) -> dict:
     """The reply to an authenticated callback (``signed``: its timestamp and sign)."""
     if not seen.first_time(f"dingtalk:sign:{signed}"):
-        raise Rejected(409, "this timestamp and sign were already used: replays are refused")
+        raise Replayed("this timestamp and sign were already used: replays are refused")
     message = load_json(raw, "robot message")
     try:
         text = message["text"]["content"] if message.get("msgtype") == "text" else ""
     except (KeyError, TypeError, AttributeError) as e:
-        raise Rejected(400, f"malformed robot message: missing or wrong {e}") from e
+        raise BadCallback(f"malformed robot message: missing or wrong {e}") from e
     msg_id = message.get("msgId")
     if msg_id is not None and not isinstance(msg_id, str):
-        raise Rejected(400, "malformed robot message: msgId is not a string")
+        raise BadCallback("malformed robot message: msgId is not a string")
     question = question_text(text)
     if nothing_to_ask(text):
         return EMPTY

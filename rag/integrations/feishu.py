@@ -26,9 +26,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag.deps import EngineDep
 from rag.engine import Engine
-from rag.errors import RagError
+from rag.errors import BadCallback, RagError, SignatureMismatch, UnverifiedCallback
 from rag.integrations.common import (
-    Rejected,
     SeenIds,
     aes_cbc,
     ask_or_clarify,
@@ -57,14 +56,14 @@ def decrypt(encrypt_key: str, encrypted: str) -> str:
     try:
         raw = base64.b64decode(encrypted, validate=True)
     except ValueError as e:
-        raise Rejected(400, "encrypt is not base64") from e
+        raise BadCallback("encrypt is not base64") from e
     if len(raw) < 32:
-        raise Rejected(400, "encrypt is too short")
+        raise BadCallback("encrypt is too short")
     plain = pkcs7_unpad(aes_cbc(key, raw[:16], raw[16:], decrypt=True), 16)
     try:
         return plain.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise Rejected(403, "decryption failed: wrong key or tampered message") from e
+        raise SignatureMismatch("decryption failed: wrong key or tampered message") from e
 
 
 def signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:
@@ -82,9 +81,11 @@ class OpenApi:
         if time.time() < self._expires - 60:
             return self._token
         s = self.settings
-        r = httpx.post(f"{s.feishu_api_base}/open-apis/auth/v3/tenant_access_token/internal",
-                       json={"app_id": s.feishu_app_id, "app_secret": s.feishu_app_secret},
-                       timeout=10)  # fmt: skip
+        r = httpx.post(
+            f"{s.feishu_api_base}/open-apis/auth/v3/tenant_access_token/internal",
+            json={"app_id": s.feishu_app_id, "app_secret": s.feishu_app_secret},
+            timeout=10,
+        )
         r.raise_for_status()
         body = r.json()
         if body.get("code") != 0:
@@ -125,8 +126,9 @@ async def receive(request: Request, background: BackgroundTasks, engine: EngineD
     raw = await read_body(request)
     reply = await run_in_threadpool(_event, raw, signed, seen_ids(request), s)
     if isinstance(reply, Question):
-        background.add_task(_answer, engine, _api(request), reply.message_id, reply.text,
-                            s.public_url)  # fmt: skip
+        background.add_task(
+            _answer, engine, _api(request), reply.message_id, reply.text, s.public_url
+        )
         return {}
     return reply
 
@@ -149,8 +151,9 @@ def _signed_by(request: Request, s: Settings) -> tuple[str, str, str]:
     return timestamp, nonce, check_token(h.get("x-lark-signature"), "X-Lark-Signature")
 
 
-def _event(raw: bytes, signed: tuple[str, str, str] | None, seen: SeenIds,
-           s: Settings) -> dict | Question:  # fmt: skip
+def _event(
+    raw: bytes, signed: tuple[str, str, str] | None, seen: SeenIds, s: Settings
+) -> dict | Question:
     """What to do with a callback: the signature (if any) is checked before the body is read."""
     if signed is not None:
         _check_signature(signed, raw, s)
@@ -159,20 +162,20 @@ def _event(raw: bytes, signed: tuple[str, str, str] | None, seen: SeenIds,
         _check_token(payload.get("token"), s)
         challenge = payload.get("challenge", "")
         if not isinstance(challenge, str):
-            raise Rejected(400, "the url_verification challenge is not a string")
+            raise BadCallback("the url_verification challenge is not a string")
         return {"challenge": challenge}
     if s.feishu_encrypt_key and signed is None:
-        raise Rejected(401, "events must carry X-Lark-Signature when an Encrypt Key is set")
+        raise UnverifiedCallback("events must carry X-Lark-Signature when an Encrypt Key is set")
     header, event = payload.get("header"), payload.get("event")
     if not isinstance(header, dict):
-        raise Rejected(400, "event without a header (only schema 2.0 events are handled)")
+        raise BadCallback("event without a header (only schema 2.0 events are handled)")
     _check_token(header.get("token"), s)
     if header.get("event_type") != MESSAGE_EVENT:
         return {}
     message = event.get("message") if isinstance(event, dict) else None
     event_id = header.get("event_id")
     if not isinstance(message, dict) or not isinstance(event_id, str) or not event_id:
-        raise Rejected(400, "message event without a message or an event_id")
+        raise BadCallback("message event without a message or an event_id")
     if not seen.first_time(f"feishu:{event_id}"):
         return {"status": "duplicate event ignored"}
     text = _question(message)
@@ -182,29 +185,29 @@ def _event(raw: bytes, signed: tuple[str, str, str] | None, seen: SeenIds,
 def _payload(raw: bytes, s: Settings) -> dict:
     body = load_json(raw, "event body")
     if not isinstance(body, dict):
-        raise Rejected(400, "malformed event body: not an object")
+        raise BadCallback("malformed event body: not an object")
     if "encrypt" in body:
         if not isinstance(body["encrypt"], str):
-            raise Rejected(400, "malformed event body: encrypt is not a string")
+            raise BadCallback("malformed event body: encrypt is not a string")
         if not s.feishu_encrypt_key:
-            raise Rejected(400, "encrypted event but no RAG_FEISHU_ENCRYPT_KEY configured")
+            raise BadCallback("encrypted event but no RAG_FEISHU_ENCRYPT_KEY configured")
         body = load_json(decrypt(s.feishu_encrypt_key, body["encrypt"]), "decrypted event")
     elif s.feishu_encrypt_key:
-        raise Rejected(400, "an Encrypt Key is configured, so events must be encrypted")
+        raise BadCallback("an Encrypt Key is configured, so events must be encrypted")
     if not isinstance(body, dict):
-        raise Rejected(400, "malformed event body: not an object")
+        raise BadCallback("malformed event body: not an object")
     return body
 
 
 def _check_token(token: object, s: Settings) -> None:
     if not isinstance(token, str) or not same(token, s.feishu_verification_token):
-        raise Rejected(403, "verification token does not match")
+        raise SignatureMismatch("verification token does not match")
 
 
 def _check_signature(signed: tuple[str, str, str], raw: bytes, s: Settings) -> None:
     timestamp, nonce, given = signed
     if not same(given, signature(timestamp, nonce, s.feishu_encrypt_key, raw)):
-        raise Rejected(403, "X-Lark-Signature does not match")
+        raise SignatureMismatch("X-Lark-Signature does not match")
 
 
 def _question(message: dict) -> str:
@@ -217,7 +220,7 @@ def _question(message: dict) -> str:
         return ""
     try:
         content = load_json(message.get("content") or "{}", "message content")
-    except Rejected:
+    except BadCallback:
         return ""
     text = content.get("text", "") if isinstance(content, dict) else ""
     if not isinstance(text, str):

@@ -26,9 +26,9 @@ from fastapi.responses import PlainTextResponse, Response
 
 from rag.deps import EngineDep
 from rag.engine import Engine
+from rag.errors import BadCallback, IntegrationBroken, SignatureMismatch
 from rag.integrations.common import (
     MAX_DEPTH,
-    Rejected,
     SeenIds,
     aes_cbc,
     ask_or_clarify,
@@ -67,31 +67,32 @@ class WeComCrypto:
 
     def verify(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
         if not same(signature or "", self.signature(timestamp, nonce, encrypted)):
-            raise Rejected(403, "msg_signature does not match")
+            raise SignatureMismatch("msg_signature does not match")
 
     def decrypt(self, encrypted: str) -> str:
         try:
             raw = base64.b64decode(encrypted, validate=True)
         except ValueError as e:
-            raise Rejected(400, "ciphertext is not base64") from e
+            raise BadCallback("ciphertext is not base64") from e
         plain = pkcs7_unpad(aes_cbc(self.key, self.key[:16], raw, decrypt=True), BLOCK)
         if len(plain) < 20:
-            raise Rejected(400, "decrypted message is too short")
+            raise BadCallback("decrypted message is too short")
         (length,) = struct.unpack(">I", plain[16:20])
         message, receive_id = plain[20 : 20 + length], plain[20 + length :]
         if receive_id.decode("utf-8", "replace") != self.receive_id:
-            raise Rejected(403, "the message is for another receive id (CorpID)")
+            raise SignatureMismatch("the message is for another receive id (CorpID)")
         try:
             return message.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise Rejected(400, "the decrypted message is not UTF-8") from e
+            raise BadCallback("the decrypted message is not UTF-8") from e
 
     def encrypt(self, message: str, random16: bytes | None = None) -> str:
         body = message.encode()
         plain = (random16 or os.urandom(16)) + struct.pack(">I", len(body)) + body
         plain += self.receive_id.encode()
-        return base64.b64encode(aes_cbc(self.key, self.key[:16], pkcs7_pad(plain, BLOCK),
-                                        decrypt=False)).decode()  # fmt: skip
+        return base64.b64encode(
+            aes_cbc(self.key, self.key[:16], pkcs7_pad(plain, BLOCK), decrypt=False)
+        ).decode()
 
 
 def _crypto(request: Request) -> WeComCrypto:
@@ -101,8 +102,9 @@ def _crypto(request: Request) -> WeComCrypto:
     try:
         return WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id)
     except ValueError as e:
-        raise Rejected(503, f"RAG_WECOM_AES_KEY is unusable ({e}): copy it again from the "
-                            "app's 接收消息 settings") from e  # fmt: skip
+        raise IntegrationBroken(
+            f"RAG_WECOM_AES_KEY is unusable ({e}): copy it again from the app's 接收消息 settings"
+        ) from e
 
 
 def _check_query(request: Request, msg_signature: str, timestamp: str, nonce: str) -> None:
@@ -122,7 +124,7 @@ def parse_xml(data: str | bytes) -> ET.Element:
         nonlocal depth
         depth += 1
         if depth > MAX_DEPTH:
-            raise Rejected(400, f"XML nested more than {MAX_DEPTH} levels deep")
+            raise BadCallback(f"XML nested more than {MAX_DEPTH} levels deep")
 
     def end(*_: object) -> None:
         nonlocal depth
@@ -136,11 +138,11 @@ def parse_xml(data: str | bytes) -> ET.Element:
         scan.Parse(text, True)
         return ET.fromstring(text)
     except (UnicodeError, expat.ExpatError, ET.ParseError) as e:
-        raise Rejected(400, f"malformed XML: {e}") from e
+        raise BadCallback(f"malformed XML: {e}") from e
 
 
 def _no_doctype(*_: object) -> None:
-    raise Rejected(400, "XML with a DOCTYPE is not accepted")
+    raise BadCallback("XML with a DOCTYPE is not accepted")
 
 
 @router.get("", response_class=PlainTextResponse)
@@ -174,18 +176,25 @@ async def receive(
     raw = await read_body(request)
     signed = (msg_signature, timestamp, nonce)
     settings = request.app.state.runtime.settings
-    return await run_in_threadpool(answer, raw, signed, crypto, seen_ids(request), engine,
-                                   settings.public_url)  # fmt: skip
+    return await run_in_threadpool(
+        answer, raw, signed, crypto, seen_ids(request), engine, settings.public_url
+    )
 
 
-def answer(raw: bytes, signed: tuple[str, str, str], crypto: WeComCrypto, seen: SeenIds,
-           engine: Engine, public_url: str) -> Response:  # fmt: skip
+def answer(
+    raw: bytes,
+    signed: tuple[str, str, str],
+    crypto: WeComCrypto,
+    seen: SeenIds,
+    engine: Engine,
+    public_url: str,
+) -> Response:
     """The reply to a callback. WeCom signs the ciphertext, not the envelope around it, so the
     envelope (bounded, no DTD, shallow) is the only thing read before the signature check."""
     msg_signature, timestamp, nonce = signed
     encrypted = parse_xml(raw).findtext("Encrypt")
     if not encrypted:
-        raise Rejected(400, "no Encrypt element in the message")
+        raise BadCallback("no Encrypt element in the message")
     crypto.verify(msg_signature, timestamp, nonce, encrypted)
     message = parse_xml(crypto.decrypt(encrypted))
     question = question_text(message.findtext("Content"))
@@ -202,9 +211,13 @@ def answer(raw: bytes, signed: tuple[str, str, str], crypto: WeComCrypto, seen: 
 
 def reply_xml(to_user: str, from_corp: str, content: str) -> str:
     root = ET.Element("xml")
-    for tag, value in (("ToUserName", to_user), ("FromUserName", from_corp),
-                       ("CreateTime", str(int(time.time()))), ("MsgType", "text"),
-                       ("Content", content)):  # fmt: skip
+    for tag, value in (
+        ("ToUserName", to_user),
+        ("FromUserName", from_corp),
+        ("CreateTime", str(int(time.time()))),
+        ("MsgType", "text"),
+        ("Content", content),
+    ):
         ET.SubElement(root, tag).text = value
     return ET.tostring(root, encoding="unicode")
 
@@ -214,8 +227,11 @@ def encrypted_reply(crypto: WeComCrypto, message: str, nonce: str) -> str:
     timestamp = str(int(time.time()))
     encrypted = crypto.encrypt(message)
     root = ET.Element("xml")
-    for tag, value in (("Encrypt", encrypted),
-                       ("MsgSignature", crypto.signature(timestamp, nonce, encrypted)),
-                       ("TimeStamp", timestamp), ("Nonce", nonce)):  # fmt: skip
+    for tag, value in (
+        ("Encrypt", encrypted),
+        ("MsgSignature", crypto.signature(timestamp, nonce, encrypted)),
+        ("TimeStamp", timestamp),
+        ("Nonce", nonce),
+    ):
         ET.SubElement(root, tag).text = value
     return ET.tostring(root, encoding="unicode")

@@ -1,0 +1,99 @@
+"""What the answer stage knows about one candidate sentence, as pure functions of plain values.
+
+Each feature is a number in 0..1 (or a flag) the scorer in ``rag.answer`` weighs with
+``rag.weights.Weights``; ``rag.calibrate`` computes them once per question to sweep the weights.
+The answer stage reads the index only through ``Source``: term weights, documents by id and
+stored sentence vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from rag.question import Need, content_terms
+from rag.types import ClauseTree, Hit, Responsibility
+
+
+class Source(Protocol):
+    """What the answer stage needs from an index (``rag.index.Index`` is one)."""
+
+    trees: Mapping[str, ClauseTree]  # documents with their clauses, by id
+
+    @property
+    def idf(self) -> Mapping[str, float]: ...
+
+    def unseen_idf(self) -> float: ...
+
+    def terms(self, text: str) -> list[str]: ...
+
+    def sentence_vector(self, doc_id: str, start: int, end: int) -> np.ndarray | None: ...
+
+
+def term_weights(question: str, source: Source) -> dict[str, float]:
+    """IDF weight of each content term of the question; unseen terms weigh the most."""
+    unseen = source.unseen_idf()
+    return {t: source.idf.get(t, unseen) for t in content_terms(source.terms(question))}
+
+
+def coverage(text: str, weights: Mapping[str, float]) -> float:
+    """Weighted share of the terms found in ``text`` (folded).
+
+    >>> coverage("医保跨省结算", {"医保": 3.0, "结算": 1.0, "考核": 4.0})
+    0.5
+    >>> coverage("任何文字", {})
+    0.0
+    """
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in text) / total if total else 0.0
+
+
+def own_weights(weights: Mapping[str, float], title: str) -> dict[str, float]:
+    """The terms the (folded) title does not match: they say which sentence, not which document.
+    All of them when the title matches every term.
+
+    >>> own_weights({"江北": 2.0, "医保": 3.0}, "江北区对口合作计划")
+    {'医保': 3.0}
+    >>> own_weights({"江北": 2.0}, "江北区对口合作计划")
+    {'江北': 2.0}
+    """
+    return {t: w for t, w in weights.items() if t not in title} or dict(weights)
+
+
+def closeness(similarities: Sequence[float | None]) -> list[float]:
+    """Embedding similarities scaled to 0..1 within one question (their raw range carries no
+    meaning across questions); a missing one, or all equal, counts 0.
+
+    >>> closeness([0.8, 0.9, None, 0.85])
+    [0.0, 1.0, 0.0, 0.5]
+    >>> closeness([0.7, 0.7])
+    [0.0, 0.0]
+    """
+    known = [s for s in similarities if s is not None]
+    low, high = (min(known), max(known)) if known else (0.0, 0.0)
+    if high <= low:
+        return [0.0] * len(similarities)
+    return [0.0 if s is None else round((s - low) / (high - low), 12) for s in similarities]
+
+
+def rank_share(hit: Hit, hits: Sequence[Hit]) -> float:
+    """The hit's fused retrieval score as a share of the best hit's (1.0 for the best)."""
+    top = max((h.score for h in hits), default=0.0) or 1.0
+    return hit.score / top
+
+
+def both_first(hit: Hit) -> bool:
+    """Both retrievers, BM25 and dense, rank this chunk first: the strongest retrieval signal."""
+    return hit.bm25_rank == 1 and hit.dense_rank == 1
+
+
+def fits(
+    need: Need, context: str, sentence: str, duty: Responsibility | None, prose_unit: str | None
+) -> bool:
+    """Has the (folded) sentence what the question needs? Units come from the annotation
+    covering it or a duty stated in prose; a "by when" question also takes the annotation's
+    完成时限. ``context`` is title + clause path + sentence."""
+    deadline = duty.deadline if duty else ""
+    return need.met(context, sentence, bool(duty or prose_unit), deadline)

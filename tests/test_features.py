@@ -1,0 +1,227 @@
+"""The answer scorer's features, weights, decision and calibration sweep, on synthetic inputs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+
+from rag import calibrate as cal
+from rag.answer import NOT_FOUND, answer_from_hits, choose
+from rag.evaluate import GoldItem, judge
+from rag.features import (
+    both_first,
+    closeness,
+    coverage,
+    fits,
+    own_weights,
+    rank_share,
+    term_weights,
+)
+from rag.question import Need
+from rag.types import Chunk, ClauseTree, Document, Hit, Responsibility
+from rag.weights import DEFAULT, Weights
+
+
+def _hit(rank: int, score: float, bm25_rank: int | None = None, dense_rank: int | None = None):
+    chunk = Chunk(f"d#{rank}", "d", "标题", "", 0, 1, "x", (), 1)
+    return Hit(chunk, rank, score, bm25_rank=bm25_rank, dense_rank=dense_rank)
+
+
+def test_coverage_weighs_terms_by_their_weight_and_counts_each_once():
+    weights = {"养老": 3.0, "补贴": 1.0}
+    assert coverage("养老养老", weights) == 0.75
+    assert coverage("养老补贴", weights) == 1.0
+    assert coverage("无关", weights) == 0.0
+
+
+def test_own_weights_drop_what_the_title_says_unless_that_is_everything():
+    weights = {"广州": 1.0, "长护险": 2.0, "待遇": 1.5}
+    assert own_weights(weights, "广州市长期护理保险办法") == {"长护险": 2.0, "待遇": 1.5}
+    assert own_weights({"广州": 1.0}, "广州市办法") == {"广州": 1.0}
+
+
+def test_closeness_scales_within_the_question():
+    assert closeness([0.81, 0.83, 0.85]) == [0.0, 0.5, 1.0]
+    assert closeness([None, 0.2]) == [0.0, 0.0]  # one known value: nothing to compare
+    assert closeness([]) == []
+
+
+def test_rank_share_and_both_first():
+    hits = [_hit(1, 0.04, 1, 2), _hit(2, 0.01, 2, 1), _hit(3, 0.02, 1, 1)]
+    assert [rank_share(h, hits) for h in hits] == [1.0, 0.25, 0.5]
+    assert [both_first(h) for h in hits] == [False, False, True]
+    assert rank_share(_hit(1, 0.0), [_hit(1, 0.0)]) == 0.0
+
+
+def test_fits_takes_units_from_an_annotation_or_prose_and_a_deadline_from_the_annotation():
+    who, when = Need.of("谁负责垃圾分类？"), Need.of("垃圾分类什么时候完成？")
+    duty = Responsibility(("区城管局",), (), 0, 6, 6, 20, deadline="2025年底")
+    assert fits(who, "", "推进垃圾分类。", duty, None)
+    assert fits(who, "", "垃圾分类由街道负责。", None, "街道")
+    assert not fits(who, "", "推进垃圾分类。", None, None)
+    assert fits(when, "", "推进垃圾分类。", duty, None)  # its 完成时限
+    assert not fits(when, "", "推进垃圾分类。", replace(duty, deadline=""), None)
+    assert fits(when, "", "2025年6月前完成垃圾分类。", None, None)
+
+
+def test_weights_score_is_the_weighted_sum():
+    w = Weights(context=0.5, sentence=0.25, meaning=0.1, rank=0.2, fits=0.4)
+    assert w.score(1.0, 0.0, 0.0, 0.0, False) == 0.5
+    assert w.score(0.0, 0.0, 0.0, 0.0, True) == 0.4
+    assert w.score(0.4, 0.8, 1.0, 0.5, True) == pytest.approx(0.2 + 0.2 + 0.1 + 0.1 + 0.4)
+
+
+@dataclass(frozen=True)
+class R:
+    score: float
+    coverage: float
+    fits: bool
+    agreed: bool = False
+
+
+def test_choose_prefers_a_fitting_sentence_scoring_nearly_as_well():
+    top, fitting = R(1.0, 0.9, False), R(0.85, 0.5, True)
+    w = Weights(fallback=0.8, floor=0.2, unfit_coverage=1.01)  # never answer an unfitting one
+    assert choose([top, fitting], w) == (fitting, True)
+    assert choose([top, fitting], replace(w, fallback=0.9)) == (top, False)
+    assert choose([], w) == (None, False)
+
+
+def test_choose_refuses_below_the_floor_even_when_it_fits():
+    assert choose([R(0.5, 0.1, True)], Weights(floor=0.2)) == (R(0.5, 0.1, True), False)
+    assert choose([R(0.5, 0.3, True)], Weights(floor=0.2))[1]
+
+
+def test_choose_answers_an_unfitting_sentence_that_covers_nearly_everything():
+    lone = R(1.0, 0.9, False, agreed=False)
+    agreed = replace(lone, agreed=True)
+    w = Weights(floor=0.1, unfit_coverage=0.8, unfit_agreed=True)
+    assert not choose([lone], w)[1] and choose([agreed], w)[1]
+    assert choose([lone], replace(w, unfit_agreed=False))[1]
+    assert not choose([replace(lone, coverage=0.7)], replace(w, unfit_agreed=False))[1]
+    assert not choose([agreed], replace(w, unfit_coverage=1.01))[1]  # never
+
+
+class FakeSource:
+    """A Source that is not an Index: one document, made-up term weights."""
+
+    def __init__(self, text: str):
+        doc = Document("p", "养老服务办法", text)
+        self.trees = {"p": ClauseTree(doc, (), ())}
+        self.idf = {"助餐": 3.0, "补贴": 2.0, "标准": 1.0}
+
+    def unseen_idf(self) -> float:
+        return 5.0
+
+    def terms(self, text: str) -> list[str]:
+        return [t for t in ("助餐", "补贴", "标准", "火星") if t in text]
+
+    def sentence_vector(self, doc_id: str, start: int, end: int) -> np.ndarray | None:
+        return None
+
+
+def test_answer_needs_only_the_source_protocol_and_takes_latency_from_the_caller():
+    text = "老年人助餐补贴标准为每餐5元。其他事项另行规定。"
+    source = FakeSource(text)
+    hits = [Hit(Chunk("p#0", "p", "养老服务办法", "", 0, len(text), text, (), 9), 1, 1.0)]
+    assert term_weights("火星助餐", source) == {"火星": 5.0, "助餐": 3.0}
+    a = answer_from_hits("助餐补贴标准是多少元？", hits, source, np.zeros(3), latency_ms=12.5)
+    assert a.found and a.latency_ms == 12.5
+    assert a.short_answer == {"value": "5元"}
+    assert a.citations[0].text == "老年人助餐补贴标准为每餐5元。"
+    strict = Weights(floor=0.5)  # 火星 (5.0) outweighs 补贴 (2.0): coverage 2/7
+    refused = answer_from_hits("火星补贴是多少元？", hits, source, np.zeros(3), weights=strict)
+    assert not refused.found and refused.answer.startswith(NOT_FOUND)
+
+
+def _random_cases(seed: int, n: int = 60) -> list[cal.Case]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        size = int(rng.integers(0, 8))
+        features = rng.random((size, 5))
+        features[:, 4] = rng.random(size) < 0.5
+        answerable = bool(rng.random() < 0.8)
+        correct = (rng.random(size) < 0.3) & answerable
+        corpus = "dev calibration" if i % 3 else "bundled"
+        out.append(cal.Case(str(i), corpus, answerable, features, rng.random(size) < 0.3, correct))
+    return out
+
+
+def test_the_vectorised_sweep_agrees_with_choose_case_by_case():
+    found = _random_cases(7)
+    grid = {**cal.GRID, "context": (0.3, 0.6), "sentence": (0.2,), "meaning": (0.0, 0.3),
+            "rank": (0.2,), "fits": (0.0, 0.3), "floor": (0.1, 0.4),
+            "unfit_coverage": (0.6, 1.01)}  # fmt: skip
+    outcomes = cal.sweep(found, grid)
+    assert len(outcomes) == 2 * 2 * 2 * 2 * len(grid["fallback"]) * 2 * 2
+    for o in outcomes[::7]:
+        assert cal.judge(found, o.weights) == o
+    assert [o.objective for o in outcomes] == sorted((o.objective for o in outcomes), reverse=True)
+
+
+def test_calibration_refuses_held_out_questions(tmp_path):
+    item = GoldItem("h1", "figure", "补贴多少元？", ("5元",), "5元", None, corpus="dev heldout")
+    with pytest.raises(cal.HeldOutQuestions):
+        cal.cases(None, [item])
+    path = tmp_path / "cases.json"
+    cal.write_cases([replace(_random_cases(1, 1)[0], corpus="holdout")], path)
+    with pytest.raises(cal.HeldOutQuestions):
+        cal.read_cases(path)
+
+
+def test_saved_cases_read_back_the_same(tmp_path):
+    found = _random_cases(3, 10)
+    path = tmp_path / "cases.json"
+    cal.write_cases(found, path)
+    back = cal.read_cases(path)
+    assert [c.item_id for c in back] == [c.item_id for c in found]
+    for a, b in zip(back, found, strict=True):
+        assert np.allclose(a.features, b.features) and (a.agreed == b.agreed).all()
+        assert (a.correct == b.correct).all() and a.answerable == b.answerable
+
+
+def test_replayed_cases_give_the_engines_own_judgements(hashing_engine):
+    """Offline replay with the default weights = asking the engine and judging its answers."""
+    items = [
+        GoldItem("q1", "responsibility", "谁负责医保跨省结算？", ("区医保局",), "医保", None),
+        GoldItem("q2", "figure", "化解欠薪纠纷多少件？", ("3291件",), "3291件", None),
+        GoldItem("q3", "unanswerable", "火星基地的预算是多少万元？", (), None, None),
+        GoldItem("q4", "fact", "村企结对的相关经费由谁落实解决？", ("乡镇",), "经费", None),
+        GoldItem("q5", "unanswerable", "请问一下", (), None, None),
+    ]
+    found = cal.cases(hashing_engine, items)
+    replay = cal.judge(found, DEFAULT)
+    live = [judge(item, hashing_engine.ask(item.question)) for item in items]
+    answerable = [j for j in live if j.item.answerable]
+    refused = [j for j in live if not j.found]
+    m = replay.by_corpus["bundled"]
+    assert m["strict"] == round(sum(j.correct for j in answerable) / len(answerable), 4)
+    assert m["refusal_recall"] == round(
+        sum(not j.found for j in live if not j.item.answerable) / 2, 4
+    )
+    assert m["refusal_precision"] == (
+        round(sum(not j.item.answerable for j in refused) / len(refused), 4) if refused else None
+    )
+    assert 0 < m["strict"] < 1  # q4's must is wrong on purpose: the figures are not trivial
+
+
+def _rag(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=120)  # fmt: skip
+
+
+def test_rag_calibrate_sweeps_saved_cases_and_prints_the_best_weights(tmp_path):
+    path = tmp_path / "cases.json"
+    cal.write_cases(_random_cases(5, 30), path)
+    done = _rag("calibrate", "--load", str(path), "--only", "floor,unfit_coverage")
+    assert done.returncode == 0, done.stderr
+    assert f"best: Weights(context={DEFAULT.context}," in done.stdout  # ranking weights held
+    assert "(defaults)" in done.stdout and "floor: 0→" in done.stdout
+    bad = _rag("calibrate", "--load", str(path), "--only", "flor")
+    assert bad.returncode == 1 and "unknown weights flor" in bad.stderr
