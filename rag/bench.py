@@ -235,3 +235,142 @@ def percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_sources(settings: Settings) -> list[Path]:
+    """Where ``--chunks`` corpora come from: the bundled corpus and the dev corpus of a source
+    checkout, else the configured corpus folder."""
+    repo = Path(__file__).resolve().parent.parent
+    found = [p for p in (repo / "corpus", repo / "eval" / "dev" / "corpus") if p.is_dir()]
+    return found or [settings.corpus_dir]
+
+
+def bench_corpus(sources: list[Path], target: Path, chunks: int, settings: Settings) -> int:
+    """About ``chunks`` chunks of real documents written as .txt files into ``target``: the
+    sources' documents in turn, then again under a numbered title, so every copy's passages
+    differ (identical texts would be embedded once). Returns how many chunks that makes."""
+    from rag.chunk import chunk_tree
+    from rag.corpus import read_corpus
+    from rag.models import cl100k
+
+    encoding = cl100k(settings.model_cache)
+    trees = [t for source in sources for t in read_corpus(source)[0]]
+    if not trees:
+        raise RuntimeError(f"no readable documents in {', '.join(map(str, sources))}")
+    sizes = [
+        len(chunk_tree(t, lambda s: len(encoding.encode(s, disallowed_special=())),
+                       settings.max_tokens, settings.merge_below))
+        for t in trees
+    ]  # fmt: skip
+    target.mkdir(parents=True, exist_ok=True)
+    made, copy = 0, 0
+    while made < chunks:
+        for tree, size in zip(trees, sizes, strict=True):
+            if made >= chunks:
+                break
+            lines = tree.doc.text.split("\n")
+            if lines[0].strip() != tree.doc.title.strip():
+                lines.insert(0, tree.doc.title)
+            if copy:
+                lines[0] = f"{lines[0]}（副本{copy}）"
+            name = f"c{copy:03d}_{tree.doc.doc_id}.txt"
+            (target / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+            made += size
+        copy += 1
+    return made
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory so far, in KiB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _in_thread(fn: Callable[[], object]) -> tuple[object, float]:
+    """``fn()`` in a worker thread, and its seconds: ingest lowers its own thread's priority
+    (``ingest_nice``), which must not slow the query timings taken afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        start = time.perf_counter()
+        value = pool.submit(fn).result()
+        return value, time.perf_counter() - start
+
+
+def bench_chunks(settings: Settings, chunks: int, queries: int = 50, server: bool = True,
+                 note: Callable[[str], None] = lambda message: None,
+                 sources: list[Path] | None = None) -> dict:  # fmt: skip
+    """Ingest ~``chunks`` chunks with the hashing embedder and with ``settings.embedder``, then
+    time questions in process and (``server``) how long ``rag serve`` takes to be ready."""
+    from rag.embed import E5Embedder, make_embedder
+
+    result: dict = {"chunks_requested": chunks, "cpu_count": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        note("writing the corpus…")
+        result["chunks"] = bench_corpus(
+            sources or bench_sources(settings), root / "corpus", chunks, settings
+        )
+        names = list(dict.fromkeys(["hashing", settings.embedder]))
+        built: dict[str, Settings] = {}
+        for name in names:
+            note(f"ingest with {name}…")
+            s = settings.with_(corpus_dir=root / "corpus", index_dir=root / name, embedder=name)
+            embedder = make_embedder(name, s.model_cache, s)
+            report, seconds = _in_thread(lambda s=s, e=embedder: ingest(s, embedder=e))
+            result[f"ingest_{name}"] = {
+                "seconds": round(seconds, 2),
+                "embedded": report.embedded,
+                "passages_per_s": round(report.embedded / seconds, 1),
+                "index_mb": round(index_size(s.index_dir) / 1e6, 2),
+            }
+            built[name] = s
+        s = built[settings.embedder]
+        engine = Engine.load(s)
+        questions = sample_questions(engine.index, queries)
+        timings = [bench_ask(engine, questions)]
+        if isinstance(engine.embedder, E5Embedder):
+            for threads in (1, 2):
+                e = make_embedder(s.embedder, s.model_cache, s.with_(query_threads=threads))
+                e.embed_query("预热")
+                values = [timed(lambda q=q, e=e: e.embed_query(q)) for q in questions]
+                timings.append(
+                    Timing(f"query embedding ({threads} thread{'s' * (threads > 1)})", values)
+                )
+        else:
+            values = [timed(lambda q=q: engine.embedder.embed_query(q)) for q in questions]
+            timings.append(Timing("query embedding", values))
+        result["queries"] = {
+            t.name: {"p50_ms": round(t.p50, 2), "p95_ms": round(t.p95, 2), "n": len(t.values_ms)}
+            for t in timings
+        }
+        result["peak_rss_mib"] = round(peak_rss_kib() / 1024, 1)
+        if server:
+            note("starting rag serve…")
+            with served(s) as running:
+                memory = process_memory(running.pid)
+            result["serve"] = {
+                "ready_s": round(running.ready_s, 2),
+                "rss_mib": round(memory.get("VmRSS", 0) / 1024, 1),
+            }
+    return result
+
+
+def chunks_table(result: dict) -> str:
+    """``bench_chunks``' result as aligned lines of text."""
+    lines = [f"corpus {result['chunks']} chunks (asked for {result['chunks_requested']}), "
+             f"{result['cpu_count']} CPUs"]  # fmt: skip
+    for key, r in result.items():
+        if key.startswith("ingest_"):
+            lines.append(f"ingest {key[7:]:<10} {r['passages_per_s']:8.1f} passages/s   "
+                         f"{r['embedded']} embedded in {r['seconds']:.1f} s   "
+                         f"index {r['index_mb']:.2f} MB")  # fmt: skip
+    for name, q in result["queries"].items():
+        lines.append(f"{name:<28} p50 {q['p50_ms']:7.1f} ms   p95 {q['p95_ms']:7.1f} ms   "
+                     f"(n={q['n']})")  # fmt: skip
+    lines.append(f"peak RSS (this process) {result['peak_rss_mib']:.0f} MiB")
+    if "serve" in result:
+        lines.append(f"rag serve ready {result['serve']['ready_s']:.1f} s after start, "
+                     f"RSS {result['serve']['rss_mib']:.0f} MiB")  # fmt: skip
+    return "\n".join(lines)

@@ -470,12 +470,24 @@ def bench(
     seconds: Annotated[
         float, typer.Option(min=0.1, help="--load: at most this long per level")
     ] = 30.0,
+    chunks: Annotated[
+        int | None,
+        typer.Option(min=1, max=200_000, help="only: ingest ~N chunks of real documents and time"),
+    ] = None,
+    as_json: JsonOpt = False,
     index: IndexOpt = None,
 ) -> None:
     """Measure ingest time, index size and in-process latency; prints numbers."""
     from rag import bench as b
 
     settings = _settings(index=index)
+    if as_json and chunks is None:
+        raise RagError("--json goes with --chunks N (e.g. rag bench --chunks 2000 --json)")
+    if chunks is not None:
+        with err.status("bench…", spinner="dots") as status:
+            result = b.bench_chunks(settings, chunks, queries, server, status.update)
+        _print_json(result) if as_json else out.print(b.chunks_table(result))
+        return
     if load:
         levels = _levels(concurrency)
         _bench_load(settings, levels, requests or 400, seconds)

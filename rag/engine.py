@@ -42,7 +42,7 @@ def ingest(
     return build_index(
         settings.corpus_dir,
         settings.index_dir,
-        embedder or make_embedder(settings.embedder, settings.model_cache),
+        embedder or make_embedder(settings.embedder, settings.model_cache, settings),
         lambda text: len(encoding.encode(text, disallowed_special=())),
         options,
         progress,
@@ -69,7 +69,9 @@ class Engine:
         """Load the index, then the embedder its manifest names (unless one is given)."""
         index = Index.load(settings.index_dir)
         model_id = index.manifest["model"]["id"]
-        engine = cls(settings, index, embedder or make_embedder(model_id, settings.model_cache))
+        engine = cls(
+            settings, index, embedder or make_embedder(model_id, settings.model_cache, settings)
+        )
         engine.retriever.search("预热", k=1)  # load the model and jieba now, not on first use
         return engine
 

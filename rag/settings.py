@@ -35,6 +35,15 @@ class Settings:
         "where the embedding model is converted to once, and tiktoken files are unpacked",
     )
     embedder: str = _setting("e5-small", "e5-small (real model) or hashing (fast, for tests)")
+    embed_query_engine: str = _setting(
+        "onnx", "e5 question embedding: onnx (fast, no torch at serve time) or torch (fp32)"
+    )
+    embed_precision: str = _setting(
+        "fp32", "e5 passage embedding at ingest: fp32, bf16, or auto (bf16 if the CPU has it)"
+    )
+    query_threads: int = _setting(1, "threads one question's embedding may use (ONNX/torch)")
+    ingest_threads: int = _setting(0, "threads ingest's embedding may use (0: all cores)")
+    ingest_nice: int = _setting(10, "niceness added to ingest's embedding (questions go first)")
     max_tokens: int = _setting(256, "chunk size limit in cl100k_base tokens")
     merge_below: int = _setting(48, "sibling clauses under this many tokens are merged")
     dense_index: str = _setting(

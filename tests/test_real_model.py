@@ -49,3 +49,67 @@ def test_rag_search_command_ranks_item_16_in_the_top_3(real_settings):
 def test_real_index_manifest_names_the_model(real_engine):
     model = real_engine.index.manifest["model"]
     assert model["dimension"] == 384 and "multilingual-e5-small" in model["id"]
+
+
+@pytest.fixture(scope="module")
+def real_texts(trees, count_tokens) -> list[str]:
+    """200 real texts: bundled passages, and shorter question-like heads of them."""
+    from rag.chunk import chunk_tree, passage_text
+
+    passages = [passage_text(c) for t in trees.values() for c in chunk_tree(t, count_tokens)]
+    heads = [p.split("\n")[-1][:30] for p in passages]
+    texts = list(dict.fromkeys(passages[:140] + heads[:60]))
+    assert len(texts) >= 190
+    return texts
+
+
+def test_onnx_questions_and_torch_passages_share_one_space(real_texts):
+    """Questions go through ONNX, passages through torch: the same text must give the same
+    vector both ways (cosine ≥ 0.9999), with each prompt."""
+    from rag.e5_encoders import OnnxEncoder, TorchEncoder
+    from rag.models import e5_model_dir, e5_onnx_file
+
+    cache = Settings().model_cache
+    onnx = OnnxEncoder(e5_model_dir(cache), e5_onnx_file(cache))
+    torch_fp32 = TorchEncoder(e5_model_dir(cache), "fp32")
+    for prompt in ("query: ", "passage: "):
+        texts = [prompt + t for t in real_texts]
+        cosine = np.sum(onnx.encode(texts) * torch_fp32.encode(texts), axis=1)
+        assert cosine.min() >= 0.9999, (prompt, float(cosine.min()))
+
+
+def test_embedder_matches_sentence_transformers(real_texts):
+    """Indexes built before the ONNX/torch split (sentence-transformers, fp32) stay valid: the
+    new paths reproduce its vectors, and bf16 passages stay within 0.9999 of them."""
+    from sentence_transformers import SentenceTransformer
+
+    from rag.e5_encoders import cpu_has_bf16
+    from rag.models import e5_model_dir
+
+    cache = Settings().model_cache
+    reference = SentenceTransformer(str(e5_model_dir(cache)), device="cpu")
+    queries = [t + " \n" for t in real_texts[-60:]]  # trailing whitespace as users type it
+    want_q = reference.encode(queries, prompt_name="query", normalize_embeddings=True)
+    want_p = reference.encode(real_texts, prompt_name="passage", normalize_embeddings=True)
+    e5 = E5Embedder(cache)
+    got_q = np.stack([e5.embed_query(q) for q in queries])
+    assert np.sum(got_q * want_q, axis=1).min() >= 0.9999
+    assert np.sum(e5.embed_documents(real_texts) * want_p, axis=1).min() >= 0.9999
+    if cpu_has_bf16():
+        bf16 = E5Embedder(cache, precision="bf16").embed_documents(real_texts)
+        assert np.sum(bf16 * want_p, axis=1).min() >= 0.9999
+
+
+def test_answering_with_the_real_model_never_imports_torch(real_settings):
+    code = (
+        "import sys\n"
+        "from rag.engine import Engine\nfrom rag.settings import Settings\n"
+        "engine = Engine.load(Settings.from_env())\n"
+        "hits = engine.retriever.search('谁负责医保跨省结算', k=3)\n"
+        "print(len(hits), 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    env = {**os.environ, "RAG_INDEX_DIR": str(real_settings.index_dir)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "False", "False"]
