@@ -1,6 +1,6 @@
 """CI gate: the bundled gold set with the real model must stay at or above eval/thresholds.json,
 answer accuracy judged on the short answer (strict) and on the whole answer (lenient). The dev
-gold set is not gated yet: no real-model index of the dev corpus exists."""
+gold set has its own gate (tests/test_dev_eval_gate.py)."""
 
 from __future__ import annotations
 
