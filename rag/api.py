@@ -45,8 +45,10 @@ ERROR_TEXT = {
 ROUTE_ERRORS = errors(400, 401, 404, 408, 413, 422, 503)
 health = APIRouter(responses=errors(503))
 router = APIRouter(dependencies=[Depends(require_access)], responses=ROUTE_ERRORS)
-page_router = APIRouter(dependencies=[Depends(require_access_or_page)],  # what the page calls
-                        responses=ROUTE_ERRORS)  # fmt: skip
+page_router = APIRouter(
+    dependencies=[Depends(require_access_or_page)],  # what the page calls
+    responses=ROUTE_ERRORS,
+)
 
 
 def integral(value: Any) -> Any:
@@ -60,8 +62,11 @@ def integral(value: Any) -> Any:
 
 
 # What ``clean_question`` accepts, documented (it answers 400 BadQuestion, not 422, otherwise).
-QUESTION_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": MAX_QUESTION_CHARS,
-                                   "pattern": r"\S"}  # fmt: skip
+QUESTION_SCHEMA: dict[str, Any] = {
+    "minLength": 1,
+    "maxLength": MAX_QUESTION_CHARS,
+    "pattern": r"\S",
+}
 DocId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOC_ID_CHARS)]
 
 
@@ -71,15 +76,20 @@ DATE = r"^\d{4}-\d{2}-\d{2}$"
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(description=f"≤{MAX_QUESTION_CHARS} characters, simplified or "
-                          "traditional", examples=["谁负责医保跨省结算？"],
-                          json_schema_extra=QUESTION_SCHEMA)  # fmt: skip
+    question: str = Field(
+        description=f"≤{MAX_QUESTION_CHARS} characters, simplified or traditional",
+        examples=["谁负责医保跨省结算？"],
+        json_schema_extra=QUESTION_SCHEMA,
+    )
     top_k: Annotated[int | None, BeforeValidator(integral)] = Field(
         None, ge=1, le=20, description="passages to read (default 5)"
     )
     doc_ids: list[DocId] | None = Field(
-        None, max_length=MAX_DOC_IDS, description=f"only these documents (ids or prefixes; "
-        f"≤{MAX_DOC_IDS}, each ≤{MAX_DOC_ID_CHARS} characters)")  # fmt: skip
+        None,
+        max_length=MAX_DOC_IDS,
+        description=f"only these documents (ids or prefixes; "
+        f"≤{MAX_DOC_IDS}, each ≤{MAX_DOC_ID_CHARS} characters)",
+    )
     issuer: str | None = Field(None, max_length=100, description="only 发文机关 containing this")
     date_from: str | None = Field(
         None, pattern=DATE, description="only documents dated on or after this day (YYYY-MM-DD)"
@@ -90,8 +100,13 @@ class AskRequest(BaseModel):
     )
 
     def filters(self) -> Filters:
-        return Filters(self.issuer or "", self.date_from or "", self.date_to or "",
-                       tuple(self.kinds or ()), tuple(self.doc_ids or ()))  # fmt: skip
+        return Filters(
+            self.issuer or "",
+            self.date_from or "",
+            self.date_to or "",
+            tuple(self.kinds or ()),
+            tuple(self.doc_ids or ()),
+        )
 
 
 class EventStream(StreamingResponse):
@@ -108,9 +123,14 @@ async def healthz(request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
     if runtime.engine is not None:
         manifest = runtime.engine.index.manifest
-        return JSONResponse({"status": "ready", "documents": manifest["counts"]["documents"],
-                             "chunks": manifest["counts"]["chunks"],
-                             "ready_after_s": round(runtime.ready_after or 0, 2)})  # fmt: skip
+        return JSONResponse(
+            {
+                "status": "ready",
+                "documents": manifest["counts"]["documents"],
+                "chunks": manifest["counts"]["chunks"],
+                "ready_after_s": round(runtime.ready_after or 0, 2),
+            }
+        )
     if runtime.error:
         return error(503, "LoadFailed", runtime.error)
     return error(503, "Loading", "the index and model are still loading")
@@ -125,16 +145,24 @@ def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
 SSE = {
     "description": "`event: delta` events with `{text}`, then one `event: answer` with the "
     "answer contract",
-    "content": {"text/event-stream": {"itemSchema": {  # OpenAPI 3.2: the schema of one event
-        "type": "object", "required": ["event", "data"],
-        "properties": {"event": {"type": "string", "enum": ["delta", "answer"]},
-                       "data": {"type": "string", "contentMediaType": "application/json"}},
-    }}},
-}  # fmt: skip
+    "content": {
+        "text/event-stream": {
+            "itemSchema": {  # OpenAPI 3.2: the schema of one event
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"type": "string", "enum": ["delta", "answer"]},
+                    "data": {"type": "string", "contentMediaType": "application/json"},
+                },
+            }
+        }
+    },
+}
 
 
-@page_router.post("/api/ask/stream", tags=["answers"], response_class=EventStream,
-                  responses={200: SSE})  # fmt: skip
+@page_router.post(
+    "/api/ask/stream", tags=["answers"], response_class=EventStream, responses={200: SSE}
+)
 def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
     """The same answer as server-sent events: ``delta`` events with text, then one ``answer``
     event with the full JSON contract."""
@@ -158,7 +186,7 @@ def search(
             description="the question",
             json_schema_extra=QUESTION_SCHEMA,
         ),
-    ],  # fmt: skip
+    ],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     issuer: Annotated[str, Query(max_length=100, description="发文机关 contains")] = "",
     date_from: Annotated[str | None, Query(pattern=DATE, description="YYYY-MM-DD")] = None,
@@ -170,20 +198,31 @@ def search(
     filters = Filters(issuer, date_from or "", date_to or "", tuple(kind or ()), tuple(doc or ()))
     hits = engine.search(q, k=k, filters=filters)
     return [
-        {"rank": h.rank, "score": h.score, "bm25_rank": h.bm25_rank, "dense_rank": h.dense_rank,
-         **h.chunk.to_dict()}
+        {
+            "rank": h.rank,
+            "score": h.score,
+            "bm25_rank": h.bm25_rank,
+            "dense_rank": h.dense_rank,
+            **h.chunk.to_dict(),
+        }
         for h in hits
-    ]  # fmt: skip
+    ]
 
 
 @router.get("/api/docs", tags=["documents"])
 def documents(engine: EngineDep) -> list[dict[str, Any]]:
     """Every indexed document: id, title, issuer, date, clause count."""
     return [
-        {"id": t.doc.doc_id, "title": t.doc.title, "issuer": t.doc.issuer, "date": t.doc.date,
-         "clause_count": len(t.clauses), "source": t.doc.source}
+        {
+            "id": t.doc.doc_id,
+            "title": t.doc.title,
+            "issuer": t.doc.issuer,
+            "date": t.doc.date,
+            "clause_count": len(t.clauses),
+            "source": t.doc.source,
+        }
         for t in engine.index.trees.values()
-    ]  # fmt: skip
+    ]
 
 
 @router.get("/api/docs/{doc_id}", tags=["documents"])

@@ -168,8 +168,9 @@ class Load:
         return self.count - len(self.ok_ms) - self.shed
 
 
-def run_load(base: str, pid: int, questions: list[str], concurrency: int, requests: int,
-             seconds: float) -> Load:  # fmt: skip
+def run_load(
+    base: str, pid: int, questions: list[str], concurrency: int, requests: int, seconds: float
+) -> Load:
     """``concurrency`` threads send ``POST /api/ask`` until ``requests`` were sent or
     ``seconds`` passed, whichever comes first."""
     import httpx
@@ -258,10 +259,16 @@ def bench_corpus(sources: list[Path], target: Path, chunks: int, settings: Setti
     if not trees:
         raise RuntimeError(f"no readable documents in {', '.join(map(str, sources))}")
     sizes = [
-        len(chunk_tree(t, lambda s: len(encoding.encode(s, disallowed_special=())),
-                       settings.max_tokens, settings.merge_below))
+        len(
+            chunk_tree(
+                t,
+                lambda s: len(encoding.encode(s, disallowed_special=())),
+                settings.max_tokens,
+                settings.merge_below,
+            )
+        )
         for t in trees
-    ]  # fmt: skip
+    ]
     target.mkdir(parents=True, exist_ok=True)
     made, copy = 0, 0
     while made < chunks:
@@ -298,9 +305,14 @@ def _in_thread(fn: Callable[[], object]) -> tuple[object, float]:
         return value, time.perf_counter() - start
 
 
-def bench_chunks(settings: Settings, chunks: int, queries: int = 50, server: bool = True,
-                 note: Callable[[str], None] = lambda message: None,
-                 sources: list[Path] | None = None) -> dict:  # fmt: skip
+def bench_chunks(
+    settings: Settings,
+    chunks: int,
+    queries: int = 50,
+    server: bool = True,
+    note: Callable[[str], None] = lambda message: None,
+    sources: list[Path] | None = None,
+) -> dict:
     """Ingest ~``chunks`` chunks with the hashing embedder and with ``settings.embedder``, then
     time questions in process and (``server``) how long ``rag serve`` takes to be ready."""
     from rag.embed import E5Embedder, make_embedder
@@ -359,18 +371,25 @@ def bench_chunks(settings: Settings, chunks: int, queries: int = 50, server: boo
 
 def chunks_table(result: dict) -> str:
     """``bench_chunks``' result as aligned lines of text."""
-    lines = [f"corpus {result['chunks']} chunks (asked for {result['chunks_requested']}), "
-             f"{result['cpu_count']} CPUs"]  # fmt: skip
+    lines = [
+        f"corpus {result['chunks']} chunks (asked for {result['chunks_requested']}), "
+        f"{result['cpu_count']} CPUs"
+    ]
     for key, r in result.items():
         if key.startswith("ingest_"):
-            lines.append(f"ingest {key[7:]:<10} {r['passages_per_s']:8.1f} passages/s   "
-                         f"{r['embedded']} embedded in {r['seconds']:.1f} s   "
-                         f"index {r['index_mb']:.2f} MB")  # fmt: skip
+            lines.append(
+                f"ingest {key[7:]:<10} {r['passages_per_s']:8.1f} passages/s   "
+                f"{r['embedded']} embedded in {r['seconds']:.1f} s   "
+                f"index {r['index_mb']:.2f} MB"
+            )
     for name, q in result["queries"].items():
-        lines.append(f"{name:<28} p50 {q['p50_ms']:7.1f} ms   p95 {q['p95_ms']:7.1f} ms   "
-                     f"(n={q['n']})")  # fmt: skip
+        lines.append(
+            f"{name:<28} p50 {q['p50_ms']:7.1f} ms   p95 {q['p95_ms']:7.1f} ms   (n={q['n']})"
+        )
     lines.append(f"peak RSS (this process) {result['peak_rss_mib']:.0f} MiB")
     if "serve" in result:
-        lines.append(f"rag serve ready {result['serve']['ready_s']:.1f} s after start, "
-                     f"RSS {result['serve']['rss_mib']:.0f} MiB")  # fmt: skip
+        lines.append(
+            f"rag serve ready {result['serve']['ready_s']:.1f} s after start, "
+            f"RSS {result['serve']['rss_mib']:.0f} MiB"
+        )
     return "\n".join(lines)

@@ -132,11 +132,16 @@ def read_cases(path: Path) -> list[Case]:
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
         found = [
-            Case(r["item_id"], r["corpus"], r["answerable"],
-                 np.array(r["features"], dtype=float).reshape(-1, 5),
-                 np.array(r["agreed"], dtype=bool), np.array(r["correct"], dtype=bool))
+            Case(
+                r["item_id"],
+                r["corpus"],
+                r["answerable"],
+                np.array(r["features"], dtype=float).reshape(-1, 5),
+                np.array(r["agreed"], dtype=bool),
+                np.array(r["correct"], dtype=bool),
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise RagError(f"{path} holds no calibration cases ({e}): write it with --save") from e
     if any(c.corpus in HELD_OUT for c in found):
@@ -150,10 +155,15 @@ def ranked(case: Case, weights: Weights) -> list[Row]:
     scores = [weights.score(*f[:4], bool(f[4])) for f in case.features]
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     return [
-        Row(scores[i], case.features[i, 0], bool(case.features[i, 4]), bool(case.agreed[i]),
-            bool(case.correct[i]))
+        Row(
+            scores[i],
+            case.features[i, 0],
+            bool(case.features[i, 4]),
+            bool(case.agreed[i]),
+            bool(case.correct[i]),
+        )
         for i in order
-    ]  # fmt: skip
+    ]
 
 
 def judge(found: Sequence[Case], weights: Weights) -> Outcome:
@@ -233,8 +243,12 @@ def sweep(found: Sequence[Case], grid: dict[str, Sequence[float]] = GRID) -> lis
             loose = (cov >= unfit) & (agreed | (not needs_agreed))
             answered = (top >= 0) & (cov >= floor) & (fits | loose)
             right = answered & flat_right[chosen]
-            rule = {"floor": floor, "fallback": fallback, "unfit_coverage": unfit,
-                    "unfit_agreed": needs_agreed}  # fmt: skip
+            rule = {
+                "floor": floor,
+                "fallback": fallback,
+                "unfit_coverage": unfit,
+                "unfit_agreed": needs_agreed,
+            }
             weights = [Weights(*c, **rule) for c in combos]
             out += _outcomes(weights, found, answered, right)
     return sorted(out, key=lambda o: (-o.objective, _distance(o.weights)))
@@ -278,8 +292,9 @@ def table(outcomes: Sequence[Outcome], rows: int = 15) -> list[str]:
             for name, m in o.by_corpus.items()
         )
         mark = " (defaults)" if o.weights == DEFAULT else ""
-        lines.append(f"{o.objective:.4f}  " + "  ".join(f"{w[k]:g}" for k in names)
-                     + f"  {corpora}{mark}")  # fmt: skip
+        lines.append(
+            f"{o.objective:.4f}  " + "  ".join(f"{w[k]:g}" for k in names) + f"  {corpora}{mark}"
+        )
     return lines
 
 

@@ -173,8 +173,9 @@ def _parse(path: Path, relative: str, doc_id: str, progress: Progress | None = N
         raise UnreadableFile(f"{name}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
     kind = sniff(raw, name)
     if kind in READERS and find_spec(READERS[kind]) is None:
-        raise UnreadableFile(f"{name}: no {kind} reader in this installation yet "
-                             f"({READERS[kind]} is missing)")  # fmt: skip
+        raise UnreadableFile(
+            f"{name}: no {kind} reader in this installation yet ({READERS[kind]} is missing)"
+        )
     doc = read_document(Path(relative), doc_id, progress, raw=raw)
     return parse_clauses(replace(doc, source=relative))
 

@@ -138,13 +138,23 @@ def convert(src: Path, dst: Path) -> None:
         metadata={"format": "pt"},
     )
     config = dict(
-        architectures=["BertModel"], model_type="bert", vocab_size=hp["VOC"],
-        hidden_size=hp["H"], num_hidden_layers=hp["NL"], num_attention_heads=hp["NH"],
-        intermediate_size=hp["FF"], hidden_act="gelu", hidden_dropout_prob=0.1,
-        attention_probs_dropout_prob=0.1, max_position_embeddings=hp["MAXP"],
-        type_vocab_size=hp["TVS"], initializer_range=0.02, layer_norm_eps=hp["eps"],
-        pad_token_id=tok["pad"], position_embedding_type="absolute",
-    )  # fmt: skip
+        architectures=["BertModel"],
+        model_type="bert",
+        vocab_size=hp["VOC"],
+        hidden_size=hp["H"],
+        num_hidden_layers=hp["NL"],
+        num_attention_heads=hp["NH"],
+        intermediate_size=hp["FF"],
+        hidden_act="gelu",
+        hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+        max_position_embeddings=hp["MAXP"],
+        type_vocab_size=hp["TVS"],
+        initializer_range=0.02,
+        layer_norm_eps=hp["eps"],
+        pad_token_id=tok["pad"],
+        position_embedding_type="absolute",
+    )
     _write_json(dst / "config.json", config)
     _build_tokenizer(tok, hp["MAXP"]).save_pretrained(str(dst))
     _write_json(
@@ -225,12 +235,19 @@ def export_onnx(model_dir: Path, target: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes on code paths this model never takes
             torch.onnx.export(
-                Encoder(), (model.embeddings.word_embeddings(ids), mask), str(tmp),
+                Encoder(),
+                (model.embeddings.word_embeddings(ids), mask),
+                str(tmp),
                 input_names=["inputs_embeds", "attention_mask"],
-                output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                dynamic_axes={"inputs_embeds": dims, "attention_mask": dims,
-                              "last_hidden_state": dims},
-            )  # fmt: skip
+                output_names=["last_hidden_state"],
+                opset_version=17,
+                dynamo=False,
+                dynamic_axes={
+                    "inputs_embeds": dims,
+                    "attention_mask": dims,
+                    "last_hidden_state": dims,
+                },
+            )
     finally:
         onnx_proto_utils._add_onnxscript_fn = splice
     texts = ["query: 谁负责医保跨省结算", "passage: 第一条 为了规范管理，制定本办法。" * 9]
@@ -268,10 +285,16 @@ def _build_tokenizer(tok: dict, max_positions: int):
         special_tokens=[(bos, tok["bos"]), (eos, tok["eos"])],
     )
     return XLMRobertaTokenizerFast(
-        tokenizer_object=t, bos_token=bos, eos_token=eos, sep_token=eos, cls_token=bos,
-        unk_token=pieces[tok["unk"]], pad_token=pieces[tok["pad"]],
-        mask_token="<mask>" if "<mask>" in pieces else None, model_max_length=max_positions,
-    )  # fmt: skip
+        tokenizer_object=t,
+        bos_token=bos,
+        eos_token=eos,
+        sep_token=eos,
+        cls_token=bos,
+        unk_token=pieces[tok["unk"]],
+        pad_token=pieces[tok["pad"]],
+        mask_token="<mask>" if "<mask>" in pieces else None,
+        model_max_length=max_positions,
+    )
 
 
 def _charsmap(norm: dict[int, str]) -> bytes:
@@ -289,10 +312,15 @@ def _charsmap(norm: dict[int, str]) -> bytes:
         with open(corpus, "w", encoding="utf-8") as f:
             f.writelines(f"abc def ghi 政策 结算 {i}\n" for i in range(200))
         spm.SentencePieceTrainer.train(
-            input=corpus, model_prefix=os.path.join(tmp, "m"), vocab_size=40,
-            normalization_rule_tsv=rules, add_dummy_prefix=True,
-            remove_extra_whitespaces=False, minloglevel=2, hard_vocab_limit=False,
-        )  # fmt: skip
+            input=corpus,
+            model_prefix=os.path.join(tmp, "m"),
+            vocab_size=40,
+            normalization_rule_tsv=rules,
+            add_dummy_prefix=True,
+            remove_extra_whitespaces=False,
+            minloglevel=2,
+            hard_vocab_limit=False,
+        )
         proto = pb.ModelProto()
         proto.ParseFromString(Path(tmp, "m.model").read_bytes())
     return proto.normalizer_spec.precompiled_charsmap

@@ -46,9 +46,16 @@ class E5Embedder:
     dimension = 384
     prompts = PROMPTS
 
-    def __init__(self, cache: Path, batch_size: int = 32, query_engine: str = "onnx",
-                 precision: str = "fp32", query_threads: int = 1, ingest_threads: int = 0,
-                 ingest_nice: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        cache: Path,
+        batch_size: int = 32,
+        query_engine: str = "onnx",
+        precision: str = "fp32",
+        query_threads: int = 1,
+        ingest_threads: int = 0,
+        ingest_nice: int = 0,
+    ):
         if query_engine not in ("onnx", "torch"):
             raise BadSetting(f"RAG_EMBED_QUERY_ENGINE={query_engine!r}: use onnx or torch")
         if precision not in ("auto", "bf16", "fp32"):
@@ -125,7 +132,12 @@ def make_embedder(name: str, cache: Path, settings: Settings | None = None) -> E
         return HashingEmbedder()
     if name in ("e5-small", E5_MODEL_ID):
         s = settings or Settings()
-        return E5Embedder(cache, query_engine=s.embed_query_engine, precision=s.embed_precision,
-                          query_threads=s.query_threads, ingest_threads=s.ingest_threads,
-                          ingest_nice=s.ingest_nice)  # fmt: skip
+        return E5Embedder(
+            cache,
+            query_engine=s.embed_query_engine,
+            precision=s.embed_precision,
+            query_threads=s.query_threads,
+            ingest_threads=s.ingest_threads,
+            ingest_nice=s.ingest_nice,
+        )
     raise ValueError(f"unknown embedder {name!r}: use e5-small or hashing")

@@ -36,8 +36,18 @@ from rag.filters import kind_of
 from rag.types import Answer, short_text
 from rag.zh import fold
 
-TYPES = ("responsibility", "fact", "figure", "count", "duration", "deadline", "list", "paraphrase",
-         "traditional", "unanswerable")  # fmt: skip
+TYPES = (
+    "responsibility",
+    "fact",
+    "figure",
+    "count",
+    "duration",
+    "deadline",
+    "list",
+    "paraphrase",
+    "traditional",
+    "unanswerable",
+)
 SPLITS = ("calibration", "heldout")
 FIELDS = ("id", "type", "question", "must", "evidence", "clause")
 
@@ -117,15 +127,27 @@ def load_gold(path: Path, split: str | None = None) -> list[GoldItem]:
             raise BadGold(f"{path}:{n}: unanswerable items have must [] and evidence null")
         short = row.get("short")
         if short is not None and not _short_ok(short):
-            raise BadGold(f"{path}:{n}: short must be null or an object of lead/participants, "
-                          "value, items or text")  # fmt: skip
+            raise BadGold(
+                f"{path}:{n}: short must be null or an object of lead/participants, "
+                "value, items or text"
+            )
         doc = row.get("doc") if isinstance(row.get("doc"), str) else None
         corpus = f"dev {splits[doc]}" if doc in splits else _corpus_name(path)
         if split and doc in splits and splits[doc] != split:
             continue
-        items.append(GoldItem(str(row["id"]), str(row["type"]), row["question"],
-                              tuple(row["must"]), row["evidence"], row["clause"], short, doc,
-                              corpus))  # fmt: skip
+        items.append(
+            GoldItem(
+                str(row["id"]),
+                str(row["type"]),
+                row["question"],
+                tuple(row["must"]),
+                row["evidence"],
+                row["clause"],
+                short,
+                doc,
+                corpus,
+            )
+        )
     if not items:
         raise BadGold(f"{path} holds no questions" + (f" on the {split} split" if split else ""))
     return items
@@ -169,22 +191,50 @@ def judge(item: GoldItem, answer: Answer, kind: str = "") -> Judged:
     """Compare one answer with its gold item (``kind``: of the gold document, for the report)."""
     text = squash(answer.answer)
     passages = [
-        {"rank": h.rank, "doc_id": h.chunk.doc_id, "clause_path": h.chunk.clause_path,
-         "text": h.chunk.text, "score": round(h.score, 4)}
+        {
+            "rank": h.rank,
+            "doc_id": h.chunk.doc_id,
+            "clause_path": h.chunk.clause_path,
+            "text": h.chunk.text,
+            "score": round(h.score, 4),
+        }
         for h in answer.hits
-    ]  # fmt: skip
+    ]
     if not item.answerable:
-        return Judged(item, answer.to_dict(), answer.found, not answer.found, None, None, None,
-                      answer.latency_ms, passages, not answer.found, kind)  # fmt: skip
+        return Judged(
+            item,
+            answer.to_dict(),
+            answer.found,
+            not answer.found,
+            None,
+            None,
+            None,
+            answer.latency_ms,
+            passages,
+            not answer.found,
+            kind,
+        )
     evidence = squash(item.evidence or "")
     rank = next((p["rank"] for p in passages if evidence in squash(p["text"])), None)
     lenient = answer.found and all(squash(m) in text for m in item.must)
     correct = answer.found and short_right(item, answer.short_answer)
-    cited = any(evidence in squash(c.passage) or evidence in squash(c.text)
-                for c in answer.citations)  # fmt: skip
+    cited = any(
+        evidence in squash(c.passage) or evidence in squash(c.text) for c in answer.citations
+    )
     clause_ok = bool(answer.citations) and _same_clause(item.clause, answer.citations[0])
-    return Judged(item, answer.to_dict(), answer.found, correct, cited, clause_ok, rank,
-                  answer.latency_ms, passages, lenient, kind)  # fmt: skip
+    return Judged(
+        item,
+        answer.to_dict(),
+        answer.found,
+        correct,
+        cited,
+        clause_ok,
+        rank,
+        answer.latency_ms,
+        passages,
+        lenient,
+        kind,
+    )
 
 
 def short_right(item: GoldItem, short: dict | None) -> bool:
@@ -206,9 +256,12 @@ def _same_clause(gold: dict | None, citation) -> bool:
     )
 
 
-def run(ask: Callable[[str], Answer], items: Iterable[GoldItem],
-        progress: Callable[[int], None] | None = None,
-        titles: Mapping[str, str] | None = None) -> list[Judged]:  # fmt: skip
+def run(
+    ask: Callable[[str], Answer],
+    items: Iterable[GoldItem],
+    progress: Callable[[int], None] | None = None,
+    titles: Mapping[str, str] | None = None,
+) -> list[Judged]:
     results = []
     for n, item in enumerate(items, start=1):
         results.append(judge(item, ask(item.question), document_kind(item, titles or {})))
@@ -297,15 +350,24 @@ def write_results(judged: list[Judged], report: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with (out / "results.jsonl").open("w", encoding="utf-8") as f:
         for j in judged:
-            row = {**asdict(j.item), "kind": j.kind, "answer": j.answer["answer"],
-                   "short_answer": j.answer.get("short_answer"), "found": j.found,
-                   "correct": j.correct, "correct_lenient": j.correct_lenient,
-                   "cited": j.cited, "clause_ok": j.clause_ok,
-                   "rank": j.rank, "latency_ms": round(j.latency_ms, 1),
-                   "citations": j.answer["citations"]}  # fmt: skip
+            row = {
+                **asdict(j.item),
+                "kind": j.kind,
+                "answer": j.answer["answer"],
+                "short_answer": j.answer.get("short_answer"),
+                "found": j.found,
+                "correct": j.correct,
+                "correct_lenient": j.correct_lenient,
+                "cited": j.cited,
+                "clause_ok": j.clause_ok,
+                "rank": j.rank,
+                "latency_ms": round(j.latency_ms, 1),
+                "citations": j.answer["citations"],
+            }
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2),
-                                     encoding="utf-8")  # fmt: skip
+    (out / "report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
 
 
 def evaluate(

@@ -337,8 +337,11 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     def other_span(m: re.Match[str]) -> bool:
         return bool(span_asked) and not any(u in m.group(0) for u in span_asked)
 
-    values = [m for m in VALUE.finditer(blank)
-              if (m.group(wanted) or need.intent == "time") and this_year(m)]  # fmt: skip
+    values = [
+        m
+        for m in VALUE.finditer(blank)
+        if (m.group(wanted) or need.intent == "time") and this_year(m)
+    ]
     if not values:
         return ""
     if SEVERAL.search(q) or len(ASKED.findall(q)) > 1:

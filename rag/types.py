@@ -222,8 +222,11 @@ def short_text(short: dict[str, Any] | None) -> str:
     """
     if not short:
         return ""
-    units = [*short.get("lead", ()), *short.get("participants", ()),
-             *(o["unit"] for o in short.get("other", ()))]  # fmt: skip
+    units = [
+        *short.get("lead", ()),
+        *short.get("participants", ()),
+        *(o["unit"] for o in short.get("other", ())),
+    ]
     parts = [*units, short.get("value", ""), *short.get("items", ()), short.get("text", "")]
     return "、".join(p for p in parts if p)
 

@@ -64,10 +64,13 @@ def guarded_page(request: Request, name: str, context: dict, status: int = 200) 
 
 def _start_session(response: Response, runtime: Runtime) -> None:
     response.set_cookie(
-        SESSION_COOKIE, runtime.sessions.issue(runtime.settings.page_password),
-        max_age=SESSION_SECONDS, httponly=True, samesite="lax",
+        SESSION_COOKIE,
+        runtime.sessions.issue(runtime.settings.page_password),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
         secure=runtime.settings.public_url.startswith("https://"),
-    )  # fmt: skip
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -89,8 +92,9 @@ async def login(request: Request) -> Response:
     if wait > 0:
         seconds = retry_after(wait)
         context = {"next": target, "error": f"尝试次数过多，请 {seconds} 秒后再试。"}
-        return templates.TemplateResponse(request, "login.html", context, status_code=429,
-                                          headers={"Retry-After": seconds})  # fmt: skip
+        return templates.TemplateResponse(
+            request, "login.html", context, status_code=429, headers={"Retry-After": seconds}
+        )
     expected = runtime.settings.page_password
     if not expected or not same_secret(password, expected):
         if expected:
@@ -189,8 +193,12 @@ def original_file(request: Request, doc_id: str) -> Response:
     corpus = runtime.settings.corpus_dir.resolve()
     path = (corpus / doc.source).resolve()
     if not path.is_relative_to(corpus) or not path.is_file() or _sha256(path) != doc.sha256:
-        return _message(request, "原文件已更改", f"{doc.source} 已不在文件库中，或在收录后被修改；"
-                        "请重新收录（rag ingest）后再下载。", 404)  # fmt: skip
+        return _message(
+            request,
+            "原文件已更改",
+            f"{doc.source} 已不在文件库中，或在收录后被修改；请重新收录（rag ingest）后再下载。",
+            404,
+        )
     response = FileResponse(path, filename=path.name)
     for name, value in gate.headers.items():  # a freshly issued page session, if any
         if name.lower() == "set-cookie":
@@ -240,8 +248,9 @@ def paragraphs(
         pieces = [(line, False)]
         if start is not None and end is not None and start < line_end and offset < end:
             a, b = max(start, offset) - offset, min(end, line_end) - offset
-            pieces = [(p, hl) for p, hl in ((line[:a], False), (line[a:b], True),
-                                            (line[b:], False)) if p]  # fmt: skip
+            pieces = [
+                (p, hl) for p, hl in ((line[:a], False), (line[a:b], True), (line[b:], False)) if p
+            ]
         out.append((offset, pieces))
         offset = line_end + 1
     return out

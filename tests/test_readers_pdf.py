@@ -54,9 +54,13 @@ def test_dev_pdfs_have_their_titles_pages_and_first_headings(dev):
         assert doc.text.split("\n")[0] == doc.title
     assert [dev[n][1] for n in ("d41", "d42", "d43")] == [12, 116, 170]
     assert d43.pages[-1][1] == 170 and d41.pages[-1][1] == 12  # the page map reaches the end
-    clauses = parse_clauses(d43).clauses
-    assert [(c.label, c.title) for c in clauses[:2]] == [("第一章", "總綱"), ("第一條", "")]
-    first = d43.text[clauses[1].start : clauses[1].end]  # a sentence, not a title: no title
+    clauses = parse_clauses(d43).clauses  # a booklet of laws: each law is a top-level clause
+    assert [(c.label, c.title) for c in clauses[:3]] == [
+        ("", "中華人民共和國憲法"),
+        ("第一章", "總綱"),
+        ("第一條", ""),
+    ]
+    first = d43.text[clauses[2].start : clauses[2].end]  # a sentence, not a title: no title
     assert first.startswith("第一條 中華人民共和國是工人階級領導的")
     d42_items = [(c.label, c.title) for c in parse_clauses(d42).clauses if c.kind == "1."]
     assert d42_items[:2] == [("1.", "生效日期"), ("2.", "附表")]

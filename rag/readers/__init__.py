@@ -32,12 +32,21 @@ READERS = {  # format → module with ``read(raw, name, progress=None) -> Extrac
     "docx": "rag.readers.docx",
 }
 SUFFIXES = {  # extensions the corpus walk looks at; anything else is skipped with a reason
-    ".txt": "text", ".text": "text", ".md": "text",
-    ".html": "html", ".htm": "html", ".shtml": "html",
-    ".pdf": "pdf", ".docx": "docx",
+    ".txt": "text",
+    ".text": "text",
+    ".md": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".shtml": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
     # known but unreadable: sniff() turns these into a conversion hint
-    ".doc": "doc", ".wps": "wps", ".ofd": "ofd", ".et": "wps", ".rtf": "rtf",
-}  # fmt: skip
+    ".doc": "doc",
+    ".wps": "wps",
+    ".ofd": "ofd",
+    ".et": "wps",
+    ".rtf": "rtf",
+}
 CONVERT = {
     "doc": "an old binary Word .doc file: open it in Word or WPS and save as .docx",
     "wps": "a WPS file: open it in WPS and save as .docx (文件 › 另存为 › Word 文件)",

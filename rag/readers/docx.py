@@ -41,8 +41,14 @@ RATIO_FROM = 2**20  # small XML parts legitimately compress very well; big ones 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 NOT_TEXT = {  # subtrees of a paragraph whose text is not the paragraph's own words
-    W + "pPr", W + "rPr", W + "txbxContent", W + "rt", W + "del", W + "moveFrom", MC_FALLBACK,
-}  # fmt: skip
+    W + "pPr",
+    W + "rPr",
+    W + "txbxContent",
+    W + "rt",
+    W + "del",
+    W + "moveFrom",
+    MC_FALLBACK,
+}
 CONTAINERS = {W + "sdt", W + "sdtContent", W + "customXml", W + "ins", W + "moveTo"}
 LABEL_END = tuple("、.．)）]】〕:：")
 TOC_STYLE = re.compile(r"^(toc|目录)\s*\d", re.IGNORECASE)  # Word's "toc 1", WPS's "目录 1"
@@ -326,8 +332,9 @@ class _Lists:
                 if (lvl := override.find(W + "lvl")) is not None:
                     levels[ilvl] = _level(lvl)
             abstract = num.find(W + "abstractNumId")
-            instance = ListInstance(abstract.get(W + "val", "") if abstract is not None else "",
-                                    levels, starts)  # fmt: skip
+            instance = ListInstance(
+                abstract.get(W + "val", "") if abstract is not None else "", levels, starts
+            )
             self.nums[num.get(W + "numId", "")] = instance
 
     def _read_styles(self, root) -> None:
@@ -422,8 +429,10 @@ def _num_pr(num_pr) -> tuple[str | None, int | None]:
         return None, None
     num_id = num_pr.find(W + "numId")
     ilvl = num_pr.find(W + "ilvl")
-    return (num_id.get(W + "val", "") if num_id is not None else None,
-            _int(ilvl, 0) if ilvl is not None else None)  # fmt: skip
+    return (
+        num_id.get(W + "val", "") if num_id is not None else None,
+        _int(ilvl, 0) if ilvl is not None else None,
+    )
 
 
 def _level(lvl) -> Level:
@@ -445,8 +454,9 @@ def _level(lvl) -> Level:
 
 
 def _replace_start(level: Level, start: int) -> Level:
-    return Level(level.fmt, level.text, start, level.restart, level.legal, level.suffix,
-                 level.style)  # fmt: skip
+    return Level(
+        level.fmt, level.text, start, level.restart, level.legal, level.suffix, level.style
+    )
 
 
 def render(level: Level, levels: dict[int, Level], counters: dict[int, int]) -> str:
@@ -472,8 +482,21 @@ CN_DIGITS = "〇一二三四五六七八九"
 LEGAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
 STEMS = "甲乙丙丁戊己庚辛壬癸"
 BRANCHES = "子丑寅卯辰巳午未申酉戌亥"
-ROMAN = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-         (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))  # fmt: skip
+ROMAN = (
+    (1000, "M"),
+    (900, "CM"),
+    (500, "D"),
+    (400, "CD"),
+    (100, "C"),
+    (90, "XC"),
+    (50, "L"),
+    (40, "XL"),
+    (10, "X"),
+    (9, "IX"),
+    (5, "V"),
+    (4, "IV"),
+    (1, "I"),
+)
 
 
 def number(n: int, fmt: str) -> str:
@@ -515,8 +538,11 @@ def number(n: int, fmt: str) -> str:
     if fmt in ("chineseCounting", "taiwaneseCounting"):
         if n < 100:
             tens, ones = divmod(n, 10)
-            return ((CN_DIGITS[tens] if tens > 1 else "") + ("十" if tens else "")
-                    + (CN_DIGITS[ones] if ones else ""))  # fmt: skip
+            return (
+                (CN_DIGITS[tens] if tens > 1 else "")
+                + ("十" if tens else "")
+                + (CN_DIGITS[ones] if ones else "")
+            )
         return "".join(CN_DIGITS[int(d)] for d in str(n))
     if fmt in ("chineseCountingThousand", "taiwaneseCountingThousand") and n < 10**8:
         return _myriad(n, CN_DIGITS.replace("〇", "零"), "十百千", "万")
@@ -530,8 +556,9 @@ def number(n: int, fmt: str) -> str:
     return str(n)
 
 
-def _myriad(n: int, digits: str, units: str, wan: str, short_ten: bool = True,
-            zeros: bool = True) -> str:  # fmt: skip
+def _myriad(
+    n: int, digits: str, units: str, wan: str, short_ten: bool = True, zeros: bool = True
+) -> str:
     """Grouped counting: 2024 → 二千零二十四; ``zeros=False`` is the Japanese style
     (no 零 and no 一 before 十/百/千: 百一)."""
     if n >= 10_000:

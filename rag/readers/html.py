@@ -35,12 +35,24 @@ from rag.readers.tables import table_lines
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 LABELS = {  # label as printed (spaces removed) → canonical metadata key
-    "索引号": "索引号", "主题分类": "主题分类", "发文机关": "发文机关", "发布机关": "发文机关",
-    "成文日期": "成文日期", "标题": "标题", "发文字号": "发文字号", "文号": "发文字号",
-    "发布日期": "发布日期", "主题词": "主题词", "统一编号": "统一编号", "实施日期": "实施日期",
-    "失效日期": "失效日期", "发布机构": "发布机构", "组配分类": "组配分类", "体裁分类": "体裁分类",
+    "索引号": "索引号",
+    "主题分类": "主题分类",
+    "发文机关": "发文机关",
+    "发布机关": "发文机关",
+    "成文日期": "成文日期",
+    "标题": "标题",
+    "发文字号": "发文字号",
+    "文号": "发文字号",
+    "发布日期": "发布日期",
+    "主题词": "主题词",
+    "统一编号": "统一编号",
+    "实施日期": "实施日期",
+    "失效日期": "失效日期",
+    "发布机构": "发布机构",
+    "组配分类": "组配分类",
+    "体裁分类": "体裁分类",
     "名称": "标题",
-}  # fmt: skip
+}
 LABEL = re.compile(rf"^({'|'.join(LABELS)})[:：]$")  # the colon tells a label from a heading
 ANY_LABEL = re.compile(r"^[\u3400-\u9fff]{2,6}[:：]$")  # 分类：, 文件状态：… end a value
 SQUASH = re.compile(r"[\s\u3000\xa0]+")
@@ -54,15 +66,69 @@ CHROME = re.compile(  # class/id words of navigation and page furniture
     re.IGNORECASE,
 )
 CHROME_TAGS = {"nav", "header", "footer", "aside", "form", "select", "button", "textarea", "menu"}
-DROP_TAGS = {"script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
-             "canvas", "input", "head", "title", "link", "meta"}  # fmt: skip
+DROP_TAGS = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "canvas",
+    "input",
+    "head",
+    "title",
+    "link",
+    "meta",
+}
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.IGNORECASE)  # visibility is often JS-toggled
 BLOCK_TAGS = {
-    "address", "article", "blockquote", "body", "center", "dd", "details", "dialog", "div", "dl",
-    "dt", "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "html",
-    "li", "main", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th",
-    "thead", "tr", "ul", "caption", "form", "header", "footer", "nav", "aside", "menu",
-}  # fmt: skip
+    "address",
+    "article",
+    "blockquote",
+    "body",
+    "center",
+    "dd",
+    "details",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "html",
+    "li",
+    "main",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+    "caption",
+    "form",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "menu",
+}
 CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
 WRAP = re.compile(r"[ \t\r\n\f]+")
 POSITION = re.compile(r"当前位置|所在位置|您的位置|首页\s*[>›»]")
@@ -99,8 +165,11 @@ def decode(raw: bytes, name: str) -> str:
     """
     if not raw.strip():
         raise UnreadableFile(f"{name}: empty file")
-    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"),
-                          (b"\xfe\xff", "utf-16-be")):  # fmt: skip
+    for bom, encoding in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
         if raw.startswith(bom):
             return raw[len(bom) :].decode(encoding, errors="replace")
     if b"\x00" in raw[:4096]:

@@ -85,6 +85,14 @@ def rows_from_boxes(boxes: Sequence[Box]) -> list[Row]:
         text = line[0][4]
         for prev, span in zip(line, line[1:], strict=False):
             text += (" " if span[2] - prev[3] > height else "") + span[4]
-        rows.append(Row(tidy(text), min(s[0] for s in line), max(s[1] for s in line),
-                        line[0][2], line[-1][3], 0.8 * height))  # fmt: skip
+        rows.append(
+            Row(
+                tidy(text),
+                min(s[0] for s in line),
+                max(s[1] for s in line),
+                line[0][2],
+                line[-1][3],
+                0.8 * height,
+            )
+        )
     return rows

@@ -86,8 +86,10 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
             pages, scanned = _text_layer(pdf, name)
         notes: tuple[str, ...] = ()
         if len(scanned) > MAX_OCR_PAGES:
-            raise UnreadableFile(f"{name}: {len(scanned)} scanned pages, more than "
-                                 f"{MAX_OCR_PAGES} to OCR at once: split the PDF")  # fmt: skip
+            raise UnreadableFile(
+                f"{name}: {len(scanned)} scanned pages, more than "
+                f"{MAX_OCR_PAGES} to OCR at once: split the PDF"
+            )
         if scanned:
             from rag.readers import ocr  # onnxruntime loads only when a scanned page appears
 
@@ -243,8 +245,14 @@ def _row(chars: list[Char]) -> Row:
         if c.x0 - prev.x1 > (0.5 if cjk else 0.15) * size:
             parts.append(" ")
         parts.append(c.text)
-    return Row(tidy("".join(parts)), min(c.top for c in chars), max(c.bottom for c in chars),
-               chars[0].x0, chars[-1].x1, size)  # fmt: skip
+    return Row(
+        tidy("".join(parts)),
+        min(c.top for c in chars),
+        max(c.bottom for c in chars),
+        chars[0].x0,
+        chars[-1].x1,
+        size,
+    )
 
 
 def with_edges(rows: list[Row]) -> list[Row]:
@@ -267,8 +275,12 @@ def join_wrapped(rows: list[Row]) -> list[Row]:
     out: list[Row] = []
     for r in rows:
         prev = out[-1] if out else None
-        if (prev is not None and prev.right == r.right and _right_below(prev, r)
-                and (_wraps(prev, r) or _unclosed(prev.text) and _same_size(prev, r))):  # fmt: skip
+        if (
+            prev is not None
+            and prev.right == r.right
+            and _right_below(prev, r)
+            and (_wraps(prev, r) or _unclosed(prev.text) and _same_size(prev, r))
+        ):
             out[-1] = replace(prev, text=prev.text + r.text, bottom=r.bottom, x1=r.x1)
         else:
             out.append(r)
@@ -353,12 +365,21 @@ def drop_running(pages: list[list[Row]]) -> list[list[Row]]:
     for index, rows in enumerate(pages):
         edges = {id(r) for r in _edges(rows)}
         ends = {id(r) for r in rows[:1] + rows[-1:]}
-        out.append([
-            r for r in rows
-            if not (id(r) in edges and (_keys(r.text) & running or _is_page_number(r.text)
-                                        or _counts_up(r.text, index, counting)))
-            and not (id(r) in ends and r.text.isdigit() and len(r.text) <= 4)
-        ])  # fmt: skip
+        out.append(
+            [
+                r
+                for r in rows
+                if not (
+                    id(r) in edges
+                    and (
+                        _keys(r.text) & running
+                        or _is_page_number(r.text)
+                        or _counts_up(r.text, index, counting)
+                    )
+                )
+                and not (id(r) in ends and r.text.isdigit() and len(r.text) <= 4)
+            ]
+        )
     return out
 
 
@@ -481,8 +502,13 @@ def join_headings(rows: list[Row], body: float) -> list[Row]:
             and (heading_at(r.text) is None or _unclosed(prev.text))
         ):
             space = " " if not (IS_CJK.match(prev.text[-1]) or IS_CJK.match(r.text[0])) else ""
-            out[-1] = replace(prev, text=prev.text + space + r.text, bottom=r.bottom,
-                              x0=min(prev.x0, r.x0), x1=max(prev.x1, r.x1))  # fmt: skip
+            out[-1] = replace(
+                prev,
+                text=prev.text + space + r.text,
+                bottom=r.bottom,
+                x0=min(prev.x0, r.x0),
+                x1=max(prev.x1, r.x1),
+            )
         else:
             out.append(r)
     return out
@@ -517,8 +543,12 @@ def _title_first(pages: list[list[Row]], body: float) -> tuple[str, list[Line]]:
     nxt = first_big + 1
     head = rows[first_big]
     ended = TITLE_SUFFIX.search(fold(head.text)) or head.text.endswith("》")
-    if (not ended and nxt < len(rows) and rows[nxt].size >= 0.85 * head.size
-            and rows[nxt].top - head.bottom <= 2.5 * head.size):  # fmt: skip
+    if (
+        not ended
+        and nxt < len(rows)
+        and rows[nxt].size >= 0.85 * head.size
+        and rows[nxt].top - head.bottom <= 2.5 * head.size
+    ):
         parts.append(nxt)  # a booklet's cover: two titles, one under the other
     title = " ".join(rows[i].text for i in parts)
     if len(title) > 100:

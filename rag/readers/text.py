@@ -25,9 +25,12 @@ from rag.readers.base import Extracted, Line, Progress
 from rag.zh import fold
 
 BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
-    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
-)  # fmt: skip
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 LEGACY = ("gb18030", "big5", "cp950", "big5hkscs")  # ties go to the first
 PLAUSIBLE = 0.9  # least plausibility a legacy decoding needs (real documents: 0.99–1.0)…
 UNCOMMON_ALLOWED = 3  # …unless it has no more than this many uncommon characters (short texts)
@@ -43,12 +46,22 @@ SYMBOL = re.compile(f"[{SYMBOLS}]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # control characters text never has
 
 HEADER_KEYS = {  # key as written → canonical meta key
-    "法宝引证码": "法宝引证码", "原文链接": "原文链接",
-    "发布部门": "发文机关", "发文机关": "发文机关", "制定机关": "发文机关",
-    "发文字号": "发文字号", "发布日期": "发布日期", "公布日期": "发布日期",
-    "实施日期": "实施日期", "施行日期": "实施日期", "时效性": "时效性",
-    "效力位阶": "效力位阶", "效力级别": "效力位阶", "法规类别": "法规类别", "标题": "标题",
-}  # fmt: skip
+    "法宝引证码": "法宝引证码",
+    "原文链接": "原文链接",
+    "发布部门": "发文机关",
+    "发文机关": "发文机关",
+    "制定机关": "发文机关",
+    "发文字号": "发文字号",
+    "发布日期": "发布日期",
+    "公布日期": "发布日期",
+    "实施日期": "实施日期",
+    "施行日期": "实施日期",
+    "时效性": "时效性",
+    "效力位阶": "效力位阶",
+    "效力级别": "效力位阶",
+    "法规类别": "法规类别",
+    "标题": "标题",
+}
 _KEY = "|".join(sorted(HEADER_KEYS, key=len, reverse=True))
 HEADER_FIELD = re.compile(rf"【\s*({_KEY})\s*】\s*:?|({_KEY})\s*:")
 FOOTER_KEYS = {"法宝引证码", "原文链接"}
@@ -69,8 +82,9 @@ def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
     title = meta.pop("标题", "")
     replaced = f"{decoded.replaced} undecodable byte sequence(s) replaced by �"
     notes = (replaced,) if decoded.replaced else ()
-    return Extracted("text", tuple(Line(line) for line in lines), meta=meta, title=title,
-                     notes=notes)  # fmt: skip
+    return Extracted(
+        "text", tuple(Line(line) for line in lines), meta=meta, title=title, notes=notes
+    )
 
 
 def decode(raw: bytes, name: str) -> str:
@@ -220,8 +234,10 @@ def _common_characters() -> tuple[frozenset[str], frozenset[str]]:
     traditional ones), read from the codecs themselves, so no word list ships with us. Kept
     apart: a real text is written in one script, a wrong decoding mixes both."""
     big5_trails = [*range(0x40, 0x7F), *range(0xA1, 0xFF)]
-    return (_decodable("gb2312", range(0xB0, 0xD8), range(0xA1, 0xFF)),
-            _decodable("big5", range(0xA4, 0xC7), big5_trails))  # fmt: skip
+    return (
+        _decodable("gb2312", range(0xB0, 0xD8), range(0xA1, 0xFF)),
+        _decodable("big5", range(0xA4, 0xC7), big5_trails),
+    )
 
 
 def _decodable(encoding: str, leads: range, trails) -> frozenset[str]:
