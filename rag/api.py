@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.sse import format_sse_event
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from rag.deps import EngineDep, error, require_access, require_access_or_page
@@ -170,10 +171,15 @@ def ask_stream(body: AskRequest, engine: EngineDep) -> StreamingResponse:
     return EventStream(_events(answer))
 
 
-def _events(answer: Answer) -> Iterator[str]:
+def _events(answer: Answer) -> Iterator[bytes]:
+    """Framed by FastAPI's own SSE encoder (one JSON line per ``data:``)."""
     for piece in pieces(answer.answer):
-        yield f"event: delta\ndata: {json.dumps({'text': piece}, ensure_ascii=False)}\n\n"
-    yield f"event: answer\ndata: {json.dumps(answer.to_dict(), ensure_ascii=False)}\n\n"
+        yield format_sse_event(event="delta", data_str=_json({"text": piece}))
+    yield format_sse_event(event="answer", data_str=_json(answer.to_dict()))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 @router.get("/api/search", tags=["answers"])

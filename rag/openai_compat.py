@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
+from fastapi.sse import format_sse_event
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from rag.deps import EngineDep, require_access
@@ -125,10 +126,10 @@ def last_user_text(messages: list[Message]) -> str:
     )
 
 
-def _chunks(cid: str, model: str, content: str, citations: list, found: bool) -> Iterator[str]:
+def _chunks(cid: str, model: str, content: str, citations: list, found: bool) -> Iterator[bytes]:
     created = int(time.time())
 
-    def event(delta: dict, finish: str | None = None, **extra: Any) -> str:
+    def event(delta: dict, finish: str | None = None, **extra: Any) -> bytes:
         chunk = {
             "id": cid,
             "object": "chat.completion.chunk",
@@ -137,10 +138,10 @@ def _chunks(cid: str, model: str, content: str, citations: list, found: bool) ->
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             **extra,
         }
-        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+        return format_sse_event(data_str=json.dumps(chunk, ensure_ascii=False))
 
     yield event({"role": "assistant", "content": ""})
     for piece in pieces(content):
         yield event({"content": piece})
     yield event({}, "stop", citations=citations, found=found)
-    yield "data: [DONE]\n\n"
+    yield format_sse_event(data_str="[DONE]")
