@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.duties import prose_duty, prose_unit  # noqa: F401  (prose_unit: its old home)
 from rag.errors import BadQuestion
@@ -176,6 +176,7 @@ class Need:
     pattern: re.Pattern[str] | None = None  # a figure (in the asked measure) or a date
     years: tuple[str, ...] = ()  # years the question names
     topics: tuple[str, ...] = ()  # money words or posts asked about; the sentence names one
+    subject: str = ""  # what a figure is asked of (奖补, 手续费): the context must name it
     deadline: bool = False  # a “by when” question: an annotation's 完成时限 answers it too
 
     @classmethod
@@ -193,11 +194,8 @@ class Need:
         years = tuple(YEAR.findall(folded))
         if ASKED_DURATION.search(folded):  # “多久召开一次” asks how often: 每季度 or 每3个月
             often = FREQUENCY.search(folded)
-            return cls(
-                "time",
-                re.compile(f"{DATE.pattern}|{DURATION.pattern}") if often else DURATION,
-                years,
-            )
+            span = re.compile(f"{DATE.pattern}|{DURATION.pattern}") if often else DURATION
+            return cls("time", span, years, subject=figure_subject(folded))
         if intent == "time":
             deadline = bool(ASKED_DEADLINE.search(folded))
             when = re.compile(f"{DATE.pattern}|{RELATIVE.pattern}") if deadline else DATE
@@ -208,6 +206,13 @@ class Need:
             return cls(intent, None, years)
         money = tuple(MONEY.findall(folded))
         topics = tuple(m for m in money if m not in ("金额", "费用"))  # any sum: too generic
+        need = cls._quantity(folded, years, money, topics)
+        return replace(need, subject=figure_subject(folded))
+
+    @classmethod
+    def _quantity(cls, folded: str, years: tuple, money: tuple, topics: tuple) -> Need:
+        """A quantity question's figure: an ordinal, a measure, a ratio, a sum or any count."""
+        intent = "quantity"
         asked = ASKED_MEASURE.search(folded)
         if ordinal := ORDINAL_ASKED.search(folded):
             return cls(intent, re.compile(rf"第?\s*{NUMBER}\s*{ordinal.group(1)}"), years)
@@ -249,6 +254,8 @@ class Need:
             return has_units or bool(self.topics and prose_duty(sentence, self.topics))
         if self.deadline and deadline.strip():
             return True
+        if self.subject and not _mentions(self.subject, f"{context} {sentence}"):
+            return False  # a figure about something else (交通补贴 for 奖补)
         return self.pattern is None or bool(self.pattern.search(sentence))
 
 
@@ -274,3 +281,48 @@ def _names(topic: str, sentence: str) -> bool:
     """
     own = topic if topic.startswith("副") else f"(?<!副){re.escape(topic)}"
     return bool(re.search(own, sentence))
+
+
+# 多少元的手续费 / 多少元奖补: a sum asked of the noun after it (a counted thing after 几名 is
+# what the measure already says: 几名医生 → 4.66人)
+MONEY_SLOT = re.compile(
+    r"(?:多少|(?<![哪十])几(?!十))\s*(?:万元|亿元|元|钱)\s*的?\s*"
+    r"(?!才|能|可|就|以|内|后|前|左右)([\u4e00-\u9fff]{2,6})\s*[?？。!！]?\s*$"
+)  # not a verb phrase (多少元才能申请)
+# 收费标准是多少元 / 有效期是几年: a figure asked of the noun before the copula
+# (上限定为多少); not when a counter follows — 目标是多少个 counts what the 个 stands for
+COPULA_SLOT = re.compile(
+    r"([\u4e00-\u9fff]{2,}?)(?:定|设|设定|确定|规定|核定)?(?:是|为)(?:多少|(?<![哪十])几(?!十))"
+    rf"(?!\s*(?:个(?!\s*(?:工作日|月))|{PEOPLE}|{THINGS}|户|项|次|场|类|批))"
+)
+# words around a subject that say nothing of what it is (具体金额, 最高收费标准, 每人每月)
+VAGUE = re.compile(
+    r"(?:的|具体|最高|最低|标准值|标准|金额|数额|额度|数量|总额|上限|下限|时限|期限|比例|占比"
+    r"|比率|每人|每月|每年|每次|每户|法定|一般|大约|大概|一共|总共|目标|任务|要求|水平)+$"
+)
+
+
+def figure_subject(folded: str) -> str:
+    """The key term of what a figure question asks about — the noun after a sum (多少元奖补 →
+    奖补) or before 是多少 (收费标准是多少元 → 最高收费) — as its head: the last three characters,
+    of which a sentence must name two in a row (``_mentions``). "" when the question names none.
+
+    >>> figure_subject("能拿到多少元奖补？"), figure_subject("需要缴纳多少元的手续费？")
+    ('奖补', '手续费')
+    >>> figure_subject("午餐的最高收费标准是多少元？"), figure_subject("开发强度上限定为多少")
+    ('高收费', '发强度')
+    >>> figure_subject("每万人配几名医生"), figure_subject("具体金额是多少元")
+    ('', '')
+    """
+    found = MONEY_SLOT.search(folded) or COPULA_SLOT.search(folded)
+    phrase = VAGUE.sub("", found.group(1)) if found else ""
+    return "" if len(phrase) < 2 or INTERROGATIVE.search(phrase) else phrase[-3:]
+
+
+def _mentions(subject: str, text: str) -> bool:
+    """Does the text name two characters of the subject in a row (生活费 → 生活标准)?
+
+    >>> _mentions("生活费", "基本生活标准"), _mentions("手续费", "救助标准120元")
+    (True, False)
+    """
+    return any(subject[i : i + 2] in text for i in range(len(subject) - 1))

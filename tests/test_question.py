@@ -4,7 +4,7 @@ import pytest
 
 from rag.duties import prose_unit
 from rag.errors import BadQuestion
-from rag.question import MAX_QUESTION_CHARS, Need, clean_question, intent_of
+from rag.question import MAX_QUESTION_CHARS, Need, clean_question, figure_subject, intent_of
 from rag.zh import fold
 
 
@@ -173,6 +173,9 @@ def test_intents_of_more_question_shapes(question, intent):
         ("至少接收多少名见习人员", "接收见习人员20人以上", True),
         ("设了几位副手", "设副职2人", True),
         ("每万人配几名医生", "到2025年不低于4.66人", True),
+        ("每月生活费标准是多少？", "基本生活标准为每人每月2094元", True),
+        ("土地开发强度上限定为多少？", "开发强度不超过30%", True),
+        ("土地开发强度上限定为多少？", "绿化覆盖率不低于50%", False),
         ("至少拿出多少个名额", "至少安排300名指标", True),
         ("成员单位一共几家", "由9个部门和单位组成", True),
         ("派出了多少个督查组", "发现典型经验做法共130项", False),  # items are no groups
@@ -226,3 +229,56 @@ def test_a_post_question_is_met_by_the_holder_of_that_post_not_its_deputy():
     assert not need.met("", "副总指挥:国家发展改革委分管负责人", False)
     assert not need.met("", "副总指挥:国家发展改革委分管负责人", True)  # the deputy's units
     assert not need.met("", "指挥部负责统一指挥", True)  # the post is not named
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "met"),
+    [
+        # a sum asked of a named thing: a figure about something else does not answer it
+        ("孵化一户实体能拿到多少元奖补？", "可领取每人每年3000元交通补贴", False),
+        ("孵化一户实体能拿到多少元奖补？", "每孵化一户给予5000元奖补", True),
+        ("申请人需要缴纳多少元的手续费？", "住院照料救助标准不超过120元/人/日", False),
+        ("申请人需要缴纳多少元的手续费？", "收取手续费20元", True),
+        # a figure asked of the noun before 是多少
+        ("一份午餐的最高收费标准是多少元？", "补贴标准为每人每次3元", False),
+        ("一份午餐的最高收费标准是多少元？", "午餐收费不超过15元", True),
+        ("入户审核的办结时限是多少个工作日？", "应当自受理之日起15个工作日内完成审核", False),
+        ("入户审核的办结时限是多少个工作日？", "应当在15个工作日内办结", True),
+        # vague words name nothing: the measure alone decides
+        ("住房补贴每人每月的具体金额是多少元？", "可领取每人每月1500元住房补贴", True),
+        ("具体金额是多少元？", "每人每月1500元", True),
+        ("自筹比例是多少", "自筹部分不低于三成", True),
+        ("每万人配几名医生", "到2025年不低于4.66人", True),
+        ("每月生活费标准是多少？", "基本生活标准为每人每月2094元", True),
+        ("土地开发强度上限定为多少？", "开发强度不超过30%", True),
+        ("土地开发强度上限定为多少？", "绿化覆盖率不低于50%", False),
+    ],
+)
+def test_a_figure_must_be_about_the_subject_asked(question, sentence, met):
+    assert Need.of(question).met(fold(sentence), fold(sentence), False) is met
+
+
+def test_the_subject_may_be_named_by_the_clause_heading():
+    need = Need.of("创业带动就业能拿到多少元奖补？")
+    heading = "三、创业带动就业奖补 每带动1人就业给予3000元"
+    assert need.met(fold(heading), "每带动1人就业给予3000元", False)
+    assert not need.met("三、交通补贴 每带动1人就业给予3000元", "每带动1人就业给予3000元", False)
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("能拿到多少元奖补？", "奖补"),
+        ("能领多少元的人才安居补贴？", "居补贴"),
+        ("见习基地资格认定的有效期是几年？", "有效期"),
+        ("门诊收费标准是多少元", "诊收费"),
+        ("初步建设目标是多少个？", ""),  # the 个 says what is counted
+        ("每月生活费标准是多少？", "生活费"),
+        ("具体金额是多少元", ""),
+        ("化解欠薪纠纷多少件", ""),  # no copula, no sum: the measure alone decides
+        ("多少元才能申请", ""),
+        ("哪个部门负责", ""),
+    ],
+)
+def test_figure_subject(question, subject):
+    assert figure_subject(fold(question)) == subject
