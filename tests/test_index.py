@@ -114,7 +114,7 @@ def test_incremental_ingest_reembeds_only_the_changed_file(library_copy):
     ids=["edited-chunks", "missing-faiss", "emptied-terms", "wrong-count", "format", "bad-json"],
 )
 def test_tampered_index_is_refused_with_a_rebuild_hint(library_copy, tamper):
-    settings = library_copy()
+    settings = library_copy(("003",))  # one document (it names 区医保局) keeps the repair quick
     tamper(settings.index_dir)
     with pytest.raises(IndexCorrupt, match="rag ingest"):
         Index.load(settings.index_dir)
