@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from rag.embed import HashingEmbedder
-from rag.engine import Engine, ingest
+from rag.engine import Engine
 from rag.keys import KeyStore
 from rag.server import create_app
-from rag.settings import Settings
 
-from .conftest import CORPUS, DOC
+from .conftest import DOC
 
 NEW_DOC = """关于加强社区食堂管理的通知
 一、工作要求
@@ -25,20 +22,9 @@ NEW_DOC = """关于加强社区食堂管理的通知
 
 
 @pytest.fixture
-def library(tmp_path: Path):
-    """A server over a copy of the bundled corpus, built with the hashing embedder."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for n in ("002", "003"):  # two documents keep each build quick
-        shutil.copy(CORPUS / f"{DOC[n]}.txt", corpus)
-    settings = Settings(
-        corpus_dir=corpus,
-        index_dir=tmp_path / "index",
-        embedder="hashing",
-        state_dir=tmp_path / "state",
-        max_upload_bytes=200_000,
-    )
-    ingest(settings)
+def library(library_copy):
+    """A server over a copy of two bundled documents (quick to rebuild), hashing embedder."""
+    settings = library_copy(("002", "003"), max_upload_bytes=200_000)
     engine = Engine.load(settings, HashingEmbedder())
     with TestClient(create_app(settings, engine)) as client:
         yield client, settings

@@ -183,14 +183,11 @@ def _prefix(row) -> str:
     return row.values[0] if hasattr(row, "values") else row[0]
 
 
-def _path(prefix: str) -> Path:
-    (path,) = DEV.glob(f"{prefix}_*")
-    return path
-
-
-@functools.cache
-def _tree(prefix: str):
-    return parse_clauses(read_document(_path(prefix)))
+@pytest.fixture(scope="module")
+def tree_of(dev_read):
+    """``tree_of("d01")``: that dev document's clause tree, parsed once per module from the
+    session's read (tests/conftest.py ``dev_read``)."""
+    return functools.cache(lambda prefix: parse_clauses(dev_read(prefix).doc))
 
 
 def test_the_table_covers_every_html_and_text_dev_document():
@@ -203,8 +200,8 @@ def test_the_table_covers_every_html_and_text_dev_document():
 @pytest.mark.parametrize(
     ("prefix", "title", "number", "date", "headings"), DOCUMENTS, ids=map(_prefix, DOCUMENTS)
 )
-def test_dev_document(prefix, title, number, date, headings):
-    tree = _tree(prefix)
+def test_dev_document(prefix, title, number, date, headings, tree_of):
+    tree = tree_of(prefix)
     doc = tree.doc
     lines = doc.text.split("\n")
     assert doc.title == title
@@ -218,8 +215,8 @@ def test_dev_document(prefix, title, number, date, headings):
 
 
 @pytest.mark.parametrize("prefix", ["d23", "d24", "d46"])
-def test_markdown_markers_and_comments_do_not_reach_the_text(prefix):
-    text = read_document(_path(prefix)).text
+def test_markdown_markers_and_comments_do_not_reach_the_text(prefix, dev_read):
+    text = dev_read(prefix).doc.text
     assert "<!--" not in text and "INFO END" not in text
     assert not any(line.startswith("#") for line in text.split("\n"))
 
@@ -248,9 +245,9 @@ ANNOTATED = {
 }
 
 
-def _notes(prefix: str) -> list[tuple[str, tuple, tuple, tuple, str]]:
+def _notes(tree_of, prefix: str) -> list[tuple[str, tuple, tuple, tuple, str]]:
     """(annotation as written, lead, participants, other, path of its clause), in text order."""
-    tree = _tree(prefix)
+    tree = tree_of(prefix)
     out = []
     for r in tree.responsibilities:
         clause = tree.clause_at(r.note_start)
@@ -262,24 +259,24 @@ def _notes(prefix: str) -> list[tuple[str, tuple, tuple, tuple, str]]:
 
 
 @pytest.mark.parametrize("row", DOCUMENTS, ids=map(_prefix, DOCUMENTS))
-def test_every_dev_document_has_the_annotations_it_writes(row):
+def test_every_dev_document_has_the_annotations_it_writes(row, tree_of):
     prefix = _prefix(row)
-    assert len(_tree(prefix).responsibilities) == ANNOTATED.get(prefix, 0)
+    assert len(tree_of(prefix).responsibilities) == ANNOTATED.get(prefix, 0)
 
 
-def test_opinions_first_listed_unit_leads_from_the_sentence_that_says_so():  # 意见
-    note, lead, part, _, path = _notes("d01")[0]
+def test_opinions_first_listed_unit_leads_from_the_sentence_that_says_so(tree_of):  # 意见
+    note, lead, part, _, path = _notes(tree_of, "d01")[0]
     assert note.startswith("（税务总局、财政部、海关总署负责，排在第一位的部门为牵头部门")
     assert (lead, part) == (("税务总局",), ("财政部", "海关总署"))
     assert path == "四、主要任务 › （一）统筹两个市场，打造加工制造中心 › 1.拓展两个市场"
-    _, lead, part, _, _ = _notes("d05")[3]  # “…，各省级人民政府按职责分工负责”
+    _, lead, part, _, _ = _notes(tree_of, "d05")[3]  # “…，各省级人民政府按职责分工负责”
     assert lead == ("人力资源社会保障部",) and part[-1] == "各省级人民政府"
-    _, lead, part, _, _ = _notes("d04")[0]  # no such sentence: every listed unit leads
+    _, lead, part, _, _ = _notes(tree_of, "d04")[0]  # no such sentence: every listed unit leads
     assert lead[:2] == ("扶贫办", "中央统战部") and lead[-1] == "各省级人民政府" and part == ()
 
 
-def test_notices_single_unit_duty_on_every_measure():  # 通知
-    notes = _notes("d02")
+def test_notices_single_unit_duty_on_every_measure(tree_of):  # 通知
+    notes = _notes(tree_of, "d02")
     assert notes[0][:3] == ("（市场监管总局负责）", ("市场监管总局",), ())
     assert notes[0][4] == "一、" and notes[-1][4] == "三十、"
     assert all(lead for _, lead, _, _, _ in notes)
@@ -287,15 +284,15 @@ def test_notices_single_unit_duty_on_every_measure():  # 通知
     assert together[1:3] == (("国家发展改革委",), ("有关部门",))  # X会同Y负责: X leads
 
 
-def test_plans_issued_by_a_notice_sit_under_their_own_name():  # 方案
+def test_plans_issued_by_a_notice_sit_under_their_own_name(tree_of):  # 方案
     for prefix, name in (
         ("d07", "国家职业教育改革实施方案"),
         ("d19", "政府网站集约化试点工作方案"),
         ("d40", "2026年广州市天河区幼儿园招生工作方案"),
     ):
-        tops = [c for c in _tree(prefix).clauses if c.parent is None]
+        tops = [c for c in tree_of(prefix).clauses if c.parent is None]
         assert [c.path_text for c in tops] == [name]
-    notes = _notes("d08")
+    notes = _notes(tree_of, "d08")
     assert notes[0][4].startswith("“无废城市”建设试点工作方案 › 二、主要任务 › （一）")
     assert notes[0][1:3] == (
         ("生态环境部",),
@@ -308,45 +305,47 @@ def test_plans_issued_by_a_notice_sit_under_their_own_name():  # 方案
     assert guided[2] == ("供销合作总社",) and ("指导部门", "商务部") in guided[3]
 
 
-def test_lists_and_tables_keep_their_key_value_columns():  # 清单 / 表格
-    note, lead, part, other, path = _notes("d09")[0]  # the table column 指导部门
+def test_lists_and_tables_keep_their_key_value_columns(tree_of):  # 清单 / 表格
+    note, lead, part, other, path = _notes(tree_of, "d09")[0]  # the table column 指导部门
     assert note.startswith("指导部门：最高人民法院") and (lead, part) == ((), ())
     assert other[0] == ("指导部门", "最高人民法院") and path.startswith(
         "附件 › 一、知识产权保护方面"
     )
-    note, lead, part, other, path = _notes("d26")[0]  # 任务分工表: 牵头单位 / 配合单位 / 处室
+    note, lead, part, other, path = _notes(tree_of, "d26")[
+        0
+    ]  # 任务分工表: 牵头单位 / 配合单位 / 处室
     assert (lead, part) == (("各区政府",), ("市卫生健康委",)) and path.startswith("附件2 › ")
     assert other == (("市卫健委内牵头处室", "基层处"), ("市卫健委内配合处室", "医政处"))
-    tops = [c.path_text for c in _tree("d25").clauses if c.parent is None]  # a 政策清单
+    tops = [c.path_text for c in tree_of("d25").clauses if c.parent is None]  # a 政策清单
     assert tops == ["面向单位的扶持政策", "面向毕业生的扶持政策"]
 
 
-def test_regulations_articles_under_chapters_or_alone():  # 条例
+def test_regulations_articles_under_chapters_or_alone(tree_of):  # 条例
     for prefix, first in (
         ("d11", "第一条"),
         ("d12", "第一章"),
         ("d24", "第一章"),
         ("d46", "第一条"),
     ):
-        tops = [c for c in _tree(prefix).clauses if c.parent is None]
+        tops = [c for c in tree_of(prefix).clauses if c.parent is None]
         assert tops[0].path[0].startswith(first) and {c.kind for c in tops} == {first[-1]}
 
 
-def test_measures_issued_by_a_notice_sit_under_their_own_name():  # 办法 / 细则
+def test_measures_issued_by_a_notice_sit_under_their_own_name(tree_of):  # 办法 / 细则
     for prefix, name, first in (
         ("d13", "个人所得税专项附加扣除暂行办法", "第一章"),
         ("d28", "广州市公共租赁住房管理办法", "第一章"),
         ("d29", "广州市临时救助实施细则", "第一条"),
         ("d34", "广州市长期护理保险试行办法", "第一章"),
     ):
-        tops = [c for c in _tree(prefix).clauses if c.parent is None]
+        tops = [c for c in tree_of(prefix).clauses if c.parent is None]
         assert [c.path_text for c in tops] == [name]
-        assert next(c for c in _tree(prefix).clauses if c.label).path[1].startswith(first)
-    assert [c.path[0] for c in _tree("d23").clauses][:1] == ["第一条"]  # no notice: no name
+        assert next(c for c in tree_of(prefix).clauses if c.label).path[1].startswith(first)
+    assert [c.path[0] for c in tree_of("d23").clauses][:1] == ["第一条"]  # no notice: no name
 
 
-def test_a_grain_emergency_plan_skips_its_table_of_contents():  # 预案
-    paths = [c.path_text for c in _tree("d14").clauses]
+def test_a_grain_emergency_plan_skips_its_table_of_contents(tree_of):  # 预案
+    paths = [c.path_text for c in tree_of("d14").clauses]
     assert paths[:3] == [
         "国家粮食应急预案",
         "国家粮食应急预案 › 1 总则",
@@ -355,22 +354,22 @@ def test_a_grain_emergency_plan_skips_its_table_of_contents():  # 预案
     assert sum(p.endswith("› 1 总则") for p in paths) == 1
 
 
-def test_an_unnumbered_reply_has_no_headings():  # 答复
-    assert _tree("d20").clauses == ()
+def test_an_unnumbered_reply_has_no_headings(tree_of):  # 答复
+    assert tree_of("d20").clauses == ()
 
 
-def test_hong_kong_schedules_and_a_booklet_of_laws():  # 香港法例 (PDF)
-    schedules = [c for c in _tree("d42").clauses if c.kind == "附件"]
+def test_hong_kong_schedules_and_a_booklet_of_laws(tree_of):  # 香港法例 (PDF)
+    schedules = [c for c in tree_of("d42").clauses if c.kind == "附件"]
     assert [c.label for c in schedules] == [f"附表{n}" for n in range(1, 8)]
     assert schedules[0].title == "關於為搜證而搜查有關地方的細則"  # not its “[第2條]” reference
-    tops = [c.path_text for c in _tree("d43").clauses if c.parent is None and not c.label]
+    tops = [c.path_text for c in tree_of("d43").clauses if c.parent is None and not c.label]
     assert tops[:2] == ["中華人民共和國憲法", "中華人民共和國香港特別行政區基本法"]
-    paths = [c.path_text for c in _tree("d43").clauses]
+    paths = [c.path_text for c in tree_of("d43").clauses]
     assert "中華人民共和國香港特別行政區基本法 › 第一章 總則 › 第七條" in paths
 
 
-def test_a_pdf_guideline_has_lettered_sections_over_numbered_paragraphs():  # 指引 (PDF)
-    paths = [c.path_text for c in _tree("d41").clauses]
+def test_a_pdf_guideline_has_lettered_sections_over_numbered_paragraphs(tree_of):  # 指引 (PDF)
+    paths = [c.path_text for c in tree_of("d41").clauses]
     assert "C. 訂明授權 › C1. 有關當局" in paths
     assert any(p.startswith("D. 申請程序 › D4. 緊急授權 › 16.") for p in paths)
     assert all(p[:1] in "ABCDEFG" for p in paths)  # every paragraph sits in a lettered section

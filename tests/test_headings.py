@@ -4,8 +4,6 @@ of ``parse_clauses`` on dev documents of each kind."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,10 +13,7 @@ import rag.headings
 import rag.normalize
 from rag.clauses import find_clauses, parse_clauses
 from rag.headings import heading_at, rank_of
-from rag.normalize import read_document
 from rag.types import Document
-
-DEV = Path(__file__).resolve().parent.parent / "eval" / "dev" / "corpus"
 
 
 def tree_of(*lines: str):
@@ -26,9 +21,10 @@ def tree_of(*lines: str):
     return parse_clauses(Document("x", "某某办法", text))
 
 
-def dev_tree(prefix: str):
-    (path,) = DEV.glob(f"{prefix}_*")
-    return parse_clauses(read_document(path))
+@pytest.fixture
+def dev_tree(dev_read):
+    """``dev_tree("d01")``: a dev document parsed from the session's read (conftest ``dev_read``)."""
+    return lambda prefix: parse_clauses(dev_read(prefix).doc)
 
 
 def test_one_table_shared_by_reading_and_structuring():
@@ -462,7 +458,7 @@ def test_short_lines_between_paragraphs_of_an_unnumbered_text_stay_headings():
 # --- dev documents, one spot check per kind ----------------------------------------------------
 
 
-def test_d01_first_item_path_and_its_responsibility():
+def test_d01_first_item_path_and_its_responsibility(dev_tree):
     tree = dev_tree("d01")
     item = next(c for c in tree.clauses if c.label == "1.")
     assert item.path == ("四、主要任务", "（一）统筹两个市场，打造加工制造中心", "1.拓展两个市场")
@@ -470,7 +466,7 @@ def test_d01_first_item_path_and_its_responsibility():
     assert note.lead == ("税务总局",) and note.participants == ("财政部", "海关总署")
 
 
-def test_d12_chapters_and_articles():
+def test_d12_chapters_and_articles(dev_tree):
     tree = dev_tree("d12")
     chapters = [c for c in tree.clauses if c.kind == "章"]
     assert len(chapters) >= 5 and all(c.parent is None for c in chapters)
@@ -479,24 +475,24 @@ def test_d12_chapters_and_articles():
     assert articles[0].path[-1] == "第一条" and articles[0].path[0].startswith("第一章")
 
 
-def test_d14_decimal_numbering_under_the_plan_it_issues_and_no_contents_entries():
+def test_d14_decimal_numbering_under_the_plan_it_issues_and_no_contents_entries(dev_tree):
     paths = [c.path_text for c in dev_tree("d14").clauses]
     assert "国家粮食应急预案 › 1 总则 › 1.2 等级划分 › 1.2.1 国家级（Ⅰ级）" in paths
     assert "国家粮食应急预案 › 1 总则 › 1.4 工作原则 › （1）统一领导、分级负责" in paths
     assert sum(p.endswith(" › 1 总则") for p in paths) == 1  # the 目录 lists it once more
 
 
-def test_d15_attachment_list_then_attachments():
+def test_d15_attachment_list_then_attachments(dev_tree):
     assert [c.path_text for c in dev_tree("d15").clauses][:2] == ["附件1", "附件1 › 一、基本情况"]
 
 
-def test_d45_parts_inside_an_attachment():
+def test_d45_parts_inside_an_attachment(dev_tree):
     paths = [c.path_text for c in dev_tree("d45").clauses]
     assert "附件2 › 第一部分：一类门诊特定病种 › 一、高血压病" in paths
     assert any(p.startswith("附件2 › 第二部分：二类门诊特定病种 › ") for p in paths)
 
 
-def test_d34_article_point_item_subitem_nesting():
+def test_d34_article_point_item_subitem_nesting(dev_tree):
     tree = dev_tree("d34")
     deep = [c for c in tree.clauses if c.kind == "(1)"]
     assert deep, "no （1） items"
@@ -504,7 +500,7 @@ def test_d34_article_point_item_subitem_nesting():
     assert kinds == ["文件", "章", "条", "(一)", "1."]
 
 
-def test_d39_run_in_article_headings():
+def test_d39_run_in_article_headings(dev_tree):
     paths = [c.path_text for c in dev_tree("d39").clauses]
     assert paths[:4] == ["第一条", "第二条", "第三条 载体建设", "第四条 平台服务"]
 

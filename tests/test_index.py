@@ -79,10 +79,9 @@ def test_second_ingest_changes_nothing(corpus_copy: Path, tmp_path: Path):
     assert (settings.index_dir / "manifest.json").read_text() == before
 
 
-def test_incremental_ingest_reembeds_only_the_changed_file(corpus_copy: Path, tmp_path: Path):
-    settings = settings_for(corpus_copy, tmp_path)
-    ingest(settings)
-    path = corpus_copy / f"{DOC['000']}.txt"
+def test_incremental_ingest_reembeds_only_the_changed_file(library_copy):
+    settings = library_copy()
+    path = settings.corpus_dir / f"{DOC['000']}.txt"
     path.write_text(
         path.read_text(encoding="utf-8") + "\n五、附则\n本意见自发布之日起施行。\n",
         encoding="utf-8",
@@ -114,9 +113,8 @@ def test_incremental_ingest_reembeds_only_the_changed_file(corpus_copy: Path, tm
     ],
     ids=["edited-chunks", "missing-faiss", "emptied-terms", "wrong-count", "format", "bad-json"],
 )
-def test_tampered_index_is_refused_with_a_rebuild_hint(corpus_copy, tmp_path, tamper):
-    settings = settings_for(corpus_copy, tmp_path)
-    ingest(settings)
+def test_tampered_index_is_refused_with_a_rebuild_hint(library_copy, tamper):
+    settings = library_copy(("003",))  # one document (it names 区医保局) keeps the repair quick
     tamper(settings.index_dir)
     with pytest.raises(IndexCorrupt, match="rag ingest"):
         Index.load(settings.index_dir)
@@ -131,12 +129,11 @@ def _rewrite_manifest(index_dir: Path, change) -> None:
     path.write_text(json.dumps(manifest), encoding="utf-8")
 
 
-def test_interrupted_build_leaves_the_old_index_untouched(corpus_copy: Path, tmp_path: Path):
-    settings = settings_for(corpus_copy, tmp_path)
-    ingest(settings)
-    before = sorted(p.name for p in tmp_path.iterdir())
+def test_interrupted_build_leaves_the_old_index_untouched(library_copy, tmp_path: Path):
+    settings = library_copy()
+    before = sorted(p.name for p in tmp_path.iterdir()) + ["index.lock"]  # the ingest's lock file
     manifest = (settings.index_dir / "manifest.json").read_text()
-    (corpus_copy / "new.txt").write_text("新通知\n一、要求\n认真落实。", encoding="utf-8")
+    (settings.corpus_dir / "new.txt").write_text("新通知\n一、要求\n认真落实。", encoding="utf-8")
     with pytest.raises(RuntimeError, match="power cut"):
         ingest(settings, embedder=FailingEmbedder())
     assert (settings.index_dir / "manifest.json").read_text() == manifest
@@ -448,16 +445,10 @@ def test_reading_progress_names_every_file(tmp_path: Path):
     assert seen == [("a.txt", 0, 2), ("b.md", 1, 2)]
 
 
-def test_a_change_in_the_parsing_code_rebuilds_the_index(corpus_copy, tmp_path, monkeypatch):
+def test_a_change_in_the_parsing_code_rebuilds_the_index(library_copy, monkeypatch):
     from rag import build as build_module
 
-    settings = Settings(
-        corpus_dir=corpus_copy,
-        index_dir=tmp_path / "index",
-        embedder="hashing",
-        state_dir=tmp_path / "state",
-    )
-    ingest(settings)
+    settings = library_copy()
     assert not ingest(settings).changed
     monkeypatch.setattr(build_module, "pipeline_version", lambda: "as if clauses.py changed")
     report = ingest(settings)

@@ -142,25 +142,23 @@ def test_chat_tools_use_their_own_signatures_not_keys(keyed):
     assert r.status_code == 404 and "not configured" in r.json()["detail"]
 
 
-def rag(*args, state_dir):
-    env = {**os.environ, "RAG_STATE_DIR": str(state_dir), "RAG_EMBEDDER": "hashing"}
-    return subprocess.run(
-        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env, timeout=60
-    )
+def test_keys_cli_and_open_bind_refusal(rag_here, tmp_path):
+    env = {"RAG_STATE_DIR": str(tmp_path), "RAG_EMBEDDER": "hashing"}
 
+    def rag(*args):
+        return rag_here(*args, env=env)
 
-def test_keys_cli_and_open_bind_refusal(tmp_path):
-    refused = rag("serve", "--host", "0.0.0.0", "--port", "9", state_dir=tmp_path)
+    refused = rag("serve", "--host", "0.0.0.0", "--port", "9")
     assert refused.returncode == 1 and "--allow-open" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
-    created = rag("keys", "create", "--name", "企业微信", state_dir=tmp_path)
+    created = rag("keys", "create", "--name", "企业微信")
     secret = created.stdout.strip()
     assert created.returncode == 0 and secret.startswith("pqa_")
-    listed = rag("keys", "list", state_dir=tmp_path)
+    listed = rag("keys", "list")
     assert "企业微信" in listed.stdout and secret not in listed.stdout
     key_id = KeyStore(tmp_path).keys()[0].id
-    assert rag("keys", "revoke", key_id, state_dir=tmp_path).returncode == 0
-    assert "no API keys" in rag("keys", "list", state_dir=tmp_path).stdout
+    assert rag("keys", "revoke", key_id).returncode == 0
+    assert "no API keys" in rag("keys", "list").stdout
 
 
 # ---- access holds at every request (issue 9) -------------------------------------------------

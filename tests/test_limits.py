@@ -440,24 +440,10 @@ def test_security_headers_on_every_response(client_for, hashing_engine):
         assert client.get(url).status_code == 200  # what the docs page loads is 'self'
 
 
-def test_bench_load_prints_throughput_latency_errors_and_memory(hashing_settings):
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "RAG_INDEX_DIR": str(hashing_settings.index_dir), "COLUMNS": "200"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rag",
-            *"bench --load --requests 20 --concurrency 4 --seconds 20".split(),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+def test_bench_load_prints_throughput_latency_errors_and_memory(hashing_settings, rag_here):
+    env = {"RAG_INDEX_DIR": str(hashing_settings.index_dir)}
+    args = "bench --load --requests 20 --concurrency 4 --seconds 20".split()
+    result = rag_here(*args, env=env)  # the bench still serves from its own subprocess
     assert result.returncode == 0, result.stderr
     line = next(x for x in result.stdout.splitlines() if x.startswith("load c=4"))
     numbers = dict(part.split("=", 1) for part in line.split() if "=" in part)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.clauses import parse_clauses
 from rag.errors import UnreadableFile
-from rag.normalize import document_from, read_document
+from rag.normalize import document_from
 from rag.readers import read, sniff
 from rag.readers.html import decode
 from rag.readers.html import read as read_html
 from rag.types import Document
 
-DEV = Path(__file__).resolve().parent.parent / "eval" / "dev" / "corpus"
 ARTICLE = "第一条　为了规范政府信息公开工作，保障公民、法人和其他组织依法获取政府信息，制定本条例。"
 
 
@@ -25,8 +22,10 @@ def lines(html: str | bytes, name: str = "page.html") -> list[str]:
     return [line.text for line in read_html(raw, name).lines]
 
 
-def dev(prefix: str):
-    return read_document(next(DEV.glob(f"{prefix}_*")))
+@pytest.fixture
+def dev(dev_read):
+    """``dev("d01")``: a dev page as read once per session (conftest ``dev_read``)."""
+    return lambda prefix: dev_read(prefix).doc
 
 
 # --- charset ---------------------------------------------------------------------------------
@@ -303,7 +302,7 @@ def test_layout_table_is_read_as_blocks_not_fields():
 # --- real dev pages --------------------------------------------------------------------------
 
 
-def test_d01_gov_cn_metadata_table_not_in_the_body():
+def test_d01_gov_cn_metadata_table_not_in_the_body(dev):
     d = dev("d01")
     assert (
         d.meta["索引号"] == "000014349/2019-00003"
@@ -316,7 +315,7 @@ def test_d01_gov_cn_metadata_table_not_in_the_body():
 
 
 @pytest.mark.parametrize("prefix", ["d29", "d30", "d31", "d35"])
-def test_guangzhou_pages_with_the_body_twice_keep_it_once(prefix):
+def test_guangzhou_pages_with_the_body_twice_keep_it_once(prefix, dev):
     d = dev(prefix)
     body = d.text.split("\n")
     assert len(body) == len(set(body)) or all(len(b) < 40 for b in body if body.count(b) > 1)
@@ -326,7 +325,7 @@ def test_guangzhou_pages_with_the_body_twice_keep_it_once(prefix):
         assert junk not in d.text
 
 
-def test_d21_br_separated_spans_with_strong_headings():
+def test_d21_br_separated_spans_with_strong_headings(dev):
     d = dev("d21")
     lines_ = d.text.split("\n")
     assert lines_[:2] == [
@@ -337,7 +336,7 @@ def test_d21_br_separated_spans_with_strong_headings():
     assert "（一）深化电网规划编制内容要求" in lines_
 
 
-def test_d26_task_table_rowspans_give_each_row_its_units():
+def test_d26_task_table_rowspans_give_each_row_its_units(dev):
     d = dev("d26")
     rows = [line for line in d.text.split("\n") if line.startswith("18.工作事项")]
     assert len(rows) == 4  # one 工作事项 cell spanning four rows of tasks
@@ -349,7 +348,7 @@ def test_d26_task_table_rowspans_give_each_row_its_units():
     assert any(r.lead == ("市卫生健康委",) for r in tree.responsibilities_in(row, row + 400))
 
 
-def test_d09_reform_list_table_keeps_its_guiding_departments():
+def test_d09_reform_list_table_keeps_its_guiding_departments(dev):
     d = dev("d09")
     row = next(line for line in d.text.split("\n") if line.startswith("1.改革举措："))
     assert "指导部门：最高人民法院、最高人民检察院、国家知识产权局" in row
@@ -364,7 +363,7 @@ def test_interpretation_links_and_attachment_box_do_not_reach_the_text():
     assert doc.text == ARTICLE
 
 
-def test_d45_grouped_header_names_both_levels():
+def test_d45_grouped_header_names_both_levels(dev):
     text = dev("d45").text
     assert "2.门诊特定病种（分类）：一类；门诊特定病种（病种名称）：糖尿病；" in text
     assert "统筹基金最高支付限额（职工医保）：200元/月" in text
