@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer import candidates, choose, short_of
-from rag.errors import RagError
+from rag.errors import BadOption, HeldOutQuestions
 from rag.evaluate import GoldItem, short_right
 from rag.features import term_weights
 from rag.question import Need, clean_question, content_terms
@@ -43,10 +43,6 @@ GRID: dict[str, tuple[float, ...]] = {
     "unfit_agreed": (True, False),
 }
 RANKING = ("context", "sentence", "meaning", "rank", "fits")
-
-
-class HeldOutQuestions(RagError):
-    """Calibration was asked to look at the questions kept for checking it."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def read_cases(path: Path) -> list[Case]:
             for r in rows
         ]
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise RagError(f"{path} holds no calibration cases ({e}): write it with --save") from e
+        raise BadOption(f"{path} holds no calibration cases ({e}): write it with --save") from e
     if any(c.corpus in HELD_OUT for c in found):
         raise HeldOutQuestions(f"{path} holds held-out questions: calibrate without them")
     return found
@@ -307,7 +303,7 @@ def grid_of(names: Iterable[str] | None = None) -> dict[str, tuple[float, ...]]:
     chosen = set(GRID if names is None else names)
     unknown = chosen - set(GRID)
     if unknown:
-        raise RagError(f"unknown weights {', '.join(sorted(unknown))}: use {', '.join(GRID)}")
+        raise BadOption(f"unknown weights {', '.join(sorted(unknown))}: use {', '.join(GRID)}")
     return {k: v if k in chosen else (getattr(DEFAULT, k),) for k, v in GRID.items()}
 
 

@@ -86,6 +86,10 @@ class BadOption(RagError):
     """A command-line option with a value that cannot be used (a date, a list of numbers)."""
 
 
+class HeldOutQuestions(RagError):
+    """Calibration was asked to look at the questions kept for checking it."""
+
+
 class BadSetting(RagError):
     """An environment variable with a value of the wrong type: the server is misconfigured."""
 
