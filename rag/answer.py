@@ -125,17 +125,17 @@ def short_of(question: str, c: Candidate, need: Need) -> dict:
     quote = c.quote()
     found = short_answer(question, quote, need, c.duty, c.prose_unit, children)
     if found.get("text") == quote and not children and LEAD_IN.search(fold(quote)):
-        found = {"text": "".join([quote, *following(c)])}
+        found = {"text": "".join([quote, *following(c.tree, c.start, c.end)])}
     return found
 
 
-def following(c: Candidate, limit: int = 2) -> list[str]:
-    """Up to ``limit`` sentences after the candidate in its own clause: what a lead-in sentence
-    (“可在以下两种方式中任选其一。”) announces when the items are not sub-clauses of their own."""
-    clause = c.tree.clause_at(c.start)
-    end = clause.end if clause else len(c.tree.doc.text)
-    text = c.tree.doc.text
-    return [text[s:e].strip() for s, e in sentence_spans(text, c.end, end)[:limit]]
+def following(tree: ClauseTree, start: int, end: int, limit: int = 2) -> list[str]:
+    """Up to ``limit`` sentences after ``start``..``end`` in its own clause: what a lead-in
+    sentence (“可在以下两种方式中任选其一。”) announces when the items are not sub-clauses."""
+    clause = tree.clause_at(start)
+    text = tree.doc.text
+    until = clause.end if clause else len(text)
+    return [text[s:e].strip() for s, e in sentence_spans(text, end, until)[:limit]]
 
 
 def clarify(question: str, latency_ms: float) -> Answer:
