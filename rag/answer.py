@@ -40,7 +40,7 @@ from rag.features import (
     term_weights,
 )
 from rag.question import Need
-from rag.short import clause_children, short_answer
+from rag.short import LEAD_IN, clause_children, short_answer
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
 from rag.weights import DEFAULT, Weights
 from rag.zh import fold, sentence_spans
@@ -122,7 +122,20 @@ def answer_from_hits(
 def short_of(question: str, c: Candidate, need: Need) -> dict:
     """The short answer a candidate sentence gives (its clause's sub-items may hold the items)."""
     children = clause_children(c.tree, c.start)
-    return short_answer(question, c.quote(), need, c.duty, c.prose_unit, children)
+    quote = c.quote()
+    found = short_answer(question, quote, need, c.duty, c.prose_unit, children)
+    if found.get("text") == quote and not children and LEAD_IN.search(fold(quote)):
+        found = {"text": "".join([quote, *following(c.tree, c.start, c.end)])}
+    return found
+
+
+def following(tree: ClauseTree, start: int, end: int, limit: int = 2) -> list[str]:
+    """Up to ``limit`` sentences after ``start``..``end`` in its own clause: what a lead-in
+    sentence (“可在以下两种方式中任选其一。”) announces when the items are not sub-clauses."""
+    clause = tree.clause_at(start)
+    text = tree.doc.text
+    until = clause.end if clause else len(text)
+    return [text[s:e].strip() for s, e in sentence_spans(text, end, until)[:limit]]
 
 
 def clarify(question: str, latency_ms: float) -> Answer:

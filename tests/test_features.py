@@ -225,3 +225,24 @@ def test_rag_calibrate_sweeps_saved_cases_and_prints_the_best_weights(tmp_path):
     assert "(defaults)" in done.stdout and "floor: 0→" in done.stdout
     bad = _rag("calibrate", "--load", str(path), "--only", "flor")
     assert bad.returncode == 1 and "unknown weights flor" in bad.stderr
+
+
+def test_a_lead_in_sentence_answers_with_what_it_announces():
+    """“可在以下两种方式中任选其一。” says there are ways; the next sentences say which."""
+    lead = "补贴可在以下两种方式中任选其一，一经选定不得更改。"
+    text = f"{lead}第一种方式为按月领取。第二种方式为一次领取。第三句不再读。"
+    source = FakeSource(text)
+    hits = [Hit(Chunk("p#0", "p", "养老服务办法", "", 0, len(lead), lead, (), 9), 1, 1.0)]
+    a = answer_from_hits("补贴能怎么领？", hits, source, np.zeros(3))
+    assert a.found and a.citations[0].text == lead
+    assert a.short_answer == {"text": f"{lead}第一种方式为按月领取。第二种方式为一次领取。"}
+
+
+def test_a_sentence_that_announces_nothing_keeps_its_own_text():
+    """“以下” as “below” (60岁以下) is no lead-in: the sentence alone is the answer."""
+    first = "补贴发给60岁以下的独居老人，按季度核定。"
+    text = f"{first}其他事项另行规定。"
+    source = FakeSource(text)
+    hits = [Hit(Chunk("p#0", "p", "养老服务办法", "", 0, len(first), first, (), 9), 1, 1.0)]
+    a = answer_from_hits("补贴发给谁？", hits, source, np.zeros(3))
+    assert a.found and a.short_answer == {"text": first}
