@@ -197,11 +197,13 @@ def search(
     issuer: Annotated[str, Query(max_length=100, description="发文机关 contains")] = "",
     date_from: Annotated[str | None, Query(pattern=DATE, description="YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, Query(pattern=DATE, description="YYYY-MM-DD")] = None,
-    kind: Annotated[list[str] | None, Query(max_length=20, description="通知, 办法…")] = None,
-    doc: Annotated[list[str] | None, Query(max_length=50, description="document ids")] = None,
+    # plain arrays (no “or null”): a query string cannot say null, so a nullable array only
+    # invites fuzzers to send “negative” values that arrive as ordinary strings
+    kind: Annotated[list[str], Query(max_length=20, description="通知, 办法…")] = [],
+    doc: Annotated[list[str], Query(max_length=50, description="document ids")] = [],
 ) -> list[dict[str, Any]]:
     """Retrieved passages, best first (hybrid BM25 + dense), optionally filtered."""
-    filters = Filters(issuer, date_from or "", date_to or "", tuple(kind or ()), tuple(doc or ()))
+    filters = Filters(issuer, date_from or "", date_to or "", tuple(kind), tuple(doc))
     hits = engine.search(q, k=k, filters=filters)
     return [
         {

@@ -133,6 +133,8 @@ def test_ingest_priority_is_lowered_for_the_calling_thread_only():
         "print(seen[0], os.nice(0))\n"
     )
     worker, main = map(int, out.split())
+    if main + 5 > 19:  # niceness stops at 19: a run already lowered this far cannot show it
+        pytest.skip(f"this process already runs at niceness {main}")
     assert worker == main + 5  # the ingest thread yields; the thread answering questions not
 
 
