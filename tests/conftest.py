@@ -68,10 +68,29 @@ def _indexed(tmp_path_factory, embedder: str) -> Settings:
     root = tmp_path_factory.mktemp(embedder)
     corpus = root / "corpus"  # a copy: library routes under test may add or remove files
     shutil.copytree(CORPUS, corpus)
-    settings = Settings(corpus_dir=corpus, index_dir=root / "index", embedder=embedder,
-                        state_dir=root / "state")  # fmt: skip
-    ingest(settings)
+    settings = Settings(
+        corpus_dir=corpus, index_dir=root / "index", embedder=embedder, state_dir=root / "state"
+    )
+    ingest_aside(settings)
     return settings
+
+
+def ingest_aside(settings: Settings) -> None:
+    """``ingest`` in a thread of its own, as the server's library does: ingest lowers the priority
+    of the thread that embeds (``RAG_INGEST_NICE``), which must not be pytest's own."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            ingest(settings)
+        except BaseException as e:  # re-raised in the calling thread
+            failed.append(e)
+
+    thread = threading.Thread(target=run, name="test-ingest")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from rag.engine import Engine, ingest
+from rag.engine import Engine
 from rag.evaluate import below_thresholds, evaluate, load_gold
 from rag.settings import Settings
 
-from .conftest import REPO
+from .conftest import REPO, ingest_aside
 
 pytestmark = pytest.mark.slow
 DEV = REPO / "eval" / "dev"
@@ -29,7 +29,7 @@ def dev_engine(tmp_path_factory) -> Engine:
         state_dir=root / "state",
         embedder="e5-small",
     )
-    ingest(settings)
+    ingest_aside(settings)
     return Engine.load(settings)
 
 
