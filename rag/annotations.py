@@ -13,7 +13,7 @@ One table of keys with their role (``KEYS``): lead (牵头单位, 责任单位�
   that the first-listed unit leads (“排在第一位的部门为牵头部门，下同”, “列第一位者为牵头单位”):
   from that annotation on, the first unit of every “X、Y负责” leads and the rest participate.
 
-A document may name a unit once for every later item (“以下均需试点城市政府落实，不再列出”): every
+A document may name a unit once for every later item (“以下均需X市政府落实，不再列出”): every
 annotation after that statement names it too, as ``负责落实`` in ``other``.
 
 Anything else in brackets — “（2018年修订）”, “（以下简称…）”, “（一）” — is not an annotation.
@@ -73,7 +73,7 @@ UNIT_TAIL = re.compile(r"等(?:有关部门和单位|有关部门|有关单位)?
 NOT_A_UNIT = re.compile(r"[由的在对将向把被了从\d]")
 NO_UNIT = frozenset({"/", "无", "-", "—", "——"})
 OTHER_VERB_NAME = "指导部门"
-# “以下均需试点城市政府落实，不再列出”: a unit the document names once for every later item
+# “以下均需X市政府落实，不再列出”: a unit the document names once for every later item
 EVERY_LATER = re.compile(
     r"以下(?:各项|所列)?(?:任务|工作|事项)?(?:均|都|皆)?(?:需要|需|须|应由|由)"
     r"(?P<who>[^,;。()]{2,20}?)(?:负责落实|组织落实|落实|负责)"

@@ -22,7 +22,7 @@ state duties in sentences instead. The grammar, on one clause (split at 。；):
   only for the posts a question asks about (``posts=``), and a deputy (副总指挥) is no holder of
   the post (总指挥); a post or person alone (负责人, 工作人员) is never a unit;
 - **kind**: ``unit`` (a recognised agency), ``generic`` (有关单位/相关部门: a duty, but it names no
-  one), ``other`` (a person or body without an agency head: 专利代理师, 幼儿园),
+  one), ``other`` (a person or body without an agency head: 执业律师, 幼儿园),
   ``interpretation`` (“本办法由X负责解释”: X is answerable for what the text means, a real duty
   but only of interpretation) and ``post`` (the holder of a post asked about). The answer stage
   may weigh generic, other and interpretation lower.
@@ -189,7 +189,7 @@ def split_units(span: str) -> list[str]:
 
 def kind_of(unit: str) -> str:
     """
-    >>> kind_of("国务院专利行政部门"), kind_of("有关单位"), kind_of("专利代理师"), kind_of("区财政")
+    >>> kind_of("国务院专利行政部门"), kind_of("有关单位"), kind_of("执业律师"), kind_of("区财政")
     ('unit', 'generic', 'other', 'unit')
     """
     if GENERIC.match(unit):

@@ -290,7 +290,7 @@ MONEY_SLOT = re.compile(
     r"(?!才|能|可|就|以|内|后|前|左右)([\u4e00-\u9fff]{2,6})\s*[?？。!！]?\s*$"
 )  # not a verb phrase (多少元才能申请)
 # 收费标准是多少元 / 有效期是几年: a figure asked of the noun before the copula
-# (上限定为多少); not when a counter follows — 目标是多少个 counts what the 个 stands for
+# (建筑密度上限定为多少); not when a counter follows — 目标是多少个 counts what the 个 stands for
 COPULA_SLOT = re.compile(
     r"([\u4e00-\u9fff]{2,}?)(?:定|设|设定|确定|规定|核定)?(?:是|为)(?:多少|(?<![哪十])几(?!十))"
     rf"(?!\s*(?:个(?!\s*(?:工作日|月))|{PEOPLE}|{THINGS}|户|项|次|场|类|批))"
@@ -307,10 +307,10 @@ def figure_subject(folded: str) -> str:
     奖补) or before 是多少 (收费标准是多少元 → 最高收费) — as its head: the last three characters,
     of which a sentence must name two in a row (``_mentions``). "" when the question names none.
 
-    >>> figure_subject("能拿到多少元奖补？"), figure_subject("需要缴纳多少元的手续费？")
+    >>> figure_subject("每人可领多少元奖补？"), figure_subject("办证要交多少元的手续费？")
     ('奖补', '手续费')
-    >>> figure_subject("午餐的最高收费标准是多少元？"), figure_subject("开发强度上限定为多少")
-    ('高收费', '发强度')
+    >>> figure_subject("理发的最高收费标准是多少元？"), figure_subject("建筑密度上限定为多少")
+    ('高收费', '筑密度')
     >>> figure_subject("每万人配几名医生"), figure_subject("具体金额是多少元")
     ('', '')
     """

@@ -190,7 +190,7 @@ def _closest_prose_duty(
     承担”); “在X统筹指导下” names who oversees, not who does; a post (“国家粮食局主要负责人”)
     is named whole; ``posts`` are the posts the question asks about (their holders count then).
 
-    >>> _closest_prose_duty("主体责任落在谁身上？",
+    >>> _closest_prose_duty("这项改革的主体责任由谁承担？",
     ...                     "在甲领导小组统筹指导下，乙省委和省政府要切实履行主体责任，推进工作。")
     ('乙省委和省政府', [])
     >>> _closest_prose_duty("谁建立制度？", "区司法行政部门应当会同同级财政部门建立制度。")
@@ -402,8 +402,8 @@ ASKING = re.compile(r"多少|几|多久|多长")
 def _common_tail(a: str, b: str) -> int:
     """How many closing characters two texts share, when at least two (one is chance).
 
-    >>> _common_tail("一次离境超过", "有一次离境超过"), _common_tail("每次", "累计满")
-    (6, 0)
+    >>> _common_tail("连续居住满", "已连续居住满"), _common_tail("每次", "累计满")
+    (5, 0)
     """
     n = 0
     while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:

@@ -148,7 +148,7 @@ def test_deadline_question_is_met_by_a_date_or_an_annotated_deadline():
         ("申請材料交給哪個機構？", "responsibility"),
         ("應由哪位負責審批？", "responsibility"),
         ("甚麼時候截止報名？", "time"),
-        ("补贴每月几号前发放？", "time"),
+        ("津贴每月几号前发放？", "time"),
         ("报名时间是哪几天？", "time"),
         ("多久內要提出申請？", "time"),
         ("直通车的期限是多长？", "time"),
@@ -174,11 +174,11 @@ def test_intents_of_more_question_shapes(question, intent):
         ("设了几位副手", "设副职2人", True),
         ("每万人配几名医生", "到2025年不低于4.66人", True),
         ("每月生活费标准是多少？", "基本生活标准为每人每月2094元", True),
-        ("土地开发强度上限定为多少？", "开发强度不超过30%", True),
-        ("土地开发强度上限定为多少？", "绿化覆盖率不低于50%", False),
+        ("建筑密度上限定为多少？", "建筑密度不超过30%", True),
+        ("建筑密度上限定为多少？", "绿化覆盖率不低于50%", False),
         ("至少拿出多少个名额", "至少安排300名指标", True),
         ("成员单位一共几家", "由9个部门和单位组成", True),
-        ("派出了多少个督查组", "发现典型经验做法共130项", False),  # items are no groups
+        ("组建了多少个工作组", "发现典型经验做法共130项", False),  # items are no groups
         ("需要提交几份报告", "前12个月月均收入高于标准", False),  # 12个月 is a span
         ("需要提交几份报告", "提交体检报告2份", True),
         ("有多少", "2025年启动试点", False),  # a bare year is no count
@@ -235,13 +235,13 @@ def test_a_post_question_is_met_by_the_holder_of_that_post_not_its_deputy():
     ("question", "sentence", "met"),
     [
         # a sum asked of a named thing: a figure about something else does not answer it
-        ("孵化一户实体能拿到多少元奖补？", "可领取每人每年3000元交通补贴", False),
-        ("孵化一户实体能拿到多少元奖补？", "每孵化一户给予5000元奖补", True),
-        ("申请人需要缴纳多少元的手续费？", "住院照料救助标准不超过120元/人/日", False),
-        ("申请人需要缴纳多少元的手续费？", "收取手续费20元", True),
+        ("每培训一名学员能拿到多少元奖补？", "可领取每人每年3000元交通补贴", False),
+        ("每培训一名学员能拿到多少元奖补？", "每孵化一户给予5000元奖补", True),
+        ("办证需要缴纳多少元的手续费？", "住院照料救助标准不超过120元/人/日", False),
+        ("办证需要缴纳多少元的手续费？", "收取手续费20元", True),
         # a figure asked of the noun before 是多少
-        ("一份午餐的最高收费标准是多少元？", "补贴标准为每人每次3元", False),
-        ("一份午餐的最高收费标准是多少元？", "午餐收费不超过15元", True),
+        ("一次理发的最高收费标准是多少元？", "补贴标准为每人每次3元", False),
+        ("一次理发的最高收费标准是多少元？", "理发收费不超过15元", True),
         ("入户审核的办结时限是多少个工作日？", "应当自受理之日起15个工作日内完成审核", False),
         ("入户审核的办结时限是多少个工作日？", "应当在15个工作日内办结", True),
         # vague words name nothing: the measure alone decides
@@ -250,8 +250,8 @@ def test_a_post_question_is_met_by_the_holder_of_that_post_not_its_deputy():
         ("自筹比例是多少", "自筹部分不低于三成", True),
         ("每万人配几名医生", "到2025年不低于4.66人", True),
         ("每月生活费标准是多少？", "基本生活标准为每人每月2094元", True),
-        ("土地开发强度上限定为多少？", "开发强度不超过30%", True),
-        ("土地开发强度上限定为多少？", "绿化覆盖率不低于50%", False),
+        ("建筑密度上限定为多少？", "建筑密度不超过30%", True),
+        ("建筑密度上限定为多少？", "绿化覆盖率不低于50%", False),
     ],
 )
 def test_a_figure_must_be_about_the_subject_asked(question, sentence, met):
@@ -269,10 +269,10 @@ def test_the_subject_may_be_named_by_the_clause_heading():
     ("question", "subject"),
     [
         ("能拿到多少元奖补？", "奖补"),
-        ("能领多少元的人才安居补贴？", "居补贴"),
-        ("见习基地资格认定的有效期是几年？", "有效期"),
+        ("能领多少元的购房补贴？", "房补贴"),
+        ("培训机构资质认定的有效期是几年？", "有效期"),
         ("门诊收费标准是多少元", "诊收费"),
-        ("初步建设目标是多少个？", ""),  # the 个 says what is counted
+        ("年度培育目标是多少个？", ""),  # the 个 says what is counted
         ("每月生活费标准是多少？", "生活费"),
         ("具体金额是多少元", ""),
         ("化解欠薪纠纷多少件", ""),  # no copula, no sum: the measure alone decides

@@ -191,7 +191,7 @@ def test_with_no_lead_the_directing_role_leads() -> None:
 
 def test_prose_units_whole_posts_and_joining_units() -> None:
     got = short(
-        "应急办公室主任由谁担任？",
+        "防汛办公室主任由谁担任？",
         "办公室设在国家粮食局,由国家粮食局主要负责人兼任办公室主任。",
         prose="国家粮食局主要",
     )
@@ -285,7 +285,7 @@ def test_a_case_the_question_names_takes_its_own_figure() -> None:
 
 def test_the_words_just_before_the_asked_figure_anchor_it() -> None:
     sentence = "居住累计满183天的任一年度中有一次离境超过30天的,连续年限重新起算。"
-    assert value(sentence, "一年内一次离境超过多少天要重算？") == "超过30天"
+    assert value(sentence, "一年内单次出境超过多少天要重算？") == "超过30天"
     assert value(sentence, "一年里居住累计满多少天才算？") == "满183天"
     # no shared lead-up (one character is chance): the closest phrase decides
     sentence = "本科每人补贴3000元,研究生每人补贴5000元。"
