@@ -168,9 +168,9 @@ def test_intents_of_more_question_shapes(question, intent):
     ("question", "sentence", "met"),
     [
         # counts: 个 stands for a body's or a person's counter; 名/人/位 all count people
-        ("可以选几个人当代表", "可以由投诉人书面推选两名代表人", True),
+        ("每组可以派几个人参加", "可以由投诉人书面推选两名代表人", True),
         ("能有几个高新区升级", "优先支持其1家高新区", True),
-        ("至少接收多少名见习人员", "接收见习人员20人以上", True),
+        ("至少招收多少名实习学生", "招收实习学生20人以上", True),
         ("设了几位副手", "设副职2人", True),
         ("每万人配几名医生", "到2025年不低于4.66人", True),
         ("每月生活费标准是多少？", "基本生活标准为每人每月2094元", True),
@@ -208,8 +208,8 @@ def test_intents_of_more_question_shapes(question, intent):
         # ratio before money; a share of a sum; a:b; traditional text
         ("服务费拿出多少比例用于薪酬", "服务费的80%用于薪酬分配", True),
         ("服务费拿出多少比例用于薪酬", "服务费每人每年120元", False),
-        ("补贴不得低于最低工资标准的多少", "不低于本市最低工资标准80%的生活补贴", True),
-        ("补贴不得低于最低工资标准的多少", "不低于本市最低工资标准的生活补贴", False),
+        ("津贴不得低于平均工资标准的多少", "不低于本市平均工资标准80%的津贴", True),
+        ("津贴不得低于平均工资标准的多少", "不低于本市平均工资标准的津贴", False),
         ("配比不得低于多少", "护理员与失能人员按1:5配备", True),
         ("配比不得低于多少", "享受长护险2级待遇", False),
         ("所佔比例不得超過多少", fold("所佔比例不得超過全體議員的百分之二十"), True),
@@ -245,7 +245,7 @@ def test_a_post_question_is_met_by_the_holder_of_that_post_not_its_deputy():
         ("入户审核的办结时限是多少个工作日？", "应当自受理之日起15个工作日内完成审核", False),
         ("入户审核的办结时限是多少个工作日？", "应当在15个工作日内办结", True),
         # vague words name nothing: the measure alone decides
-        ("住房补贴每人每月的具体金额是多少元？", "可领取每人每月1500元住房补贴", True),
+        ("交通补贴每月的具体金额是多少元？", "可领取每人每月1500元交通补贴", True),
         ("具体金额是多少元？", "每人每月1500元", True),
         ("自筹比例是多少", "自筹部分不低于三成", True),
         ("每万人配几名医生", "到2025年不低于4.66人", True),
