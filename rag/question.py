@@ -99,16 +99,32 @@ RATIO_FIGURE = re.compile(
 )
 ASKED_DURATION = re.compile(
     r"多久|多长时间|期限多长|多长期限|(?:期限|时间|期|时长|年限)是?多长|多少年|(?<!哪)几年"
-    r"|(?:多少|(?<!哪)几)\s*个?\s*(?:工作日|天|日|周|星期|小时)|(?:多少|(?<!哪)几)\s*个\s*月"
-)  # 哪几天 asks for the days (a date), not how many
+    r"|(?:多少|(?<![哪月])几)\s*个?\s*(?:工作日|天|日|周|星期|小时)|(?:多少|(?<!哪)几)\s*个\s*月"
+)  # 哪几天 and 几月几日 ask for the days (a date), not how many
 # a span of time: a small number (not a 4-digit year, not 第三) and a unit; “3月” is a date,
 # “3个月” a span; 3—12个月 is a span too
 SPAN = r"(?<![\d月第])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*"  # not a year, not a 月X日 day
 DURATION = re.compile(
     rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周|星期)|{SPAN}(?:个\s*月|年(?![底初末度]))"
 )
-FREQUENCY = re.compile(r"一次|一回|频次|频率")
+# how often: “多久召开一次”, “隔多久报一次”, “频次” (not “一次最多能开多长时间的药”: once)
+FREQUENCY = re.compile(
+    r"(?:多久|多长时间|几年|多少年|几个月|多少天|几天)[^,;。?!，；？！]{0,12}?(?:一次|一回)"
+    r"|频次|频率|隔多久|隔多长|间隔多"
+)
+# a frequency as written: 每月, 每3个月, 每季度, 按月, 两年一次 (每月1500元 is a sum, 按年龄 no
+# period)
+OFTEN = re.compile(
+    r"每\s*隔?\s*(?:(?:\d{1,3}|[一二两三四五六七八九十半]+)\s*个?\s*)?"
+    r"(?:年度|年|季度|季|个月|月|周|星期|旬|天|日|小时)(?!\s*\d)"
+    r"|按\s*(?:年度|年(?![龄限])|季度|季|月(?!份)|周|日|天|半年)"
+    r"|(?:\d{1,3}|[一二两三四五六七八九十半]+)\s*个?\s*(?:年|季度|月|周|星期|天|日)\s*(?:一次|一回|1次)"
+)
 ASKED_DEADLINE = re.compile(r"完成|截止|之前|以前|前|时限|期限|到期|期满|最晚|最迟")
+# a question asking for a day (哪天上线, 几号前发放) is not answered by a year or a month
+ASKED_DAY = re.compile(r"哪天|哪一天|哪几天|哪日|何日|几号|几月几日|(?<![多少])几日(?!内)")
+# a question asking when something starts (从哪天开始执行, 何时起施行, 什么时候生效)
+ASKED_START = re.compile(r"(?:开始|起)?(?:施行|实施|执行|实行|生效)|起算|起计")
 # a deadline may be relative: 届满3个月前, 收到之日起15日内
 RELATIVE = re.compile(rf"(?:{DURATION.pattern})\s*(?:前|内|以内|之内)")
 YEAR = re.compile(r"(?:19|20)\d{2}(?=\s*年)")
@@ -119,10 +135,27 @@ FIGURE = re.compile(
     r"(?<![第\d.,（(])(?<!\d月)(?!(?:19|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*[.．、)）](?!\d))\d"
     r"|(?<!第)[一二两三四五六七八九十百千万]+(?:个|项|次|名|家|场|支|类|大|级|批|条|位|人|户)"
 )
-DATE = re.compile(
-    r"\d{4}\s*年|\d{4}[-/.]\d{1,2}|\d{1,2}\s*月|年底|年内|每年|每月|每季度|每半年|季度|\d+小时"
+# a date other than a bare year
+DATED = (
+    r"\d{4}[-/.]\d{1,2}|\d{1,2}\s*月|年底|年内|每年|每月|每季度|每半年|季度|\d+小时"
     rf"|(?:次|每|当|本|下|上)月\s*{DAY}|[一二三四五六七八九十]{{1,2}}月\s*{DAY}"
 )
+DATE = re.compile(rf"\d{{4}}\s*年|{DATED}")
+# a year alone is a deadline only when it reads as one (到2025年, 2025年底前, 2025年完成), not
+# in “将2016年实施的措施”
+YEAR_DEADLINE = (
+    r"(?:到|至|于|在|截至|截止|力争|争取|确保|前)\s*\d{4}\s*年"
+    r"|\d{4}\s*年\s*(?:底|末|内|前|以前|之前|上半年|下半年|完成|建成|实现|基本|全面)"
+)
+DEADLINE = re.compile(f"{DATED}|{YEAR_DEADLINE}|{RELATIVE.pattern}")
+# a date that names its day: 2006年1月1日, 11月20前, 次月十五日, 6月底; or a relative deadline
+DAY_DATE = re.compile(
+    rf"\d{{1,2}}\s*月\s*(?:\d{{1,2}}(?:\s*[日号]|(?=\s*(?:前|以前|之前)))|{DAY}|底|末)"
+    rf"|(?:次|每|当|本|下|上)月\s*{DAY}|[一二三四五六七八九十]{{1,2}}月\s*{DAY}"
+    rf"|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|{RELATIVE.pattern}"
+)
+# a date from which something holds: 自2025年1月1日起, 2024年3月1日起施行
+START_DATE = r"(?:自|从|于)\s*(?:{d})|(?:{d})\s*(?:起|开始|以来|施行|实施|执行|实行|生效)"
 
 
 def clean_question(text: str) -> str:
@@ -178,6 +211,7 @@ class Need:
     topics: tuple[str, ...] = ()  # money words or posts asked about; the sentence names one
     subject: str = ""  # what a figure is asked of (奖补, 手续费): the context must name it
     deadline: bool = False  # a “by when” question: an annotation's 完成时限 answers it too
+    often: bool = False  # a “how often” question: 每月, 按季度, 两年一次 answer it
 
     @classmethod
     def of(cls, question: str) -> Need:
@@ -192,14 +226,12 @@ class Need:
         folded = fold(question)
         intent = intent_of(question)
         years = tuple(YEAR.findall(folded))
-        if ASKED_DURATION.search(folded):  # “多久召开一次” asks how often: 每季度 or 每3个月
-            often = FREQUENCY.search(folded)
-            span = re.compile(f"{DATE.pattern}|{DURATION.pattern}") if often else DURATION
-            return cls("time", span, years, subject=figure_subject(folded))
+        if ASKED_DURATION.search(folded) or intent == "time" and FREQUENCY.search(folded):
+            if FREQUENCY.search(folded):  # “多久召开一次” asks how often: 每季度, 每3个月, 按月
+                return cls("time", OFTEN, years, often=True)
+            return cls("time", DURATION, years, subject=figure_subject(folded))
         if intent == "time":
-            deadline = bool(ASKED_DEADLINE.search(folded))
-            when = re.compile(f"{DATE.pattern}|{RELATIVE.pattern}") if deadline else DATE
-            return cls(intent, when, years, deadline=deadline)
+            return cls(intent, re.compile(_when(folded)), years, deadline=_by_when(folded))
         if intent == "responsibility":
             return cls(intent, None, years, tuple(ROLE.findall(folded)))
         if intent != "quantity":
@@ -257,6 +289,34 @@ class Need:
         if self.subject and not _mentions(self.subject, f"{context} {sentence}"):
             return False  # a figure about something else (交通补贴 for 奖补)
         return self.pattern is None or bool(self.pattern.search(sentence))
+
+
+def _by_when(folded: str) -> bool:
+    """Does a time question ask by when (截止, 最晚, 之前)?"""
+    return bool(ASKED_DEADLINE.search(folded))
+
+
+def _when(folded: str) -> str:
+    """The dates that answer a time question: one naming its day for 哪天/几号, a deadline (not a
+    bare year) for 最晚/截止, one things start from for 从哪天开始执行; any date otherwise.
+
+    >>> day = re.compile(_when("哪天上线的"))
+    >>> bool(day.search("于2006年1月1日正式开通")), bool(day.search("2006年启动"))
+    (True, False)
+    >>> due = re.compile(_when("最晚什么时候交"))
+    >>> bool(due.search("到2018年全面完成")), bool(due.search("将2016年实施的措施调整"))
+    (True, False)
+    >>> start = re.compile(_when("从哪天开始执行"))
+    >>> bool(start.search("均从2025年1月1日起执行")), bool(start.search("报送时间为2025年1月1日"))
+    (True, False)
+    """
+    if ASKED_DAY.search(folded):
+        when = DAY_DATE.pattern
+    elif _by_when(folded):
+        return DEADLINE.pattern
+    else:
+        when = DATE.pattern
+    return START_DATE.format(d=when) if ASKED_START.search(folded) else when
 
 
 def _amount(measure: str) -> str:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import re
 
 from rag.duties import prose_duty
-from rag.question import ASKED_MEASURE, MEASURE, YEAR, Need
+from rag.question import ASKED_MEASURE, INTERROGATIVE, MEASURE, OFTEN, YEAR, Need
+from rag.terms import words
 from rag.types import ClauseTree, Responsibility
 from rag.zh import fold
 
 # questions asking for an enumeration (有哪些…, 哪几类, 哪三项); 哪些单位 is responsibility;
 # “有什么用/作用/区别” asks what a thing does, and “哪一级” asks for one, not a list
 LISTING = re.compile(
-    r"哪些|哪几|哪[二两三四五六七八九十]|包括什么|有什么(?!用|作用|好处|区别|影响|意义|关系)"
-)
+    r"哪些|哪几(?![天日号年月周]|个月)|哪[二两三四五六七八九十]|包括什么"
+    r"|有什么(?!用|作用|好处|区别|影响|意义|关系)"
+)  # 哪几天 asks for dates
 # a question asking where (哪一级, 去哪里) is answered by the unit a duty names, as “who” is
 WHERE = re.compile(r"哪一?级|哪一层级|[去到向在]哪里?|何处")
 NUMERAL = "[一二两三四五六七八九十百千半]"
@@ -31,7 +33,7 @@ BOUND = (
     "|最少|至少|满|[<>≤≥]"
 )
 PER = "(?:每(?:人|户|月|年|日|天|次|季度|周|件|家|个)){0,3}"
-AFTER = "(?:左右|以上|以内|以下|上下|之内|内|不变)?"  # 30日内, 3年以上
+AFTER = "(?:左右|以上|以内|以下|上下|之内|内|以前|之前|前|不变)?"  # 30日内, 3年以上, 3个月前
 PER_UNIT = "(?:/(?:人|户|次|日|天|月|年|件|家|亩|平方米))*"  # 240元/人/日
 ARABIC = (
     rf"(?:{BOUND})?{PER}(?:{BOUND})?每?(?<![\d.,第])\d+(?:,\d{{3}})*(?:\.\d+)?"
@@ -42,20 +44,23 @@ CHINESE = (
     rf"(?:{BOUND})?{PER}每?(?<![第同\d一二两三四五六七八九十百千]){NUMERAL}+"
     rf"(?:{UNIT}|{SPAN}|个|项|次|名|家|类|批|条|位|件|倍)(?!性){AFTER}"
 )
-# a date: 2019年6月底前, 每年2月底前, 5月19日, 次月十五日内; a time of day may follow it
-DAY = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*日"
+# a date: 2019年6月底前, 每年2月底前, 5月19日, 11月20前 (日 left out), 次月十五日内; a time of
+# day may follow it
+DAY = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"
+MONTH_DAY = r"\d{1,2}\s*月(?:\s*\d{1,2}(?:\s*[日号]|(?=\s*(?:前|以前|之前))))?"
 DATE_ONE = (
-    r"(?:(?:每年|次年|当年)?\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?"
-    r"|(?:每年|次年|当年)?\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
+    rf"(?:(?:每年|次年|当年)?\d{{4}}\s*年(?:\s*{MONTH_DAY})?"
+    rf"|(?:每年|次年|当年)?{MONTH_DAY}"
     rf"|(?:每月|次月|当月){DAY}|年底|年内)"
     r"(?:底|末|初|中旬|上旬|下旬)?(?:前|以前|之前|起|以后|后|内)?"
     r"(?:\s*\(?(?:上午|下午|晚上)?\d{1,2}(?::\d{2}|点|时)\)?)?"
 )
 RANGE = r"\s*(?:至|到|-|—|–|~)\s*"  # 3—12个月, 4月1日至6月20日, 2025年11月-2027年3月
-VALUE = re.compile(  # a date, or a figure with its unit, as written (on folded text)
+VALUE = re.compile(  # a date, a figure with its unit, or how often (每月, 按季度), as written
     rf"(?P<date>{DATE_ONE}(?:{RANGE}{DATE_ONE})?)"
     rf"|(?P<num>(?:{ARABIC}|{CHINESE})(?:{RANGE}(?:{ARABIC}|{CHINESE}))?)"
-)
+    rf"|(?P<often>{OFTEN.pattern})"
+)  # on folded text; a frequency only where neither a date nor a figure starts (每月1500元)
 
 
 def short_answer(
@@ -334,14 +339,20 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     def unbounded(m: re.Match[str]) -> bool:
         return bound is not None and not bound.search(m.group(0).strip())
 
-    def other_span(m: re.Match[str]) -> bool:
-        return bool(span_asked) and not any(u in m.group(0) for u in span_asked)
+    def other_span(m: re.Match[str]) -> bool:  # 多少天 is met by 20日 too
+        return bool(span_asked) and not any(
+            u in m.group(0) for asked in span_asked for u in SAME_SPAN.get(asked, asked)
+        )
 
     values = [
         m
         for m in VALUE.finditer(blank)
-        if (m.group(wanted) or need.intent == "time") and this_year(m)
+        if (m.group(wanted) or need.intent == "time")
+        and (need.often or not m.group("often"))
+        and this_year(m)
     ]
+    if need.intent == "time" and need.pattern and not spans:  # 2016年 is no answer to 哪天
+        return ""
     if not values:
         return ""
     if SEVERAL.search(q) or len(ASKED.findall(q)) > 1:
@@ -351,7 +362,7 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
             if has_unit(m) and (met(m) or any(u in m[0] for u in units)) and not stated(m)
         ]
         if len(several) > 1:
-            return "、".join(sentence[m.start() : m.end()].strip() for m in several)
+            return "、".join(_as_written(sentence, folded, m, q) for m in several)
     if need.intent == "time":  # a date is what met the need; the closest phrase breaks ties
         ranked = sorted(
             (m for m in values if met(m)),
@@ -387,16 +398,119 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     if not ranked:
         return ""
     best = ranked[0]
-    start, end = best.start(), best.end()
+    end = best.end()
     for m in values[values.index(best) + 1 :]:  # 1年、2年或3年: the alternatives come together
         gap = blank[end : m.start()]
         if not (ALTERNATIVES.fullmatch(gap) and has_unit(m) and _unit(m[0]) == _unit(best[0])):
             break
         end = m.end()
-    return sentence[start:end].strip()
+    return _as_written(sentence, folded, best, q, end)
 
 
 ASKING = re.compile(r"多少|几|多久|多长")
+SAME_SPAN = {"天": ("天", "日"), "日": ("日", "天"), "周": ("周", "星期")}
+
+
+def _as_written(sentence: str, folded: str, m: re.Match[str], q: str, end: int = 0) -> str:
+    """A value as the sentence writes it, with the words that belong to it: the anchor of a
+    relative deadline (保障期限届满3个月前), else, for a span or a count of times, the words just
+    before it that the question names too (放宽至参保1年以上 asked of 参保 → 参保1年以上; 可连任一次
+    asked of 连任 → 连任一次), which say what lasts or repeats."""
+    start, end = m.start(), end or m.end()
+    if m.group("often") and (times := TIMES.match(folded, end)):  # 每季度至少主动联系1次
+        end = times.end()
+    if not m.group("date"):
+        floor = max((i + 1 for i in range(start) if SEPARATOR.match(folded[i])), default=0)
+        start = _anchor_start(folded, m, floor)
+        if start == m.start() and LASTING.search(m.group(0).strip()):
+            start = _named_before(folded, start, floor, q)
+    return sentence[start:end].strip()
+
+
+# how many times a frequency comes with: 每季度(至少主动联系1次), 每月(反馈一次)
+TIMES = re.compile(rf"[^,;:。、()]{{0,8}}?(?:\d{{1,2}}|{NUMERAL}{{1,3}})\s*[次回]")
+
+
+# a span or a count of times (not of people: 人次)
+LASTING = re.compile(
+    r"(?<!人)(?:年|月|日|天|周|星期|小时|次|回)(?:左右|以上|以内|以下|之内|内|前|以前|之前|不变)?$"
+)
+RELATIVE_END = re.compile(r"(?:前|以前|之前|内|以内|之内|后|以后)$")
+ANCHOR_END = re.compile(r"(?:届满|期满|到期|结束|之日|之时|日|起|起计|起计的|前|后)$")
+MAX_ANCHOR = 20
+
+
+def _anchor_start(folded: str, m: re.Match[str], floor: int) -> int:
+    """Where the anchor of a relative deadline (3个月前, 15日内) begins — from 自/从, or after
+    在/于, to the value: “须在保障期限届满3个月前” → 保障期限届满, “自收到之日起15日内” →
+    自收到之日起; the value's own start when it is no relative deadline or names no anchor.
+
+    >>> s = "须在保障期限届满3个月前提交申请"
+    >>> m = next(VALUE.finditer(s)); s[_anchor_start(s, m, 0) : m.end()]
+    '保障期限届满3个月前'
+    >>> s = "组织毕业2年内高校毕业生"
+    >>> m = next(VALUE.finditer(s)); s[_anchor_start(s, m, 0) : m.end()]
+    '2年内'
+    """
+    if not RELATIVE_END.search(m.group(0).strip()):
+        return m.start()
+    digit = re.search(rf"\d|{NUMERAL}", m.group(0))
+    at = m.start() + (digit.start() if digit else 0)
+    lead = folded[max(floor, at - MAX_ANCHOR) : at]
+    if not ANCHOR_END.search(lead):
+        return m.start()
+    marks = [i for i, c in enumerate(lead) if c in "自从"] + [
+        i + 1 for i, c in enumerate(lead) if c in "在于"
+    ]
+    if not marks or max(marks) >= len(lead) - 1:
+        return m.start()
+    return min(m.start(), at - len(lead) + max(marks))
+
+
+def _named_before(folded: str, start: int, floor: int, question: str) -> int:
+    """Where a value begins with the word just before it (two characters or more, as jieba cuts
+    the phrase) when the question names that word before what it asks (参保 of “参保年限放宽到
+    多久” in 放宽至参保1年以上; 连任 of 可连任一次); not a bound (最长), not part of a word
+    (业后 of 学业后).
+
+    >>> _named_before("放宽至参保1年以上", 5, 0, "参保年限放宽到多久")
+    3
+    >>> _named_before("结束学业后2年内", 5, 0, "毕业后多少年内")
+    5
+    """
+    lead = words(folded[floor:start])
+    word = lead[-1] if lead else ""
+    asked = re.search(rf"{re.escape(word)}(?:{WHAT_LASTS})", question) if len(word) > 1 else None
+    if asked is None or not HAN.fullmatch(word) or INTERROGATIVE.search(word) or "最" in word:
+        return start
+    return start - len(word)
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]+")
+# what follows the word that says what lasts, in the question: 参保年限, 连任几次, 累计满多少天
+WHAT_LASTS = r"年限|期限|时间|时长|多少|几|多久|多长|满|不满|超过|不超过|以上"
+
+
+def qualified_values(sentence: str) -> list[tuple[str, str]]:
+    """Every value of a sentence (dates, figures, frequencies; no item or article number) with
+    the words that qualify it — those before it back to the previous value or separator — so a
+    scorer can tell which value is about what the question asks (急难型…1个月内 vs
+    支出型…12个月内).
+
+    >>> qualified_values("支出型救助的事由应发生在申请日前12个月内,急难型的在1个月内。")
+    [('12个月内', '支出型救助的事由应发生在申请日前'), ('1个月内', '急难型的在')]
+    >>> qualified_values("第八条 任期五年，可连任一次。")
+    [('五年', '任期'), ('一次', '可连任')]
+    """
+    folded = fold(sentence)
+    blank = NUMBERING.sub(lambda m: " " * len(m.group(0)), folded)
+    found, floor = [], 0
+    for m in VALUE.finditer(blank):
+        cut = max([floor, *(i + 1 for i in range(floor, m.start()) if SEPARATOR.match(folded[i]))])
+        cut += len(blank[cut : m.start()]) - len(blank[cut : m.start()].lstrip())  # 第八条
+        found.append((sentence[m.start() : m.end()].strip(), sentence[cut : m.start()].strip()))
+        floor = m.end()
+    return found
 
 
 def _common_tail(a: str, b: str) -> int:

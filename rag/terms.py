@@ -71,3 +71,9 @@ class Terms:
             for t in self._jieba.cut_for_search(fold(text))
             if t.strip() and _TERM.search(t) and t not in STOP
         ]
+
+
+def words(text: str) -> list[str]:
+    """The words of a (folded) text as jieba's base dictionary cuts them, in order, nothing
+    dropped: where a word begins (学业后 → 学业/后, so 业后 is no word)."""
+    return list(_base_tokenizer().cut(text))
