@@ -112,11 +112,11 @@ FREQUENCY = re.compile(
     r"(?:多久|多长时间|几年|多少年|几个月|多少天|几天)[^,;。?!，；？！]{0,12}?(?:一次|一回)"
     r"|频次|频率|隔多久|隔多长|间隔多"
 )
-# a frequency as written: 每月, 每3个月, 每季度, 按月, 两年一次 (每月1500元 is a sum, 按年龄 no
-# period)
+# a frequency as written: 每月, 每3个月, 每季度, 每年2次, 按月, 两年一次 (每月1500元 is a sum,
+# 每月25日 a day, 按年龄 no period)
 OFTEN = re.compile(
     r"每\s*隔?\s*(?:(?:\d{1,3}|[一二两三四五六七八九十半]+)\s*个?\s*)?"
-    r"(?:年度|年|季度|季|个月|月|周|星期|旬|天|日|小时)(?!\s*\d)"
+    r"(?:年度|年|季度|季|个月|月|周|星期|旬|天|日|小时)(?!\s*\d(?!\d*\s*[次回]))"
     r"|按\s*(?:年度|年(?![龄限])|季度|季|月(?!份)|周|日|天|半年)"
     r"|(?:\d{1,3}|[一二两三四五六七八九十半]+)\s*个?\s*(?:年|季度|月|周|星期|天|日)\s*(?:一次|一回|1次)"
 )
@@ -226,9 +226,9 @@ class Need:
         folded = fold(question)
         intent = intent_of(question)
         years = tuple(YEAR.findall(folded))
-        if ASKED_DURATION.search(folded) or intent == "time" and FREQUENCY.search(folded):
-            if FREQUENCY.search(folded):  # “多久召开一次” asks how often: 每季度, 每3个月, 按月
-                return cls("time", OFTEN, years, often=True)
+        if FREQUENCY.search(folded) and intent != "responsibility":  # 多久召开一次, 频次是多少
+            return cls("time", OFTEN, years, often=True)  # 每季度, 每3个月, 按月, 每年2次
+        if ASKED_DURATION.search(folded):
             return cls("time", DURATION, years, subject=figure_subject(folded))
         if intent == "time":
             return cls(intent, re.compile(_when(folded)), years, deadline=_by_when(folded))

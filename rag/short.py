@@ -419,7 +419,7 @@ def _as_written(sentence: str, folded: str, m: re.Match[str], q: str, end: int =
     start, end = m.start(), end or m.end()
     if m.group("often") and (times := TIMES.match(folded, end)):  # 每季度至少主动联系1次
         end = times.end()
-    if not m.group("date"):
+    if m.group("num"):
         floor = max((i + 1 for i in range(start) if SEPARATOR.match(folded[i])), default=0)
         start = _anchor_start(folded, m, floor)
         if start == m.start() and LASTING.search(m.group(0).strip()):

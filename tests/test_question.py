@@ -282,3 +282,59 @@ def test_the_subject_may_be_named_by_the_clause_heading():
 )
 def test_figure_subject(question, subject):
     assert figure_subject(fold(question)) == subject
+
+
+# Dates, deadlines, start dates and frequencies: synthetic sentences and sentences of the dev
+# calibration documents, with negatives.
+@pytest.mark.parametrize(
+    ("question", "sentence", "met"),
+    [
+        # a question asking for a day needs one (日 may be left out before 前), not a year
+        ("网站是哪天开通的", "门户网站于2006年1月1日正式开通", True),
+        ("网站是哪天开通的", "门户网站于2006年建成", False),  # a bare year names no day
+        ("材料最晚哪天报送", "于11 月20前报送", True),
+        ("材料最晚哪天报送", "将2016年实施的24项措施调整增加为30项", False),
+        ("几月几日截止报名", "报名于5月22日截止", True),
+        ("津贴几号发放", "每月25号前发放", True),
+        # a bare year is no deadline unless it reads as one
+        ("最晚什么时候建成", "将2016年实施的24项措施调整增加为30项", False),
+        ("最晚什么时候建成", "到2025年全面建成", True),
+        ("最晚什么时候建成", "2025年底前建成", True),
+        ("什么时候前完成", "2027年完成全部改造", True),
+        # a start date: the date things hold from, not any date
+        ("从哪天开始执行", "均从2025年1月1日起执行", True),
+        ("从哪天开始执行", "报送时间为2025年1月1日", False),
+        ("本办法什么时候起施行", "本办法自2024年3月1日起施行", True),
+        ("本办法什么时候起施行", "2023年12月底前完成修订", False),
+        # how often: a frequency, not a period of dates or a sum paid monthly
+        ("要隔多久报一次", "按月定期向国家局报送试点阶段性报告", True),
+        ("要隔多久报一次", "试点推进(2025年11月-2027年3月)", False),
+        ("多久公开一次", "每季度至少公开一次本行政区域内享受补贴对象信息", True),
+        ("多久审计一次", "每年至少进行一次审计", True),
+        ("村委会几年换届一次", "村委会三年一次换届", True),
+        ("多久联系一次", "按年龄段分类联系", False),  # 按年龄 is no period
+        ("多久联系一次", "每月1500元", False),  # a sum paid monthly
+        ("多久联系一次", "每月25日前联系", False),  # a day of each month
+        ("入户服务频次是多少", "每月2次", True),
+        # durations: a span, not a date; “3月” alone is a month
+        ("要多久", "3月底前完成", False),
+        ("一次最多能开多长时间的药", "最长可开具3个月的药量", True),
+    ],
+)
+def test_needs_on_days_deadlines_starts_and_frequencies(question, sentence, met):
+    assert Need.of(question).met("", fold(sentence), False) is met
+
+
+@pytest.mark.parametrize(
+    ("question", "often"),
+    [
+        ("医生多久会主动联系一次？", True),
+        ("隔多久报送情况？", True),
+        ("检查频率怎么定？", True),
+        ("入户服务频次是多少？", True),
+        ("一次最多能开多长时间的药？", False),  # 一次 here is “at a time”
+        ("多久内要提出申请？", False),
+    ],
+)
+def test_how_often_is_read_from_the_question(question, often):
+    assert Need.of(question).often is often

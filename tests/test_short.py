@@ -14,6 +14,7 @@ from rag.short import (
     lead_in_items,
     listed_items,
     met_value,
+    qualified_values,
     short_answer,
     units_asked,
 )
@@ -55,6 +56,12 @@ def short(question: str, sentence: str, **kw) -> dict:
         ("在本市工作满半年以上", "满半年以上"),
         ("按每人每月300元标准给予补贴", "每人每月300元"),
         ("额度不能超过每月1000元", "不能超过每月1000元"),
+        ("于11月20前报送", "11月20前"),  # a day written without 日
+        ("于11 月20前报送", "11 月20前"),
+        ("每月25号前发放", "每月25号前"),
+        ("须在保障期限届满3个月前提交申请", "满3个月前"),  # a relative deadline keeps its 前
+        ("按月定期报送", "按月"),  # how often
+        ("每季度至少公开一次", "每季度"),
     ],
 )
 def test_a_value_is_matched_whole(text: str, whole: str) -> None:
@@ -68,6 +75,8 @@ def test_a_value_is_matched_whole(text: str, whole: str) -> None:
         ("本办法第二十三条所称", "十三条"),
         ("同一家庭在1个自然年度内", "一家"),  # 同一 is “the same”, not a count
         ("可申请一次性求职补贴", "一次"),  # 一次性 is “one-off”
+        ("按每人每月1500元补贴", "每月"),  # a sum per month, not how often
+        ("按年龄段分类", "按年"),
     ],
 )
 def test_numbers_that_are_no_value(text: str, part: str) -> None:
@@ -342,3 +351,80 @@ def test_items_numbered_in_the_sentences_after_a_count() -> None:
     # a count inside the sentence's own enumeration is no lead-in
     got = short("有哪几类？", "分为甲类、乙类两类情形,按规定办理。", items_from=children)
     assert got == {"items": ["分为甲类", "乙类两类情形"]}
+
+
+# --- dates, deadlines, durations and frequencies ---------------------------------------------
+
+
+def test_a_relative_deadline_keeps_its_anchor() -> None:
+    # real calibration-document sentences (d28, d23, d29)
+    sentence = "保障对象需要继续申请公共租赁住房保障的，须在保障期限届满3个月前提交申请。"
+    assert value(sentence, "继续申请要在什么时候前提交？") == "保障期限届满3个月前"
+    sentence = "市场监督管理部门应当自收到投诉之日起七个工作日内作出受理或者不予受理的决定。"
+    assert value(sentence, "多少个工作日内要决定是否受理？") == "自收到投诉之日起七个工作日内"
+    sentence = "申请支出型临时救助的事由应发生在申请日前12个月内。"
+    assert value(sentence, "支出要在多久以内发生？") == "申请日前12个月内"
+    # no anchor: 在 right before the span, or a phrase that only precedes it
+    assert value("未在1个月内退回原住房的。", "要在多长时间内退回？") == "1个月内"
+    assert value("组织毕业2年内高校毕业生参加见习。", "要在多长时间内参加？") == "2年内"
+
+
+def test_a_span_keeps_the_word_the_question_names_before_it() -> None:
+    sentence = "香港特别行政区行政长官任期五年,可连任一次。"
+    assert value(sentence, "行政长官任期多少年？可以连任几次？") == "任期五年、连任一次"
+    # part of a word (业后 of 学业后) is not named; a bound (最长) is not either
+    assert value("结束学业后2年内须迁出户口。", "毕业后多少年内要迁出？") == "2年内"
+    assert value("补贴期限最长不超过3年。", "补贴期限最长几年？") == "不超过3年"
+    # a figure that is no span or count of times keeps its own words only
+    assert value("集成政务事项189项。", "集成政务事项多少项？") == "189项"
+
+
+def test_a_day_question_takes_a_day_not_a_year() -> None:
+    sentence = "编制试点工作方案,于11 月20前报送国家医保局。"
+    assert value(sentence, "工作方案最晚哪天报送？") == "11 月20前"
+    # a preamble's year is no answer to 哪天 (the sentence is left to answer for itself)
+    sentence = "国务院决定,将2016年实施的24项督查激励措施调整增加为30项督查激励措施。"
+    assert value(sentence, "实施办法最晚哪天报送？") == ""
+    assert short("实施办法最晚哪天报送？", sentence) == {"text": sentence}
+
+
+def test_a_start_question_takes_the_date_things_hold_from() -> None:
+    sentence = "本通知2024年12月20日印发,相关标准均从2025年1月1日起执行。"
+    assert value(sentence, "新标准从哪天开始执行？") == "2025年1月1日起"
+    assert value(sentence, "通知是哪天印发的？") == "2024年12月20日"
+
+
+def test_a_frequency_question_takes_the_frequency_with_its_count() -> None:
+    sentence = "试点推进(2025年11月-2027年3月):试点省份按月定期向国家局报送试点阶段性报告。"
+    assert value(sentence, "试点省份隔多久报一次？") == "按月"
+    sentence = "家庭医生应每季度至少主动联系1次签约居民,提供健康指导。"
+    assert value(sentence, "家庭医生多久联系居民一次？") == "每季度至少主动联系1次"
+    # paid monthly is how often; a sum per month (每月1500元) is no frequency, nor a day (25日)
+    assert value("补贴每月发放一次。", "补贴多久发一次？") == "每月发放一次"
+    assert value("按每人每月1500元发放。", "补贴多久发一次？") == ""
+    assert value("于每月25日前发放。", "补贴多久发一次？") == ""
+    assert value("每月补贴1500元。", "每月补贴多少钱？") == "1500元"
+
+
+def test_dates_asked_for_are_no_list() -> None:
+    sentence = (
+        "业主子女的报名时间为4月26日至4月28日,报名方式为带户口簿、出生证、身份证等材料现场报名。"
+    )
+    assert short("报名时间是哪几天？", sentence) == {"value": "4月26日至4月28日"}
+    assert "items" in short("报名要带哪几样材料？", sentence)
+
+
+def test_every_value_comes_with_the_words_that_qualify_it() -> None:
+    # a real calibration-document sentence pair (d29): the kind of aid qualifies each span
+    sentence = (
+        "申请急难型临时救助的事由应发生在申请日前1个月内,"
+        "申请支出型临时救助的事由应发生在申请日前12个月内。"
+    )
+    assert qualified_values(sentence) == [
+        ("1个月内", "申请急难型临时救助的事由应发生在申请日前"),
+        ("12个月内", "申请支出型临时救助的事由应发生在申请日前"),
+    ]
+    # an article number is no value and qualifies nothing; two values in one phrase
+    assert qualified_values("第二十三条 本办法有效期5年。") == [("5年", "本办法有效期")]
+    assert qualified_values("由24项调整为30项") == [("24项", "由"), ("30项", "调整为")]
+    assert qualified_values("加强园区安全生产监管。") == []
