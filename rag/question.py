@@ -148,11 +148,13 @@ YEAR_DEADLINE = (
     r"|\d{4}\s*年\s*(?:底|末|内|前|以前|之前|上半年|下半年|完成|建成|实现|基本|全面)"
 )
 DEADLINE = re.compile(f"{DATED}|{YEAR_DEADLINE}|{RELATIVE.pattern}")
-# a date that names its day: 2006年1月1日, 11月20前, 次月十五日, 6月底; or a relative deadline
+# a relative deadline counted from a named day (之日起15日内, 届满3个月前), not 离校2年内
+ANCHORED = rf"(?:之日|之时|届满|期满|到期|结束|日)(?:起|后)?计?的?\s*(?:{RELATIVE.pattern})"
+# a date that names its day: 2006年1月1日, 11月20前, 次月十五日, 6月底; or an anchored deadline
 DAY_DATE = re.compile(
     rf"\d{{1,2}}\s*月\s*(?:\d{{1,2}}(?:\s*[日号]|(?=\s*(?:前|以前|之前)))|{DAY}|底|末)"
     rf"|(?:次|每|当|本|下|上)月\s*{DAY}|[一二三四五六七八九十]{{1,2}}月\s*{DAY}"
-    rf"|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|{RELATIVE.pattern}"
+    rf"|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|{ANCHORED}"
 )
 # a date from which something holds: 自2025年1月1日起, 2024年3月1日起施行
 START_DATE = r"(?:自|从|于)\s*(?:{d})|(?:{d})\s*(?:起|开始|以来|施行|实施|执行|实行|生效)"

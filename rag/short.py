@@ -32,7 +32,8 @@ BOUND = (
     "约|近|不满|超过|不少于|不低于|不超过|不高于|不得超过|不能超过|不得低于|最高不超过|最高|最低|最多"
     "|最少|至少|满|[<>≤≥]"
 )
-PER = "(?:每(?:人|户|月|年|日|天|次|季度|周|件|家|个)){0,3}"
+EACH = "每(?:人|户|月|年|日|天|次|季度|周|件|家|个)"
+PER = f"(?:{EACH}){{0,3}}"
 AFTER = "(?:左右|以上|以内|以下|上下|之内|内|以前|之前|前|不变)?"  # 30日内, 3年以上, 3个月前
 PER_UNIT = "(?:/(?:人|户|次|日|天|月|年|件|家|亩|平方米))*"  # 240元/人/日
 ARABIC = (
@@ -363,6 +364,8 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
         ]
         if len(several) > 1:
             return "、".join(_as_written(sentence, folded, m, q) for m in several)
+    if own := _respective(blank, values, q):  # 甲区、乙区分别为1元、2元: the one asked of
+        return _as_written(sentence, folded, own, q)
     if need.intent == "time":  # a date is what met the need; the closest phrase breaks ties
         ranked = sorted(
             (m for m in values if met(m)),
@@ -384,6 +387,7 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
             key=lambda m: (
                 stated(m),
                 strict and unmet(m),
+                _aside(blank, m, q),
                 replaced(m),
                 unbounded(m),
                 other_case(m),
@@ -408,6 +412,65 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
 
 
 ASKING = re.compile(r"多少|几|多久|多长")
+RESPECTIVELY = re.compile(r"分别(?:为|是|按|达到|给予|提高到|调整为)?\s*")
+ITEM = r"[\u4e00-\u9fff]{1,10}"
+
+
+def _respective(blank: str, values: list[re.Match[str]], question: str) -> re.Match[str] | None:
+    """The value a question names the item of, where a sentence gives items and then their
+    values in turn (“黄埔区、番禺区、南沙区的…分别为2413元、2512元、2121元” asked of 番禺 →
+    2512元); None when the sentence pairs nothing or the question names no single item.
+
+    >>> s = "甲区、乙区、丙区的标准分别为2413元、2512元、2121元。"
+    >>> _respective(s, list(VALUE.finditer(s)), "乙区的标准是多少").group(0)
+    '2512元'
+    >>> _respective(s, list(VALUE.finditer(s)), "标准是多少") is None
+    True
+    """
+    for said in RESPECTIVELY.finditer(blank):
+        after = [m for m in values if m.start() >= said.end()]
+        run = after[:1]
+        for m in after[1:]:  # the values given in turn: 2413元、2512元、2121元
+            if not ALTERNATIVES.fullmatch(blank[run[-1].end() : m.start()]):
+                break
+            run.append(m)
+        n = len(run)
+        if n < 2:
+            continue
+        lists = re.findall(rf"{ITEM}(?:(?:、|和|及){ITEM}){{{n - 1}}}", blank[: said.start()])
+        items = re.split("、|和|及", lists[-1]) if lists else []
+        if items:  # the first item may carry words before it, the last the words it qualifies
+            items[0], items[-1] = items[0][-4:], items[-1].split("的")[0]
+        scores = [_shared(question, item) for item in items]
+        if len(items) == n and max(scores) > 0 and scores.count(max(scores)) == 1:
+            return run[scores.index(max(scores))]
+    return None
+
+
+ASIDE = re.compile(r"[(（]其中([^()（）]*)[)）]")
+
+
+def _aside(blank: str, m: re.Match[str], question: str) -> bool:
+    """Is the value in an aside about a part (“120元(其中床位费不高于35元)”) that the question
+    does not name?
+
+    >>> s = "限额为每人每天120元(其中床位费不高于每人每天35元)"
+    >>> [_aside(s, v, "照料费一天最多报多少") for v in VALUE.finditer(s)]
+    [False, True]
+    >>> [_aside(s, v, "床位费最多报多少") for v in VALUE.finditer(s)]
+    [False, False]
+    """
+    aside = next((a for a in ASIDE.finditer(blank) if a.start() < m.start() < a.end()), None)
+    if aside is None:
+        return False
+    words = re.sub(rf"{BOUND}|{EACH}|[^\u4e00-\u9fff]", " ", blank[aside.start(1) : m.start()])
+    return not any(
+        len(p) == 2 and p in question
+        for w in words.split()
+        for p in (w[i : i + 2] for i in range(len(w)))
+    )
+
+
 SAME_SPAN = {"天": ("天", "日"), "日": ("日", "天"), "周": ("周", "星期")}
 
 

@@ -296,6 +296,8 @@ def test_figure_subject(question, subject):
         ("材料最晚哪天报送", "将2016年实施的24项措施调整增加为30项", False),
         ("几月几日截止报名", "报名于5月22日截止", True),
         ("津贴几号发放", "每月25号前发放", True),
+        ("最晚哪天答复", "自收到申请之日起15个工作日内答复", True),  # counted from a day
+        ("截止日期是哪一天", "招用离校2年内未就业高校毕业生", False),  # a span of graduates
         # a bare year is no deadline unless it reads as one
         ("最晚什么时候建成", "将2016年实施的24项措施调整增加为30项", False),
         ("最晚什么时候建成", "到2025年全面建成", True),

@@ -428,3 +428,27 @@ def test_every_value_comes_with_the_words_that_qualify_it() -> None:
     assert qualified_values("第二十三条 本办法有效期5年。") == [("5年", "本办法有效期")]
     assert qualified_values("由24项调整为30项") == [("24项", "由"), ("30项", "调整为")]
     assert qualified_values("加强园区安全生产监管。") == []
+
+
+def test_values_given_in_turn_go_with_the_item_the_question_names() -> None:
+    # a real calibration-document sentence (d32)
+    sentence = (
+        "黄埔区、番禺区、南沙区的城镇特困人员基本生活标准为每人每月2094.4元，"
+        "其农村特困人员基本生活标准每人每月分别为2413元、2512元、2121元。"
+    )
+    assert value(sentence, "南沙区农村特困人员每月生活标准是多少？") == "2121元"
+    assert value(sentence, "黄埔区农村特困人员每月生活标准是多少？") == "2413元"
+    # no item named, or items and values that do not pair up: the usual choice
+    sentence = "甲市、乙市分别为300元、400元、500元。"
+    assert value(sentence, "乙市是多少元？") == "300元、400元、500元"  # 3 values, 2 items
+    assert value("甲市、乙市分别为300元、400元。", "标准是多少元？") == "300元、400元"
+
+
+def test_a_figure_in_an_aside_about_a_part_yields_to_the_whole() -> None:
+    # a real calibration-document sentence (d34)
+    sentence = (
+        "（一）机构护理发生的生活照料费用纳入支付范围的费用限额标准为职工参保人员每人每天120元"
+        "（其中床位费不高于每人每天35元），居民参保人员每人每天60元；"
+    )
+    assert value(sentence, "职工生活照料费用每天最多报多少？") == "每人每天120元"
+    assert value(sentence, "职工的床位费每天最多报多少？") == "不高于每人每天35元"
