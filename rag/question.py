@@ -18,9 +18,13 @@ A ``Need`` turns the intent into checks on a candidate sentence:
 - a bare figure is no year (2025年), date (3月1日), ordinal (第五) or enumerator (1.); an ordinal
   question (第几级) wants an ordinal of that kind;
 - time — a date or period (incl. 次月十五日, 每月25日, 四月一日); a deadline question (何时完成/
-  截止/最晚) is also met by an annotation's 完成时限 or a relative deadline (届满3个月前, 15日内);
+  截止/最晚) is also met by an annotation's 完成时限 or a relative deadline (届满3个月前, 15日内),
+  not by a bare year (“将2016年实施的…”) unless it reads as one (到2025年, 2025年底前); a day
+  question (哪天/几号) needs a day (2006年1月1日, 11月20前, 之日起15日内); a start question
+  (从哪天开始执行) a date things hold from (自…起, …起施行); a how-often question (隔多久…一次,
+  频次) a frequency (每月, 每季度, 每年2次, 按月, 两年一次), not a sum per month (每月1500元);
   a duration question (多久/多少个工作日/期限是多长) needs a span (6个月, 3—12个月, 二十年, 2年内,
-  48小时), not a date;
+  48小时), not a date (“3月” is a month);
 - counts may be written in Chinese numerals (两次, 十项, 二十四小时);
 - any — a year the question names must be the sentence's year.
 """

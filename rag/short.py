@@ -263,7 +263,11 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     the figure of that case, and the words just before its 多少 (离境超过多少天) anchor the figure
     they also precede in the sentence; every met figure, joined with
     、, when the question asks for several (分别…, 多少…多少…); a run of alternatives (1年、2年或
-    3年) comes whole.
+    3年) comes whole; values given in turn (甲区、乙区分别为A、B) go with the item the question
+    names, and a figure in an aside about a part (其中床位费…) yields unless the question names
+    the part. A time question's value must meet its need (no year for 哪天). A value comes with
+    its words (``_as_written``): a relative deadline with its anchor, a span with the word the
+    question names before it, a frequency with its count (每季度至少主动联系1次).
 
     >>> met_value("到2030年,行业营业收入达到5000亿元。", Need.of("行业收入要做到多大？"))
     '5000亿元'
