@@ -44,12 +44,24 @@ class Weights:
     # reaches this; swept 0.5–1.0, above 1 = never
     unfit_coverage: float = 0.8
     unfit_agreed: bool = False  # … only if both retrievers rank its chunk first; swept both
+    # taken off a document's preamble or closing line (outside its clauses); swept 0–0.6
+    framing: float = 0.2
 
-    def score(self, coverage: float, own: float, close: float, rank: float, fits: bool) -> float:
+    def score(
+        self,
+        coverage: float,
+        own: float,
+        close: float,
+        rank: float,
+        fits: bool,
+        framing: bool = False,
+    ) -> float:
         """The ranking score of one sentence's features.
 
         >>> Weights(1, 0, 0, 0, 0).score(0.5, 1.0, 1.0, 1.0, True)
         0.5
+        >>> Weights(1, 0, 0, 0, 0, framing=0.2).score(0.5, 1.0, 1.0, 1.0, True, framing=True)
+        0.3
         """
         return (
             self.context * coverage
@@ -57,6 +69,7 @@ class Weights:
             + self.meaning * close
             + self.rank * rank
             + self.fits * fits
+            - self.framing * framing
         )
 
 
