@@ -33,7 +33,7 @@ HELD_OUT = ("dev heldout", "holdout")
 # the grid: coarse on purpose (few values, round numbers) — calibration, not fitting
 GRID: dict[str, tuple[float, ...]] = {
     "context": (0.3, 0.45, 0.6),
-    "sentence": (0.2, 0.35, 0.5),
+    "sentence": (0.05, 0.15, 0.25, 0.35, 0.5),
     "meaning": (0.0, 0.15, 0.3, 0.45),
     "rank": (0.1, 0.2, 0.3),
     "fits": (0.0, 0.15, 0.3),
