@@ -182,6 +182,44 @@ def test_a_preamble_sharing_the_question_loses_to_the_clause_with_the_fact():
     assert unframed.citations[0].text == PREAMBLE  # what happened before: the preamble won
 
 
+class TermSource(FakeSource):
+    """A document of clauses (label, heading, sentence) and made-up term weights."""
+
+    def __init__(self, parts: list[tuple[str, str, str]], idf: dict[str, float]):
+        text, clauses = "", []
+        for i, (label, heading, sentence) in enumerate(parts):
+            start = len(text)
+            text += f"{label}{heading}\n{sentence}\n"
+            path = (f"{label}{heading}",)
+            clauses.append(Clause(i, None, label, label, heading, path, start, len(text)))
+        super().__init__(text)
+        self.trees = {"p": ClauseTree(Document("p", "长护险办法", text), tuple(clauses), ())}
+        self.idf = idf
+
+    def terms(self, text: str) -> list[str]:
+        return [t for t in self.idf if t in text]
+
+
+def test_the_clause_heading_holding_the_qualifier_beats_a_sentence_repeating_the_question():
+    """个人 is only in the heading of the clause with the answer; the other clause's sentence
+    repeats 退休人员 and 缴费费率 but is about the 单位 rate. Weighing the sentence alone as much
+    as before (0.35) chose it."""
+    idf = {"退休": 3.0, "人员": 1.0, "个人": 2.0, "缴费": 2.0, "费率": 3.0}
+    parts = [
+        ("一、", "单位缴费费率", "单位缴费费率，在职职工、退休人员均为0.15%。"),
+        ("二、", "个人缴费费率", "退休人员为0.12%。"),
+    ]
+    source = TermSource(parts, idf)
+    text = source.trees["p"].doc.text
+    hits = [Hit(Chunk("p#0", "p", "长护险办法", "", 0, len(text), text, (), 9), 1, 1.0)]
+    question = "退休人员的个人缴费费率是多少？"
+    a = answer_from_hits(question, hits, source, np.zeros(3))
+    assert a.found and a.short_answer == {"value": "0.12%"}
+    assert a.citations[0].clause_path == "二、个人缴费费率"
+    before = answer_from_hits(question, hits, source, np.zeros(3), weights=Weights(sentence=0.35))
+    assert before.short_answer == {"value": "0.15%"}
+
+
 def _random_cases(seed: int, n: int = 60) -> list[cal.Case]:
     rng = np.random.default_rng(seed)
     out = []
