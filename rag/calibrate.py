@@ -3,7 +3,7 @@
 ``cases`` asks the real engine for every gold question's candidate sentences once and keeps, for
 each sentence, its features (``rag.features``) and whether answering with it would be strictly
 right (its short answer holds every ``must`` string, ``rag.evaluate.short_right``). ``sweep`` then
-tries every ``Weights`` on a coarse grid — the five ranking weights, the coverage floor, the
+tries every ``Weights`` on a coarse grid — the six ranking weights, the coverage floor, the
 fallback factor and the refusal rule's ``unfit_coverage`` — without asking again, and ranks them
 by strict answer accuracy + (refusal precision + refusal recall) / 2, averaged over the corpora
 (bundled gold, dev calibration). Ties go to the weights closest to the current defaults, so a
@@ -33,7 +33,7 @@ HELD_OUT = ("dev heldout", "holdout")
 # the grid: coarse on purpose (few values, round numbers) — calibration, not fitting
 GRID: dict[str, tuple[float, ...]] = {
     "context": (0.3, 0.45, 0.6),
-    "sentence": (0.05, 0.15, 0.25, 0.35, 0.5),
+    "sentence": (0.05, 0.15, 0.35),
     "meaning": (0.0, 0.15, 0.3, 0.45),
     "rank": (0.1, 0.2, 0.3),
     "fits": (0.0, 0.15, 0.3),
