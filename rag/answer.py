@@ -3,7 +3,8 @@
 1. Every sentence of the retrieved chunks is a candidate. Its score mixes how much of the
    question's weighted terms it covers (with its title and clause path as context, and alone),
    how close its stored embedding is to the question's, the rank of its chunk, and whether it
-   has what the question needs (``rag.question.Need``: units, a figure, a date, the year).
+   has what the question needs (``rag.question.Need``: units, a figure, a date, the year); a
+   document's preamble or closing line (outside its clauses) is marked down.
 2. Responsibility questions are answered with the units of the annotation covering the best
    sentence — lead and participating units kept apart — or, where a document states duties in
    prose ("由…负责"), with the unit it names. Other questions are answered with the sentence.
@@ -35,6 +36,7 @@ from rag.features import (
     closeness,
     coverage,
     fits,
+    framing,
     own_weights,
     rank_share,
     term_weights,
@@ -71,6 +73,7 @@ class Candidate:
     closeness: float = 0.0  # similarity scaled to 0..1 within the question
     rank_share: float = 0.0  # its chunk's retrieval score / the best chunk's
     agreed: bool = False  # both retrievers rank its chunk first
+    framing: bool = False  # a preamble or closing line outside the document's clauses
 
     @property
     def text(self) -> str:
@@ -190,7 +193,8 @@ def candidates(
             covered = coverage(context, terms), coverage(sentence, own)
             fit = fits(need, context, sentence, duty, prose)
             found = Candidate(hit, tree, s, e, *covered, similarity, duty, prose, fit)
-            out.append(replace(found, rank_share=share, agreed=agreed))
+            frame = framing(tree, clause)
+            out.append(replace(found, rank_share=share, agreed=agreed, framing=frame))
     close = closeness([c.similarity for c in out])
     return [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
 
@@ -199,7 +203,7 @@ def score(candidates: list[Candidate], weights: Weights = DEFAULT) -> list[Candi
     """The candidates scored by ``weights``, best first."""
 
     def scored(c: Candidate) -> Candidate:
-        features = c.coverage, c.own_coverage, c.closeness, c.rank_share, c.fits
+        features = c.coverage, c.own_coverage, c.closeness, c.rank_share, c.fits, c.framing
         return replace(c, score=weights.score(*features))
 
     return sorted(map(scored, candidates), key=lambda c: -c.score)

@@ -3,7 +3,7 @@
 ``cases`` asks the real engine for every gold question's candidate sentences once and keeps, for
 each sentence, its features (``rag.features``) and whether answering with it would be strictly
 right (its short answer holds every ``must`` string, ``rag.evaluate.short_right``). ``sweep`` then
-tries every ``Weights`` on a coarse grid — the five ranking weights, the coverage floor, the
+tries every ``Weights`` on a coarse grid — the six ranking weights, the coverage floor, the
 fallback factor and the refusal rule's ``unfit_coverage`` — without asking again, and ranks them
 by strict answer accuracy + (refusal precision + refusal recall) / 2, averaged over the corpora
 (bundled gold, dev calibration). Ties go to the weights closest to the current defaults, so a
@@ -33,7 +33,7 @@ HELD_OUT = ("dev heldout", "holdout")
 # the grid: coarse on purpose (few values, round numbers) — calibration, not fitting
 GRID: dict[str, tuple[float, ...]] = {
     "context": (0.3, 0.45, 0.6),
-    "sentence": (0.2, 0.35, 0.5),
+    "sentence": (0.05, 0.15, 0.35),
     "meaning": (0.0, 0.15, 0.3, 0.45),
     "rank": (0.1, 0.2, 0.3),
     "fits": (0.0, 0.15, 0.3),
@@ -41,8 +41,11 @@ GRID: dict[str, tuple[float, ...]] = {
     "fallback": (0.6, 0.7, 0.8, 0.9, 1.0),
     "unfit_coverage": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.01),
     "unfit_agreed": (True, False),
+    "framing": (0.0, 0.2, 0.4),
 }
-RANKING = ("context", "sentence", "meaning", "rank", "fits")
+RANKING = ("context", "sentence", "meaning", "rank", "fits", "framing")
+SIGNS = np.array([1.0, 1.0, 1.0, 1.0, 1.0, -1.0])  # framing is taken off the score
+FEATURES = len(RANKING)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Case:
     item_id: str
     corpus: str
     answerable: bool
-    features: np.ndarray  # n × 5: coverage, own coverage, closeness, rank share, fits
+    features: np.ndarray  # n × 6: coverage, own coverage, closeness, rank share, fits, framing
     agreed: np.ndarray  # n flags: both retrievers rank the sentence's chunk first
     correct: np.ndarray  # n flags: answering with this sentence is strictly right
 
@@ -100,7 +103,10 @@ def case_of(engine, item: GoldItem) -> Case:
     hits, vector = engine.retrieve(question, None, "hybrid")
     need = Need.of(question)
     found = candidates(hits, index, term_weights(question, index), need, vector)
-    rows = [(c.coverage, c.own_coverage, c.closeness, c.rank_share, float(c.fits)) for c in found]
+    rows = [
+        (c.coverage, c.own_coverage, c.closeness, c.rank_share, float(c.fits), float(c.framing))
+        for c in found
+    ]
     right = [item.answerable and short_right(item, short_of(question, c, need)) for c in found]
     return _case(item, rows, [c.agreed for c in found], right)
 
@@ -110,7 +116,7 @@ def _case(item: GoldItem, rows: list, agreed: list, correct: list) -> Case:
         item.id,
         item.corpus,
         item.answerable,
-        np.array(rows, dtype=float).reshape(-1, 5),
+        np.array(rows, dtype=float).reshape(-1, FEATURES),
         np.array(agreed, dtype=bool),
         np.array(correct, dtype=bool),
     )
@@ -132,7 +138,7 @@ def read_cases(path: Path) -> list[Case]:
                 r["item_id"],
                 r["corpus"],
                 r["answerable"],
-                np.array(r["features"], dtype=float).reshape(-1, 5),
+                np.array(r["features"], dtype=float).reshape(-1, FEATURES),
                 np.array(r["agreed"], dtype=bool),
                 np.array(r["correct"], dtype=bool),
             )
@@ -148,7 +154,7 @@ def read_cases(path: Path) -> list[Case]:
 def ranked(case: Case, weights: Weights) -> list[Row]:
     """The case's sentences scored by ``weights``, best first (ties keep their order, as in
     ``rag.answer.score``)."""
-    scores = [weights.score(*f[:4], bool(f[4])) for f in case.features]
+    scores = [weights.score(*f[:4], bool(f[4]), bool(f[5])) for f in case.features]
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     return [
         Row(
@@ -216,10 +222,10 @@ def _objective(m: dict[str, float | None]) -> float:
 def sweep(found: Sequence[Case], grid: dict[str, Sequence[float]] = GRID) -> list[Outcome]:
     """Every ``Weights`` of the grid, best first (ties: the nearest to the defaults first)."""
     combos = list(itertools.product(*(grid[k] for k in RANKING)))
-    w = np.array(combos).T  # 5 × m
+    w = np.array(combos).T * SIGNS[:, None]  # 6 × m, framing negated
     top, fit = _leaders(found, w)  # per case × combo: candidate index of the top / best fitting
     offsets = np.cumsum([0] + [len(c.correct) for c in found])[:-1]
-    flat_f = np.concatenate([c.features for c in found] + [np.zeros((1, 5))])
+    flat_f = np.concatenate([c.features for c in found] + [np.zeros((1, FEATURES))])
     flat_agreed = np.concatenate([c.agreed for c in found] + [np.zeros(1, bool)])
     flat_right = np.concatenate([c.correct for c in found] + [np.zeros(1, bool)])
     scores = flat_f @ w  # (N+1) × m
@@ -245,7 +251,7 @@ def sweep(found: Sequence[Case], grid: dict[str, Sequence[float]] = GRID) -> lis
                 "unfit_coverage": unfit,
                 "unfit_agreed": needs_agreed,
             }
-            weights = [Weights(*c, **rule) for c in combos]
+            weights = [Weights(**dict(zip(RANKING, c)), **rule) for c in combos]
             out += _outcomes(weights, found, answered, right)
     return sorted(out, key=lambda o: (-o.objective, _distance(o.weights)))
 

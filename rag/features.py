@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.question import Need, content_terms
-from rag.types import ClauseTree, Hit, Responsibility
+from rag.types import Clause, ClauseTree, Hit, Responsibility
 
 
 class Source(Protocol):
@@ -60,6 +60,23 @@ def own_weights(weights: Mapping[str, float], title: str) -> dict[str, float]:
     {'江北': 2.0}
     """
     return {t: w for t, w in weights.items() if t not in title} or dict(weights)
+
+
+def framing(tree: ClauseTree, clause: Clause | None) -> bool:
+    """Is a sentence (in ``clause``, the deepest one holding it) the framing of a document that
+    states its facts in clauses — the preamble or closing lines (为进一步…，国务院决定…;
+    希望受到表扬的地方珍惜荣誉…) outside every clause? Such a sentence shares the question's
+    words with the clause that holds the fact without stating it. A document without clauses
+    frames nothing.
+
+    >>> from rag.types import Document
+    >>> doc = Document("d", "t", "前言。一、甲。")
+    >>> one = Clause(0, None, "一、", "一、", "甲", ("一、甲",), 3, 7)
+    >>> tree = ClauseTree(doc, (one,), ())
+    >>> framing(tree, None), framing(tree, one), framing(ClauseTree(doc, (), ()), None)
+    (True, False, False)
+    """
+    return clause is None and bool(tree.clauses)
 
 
 def closeness(similarities: Sequence[float | None]) -> list[float]:

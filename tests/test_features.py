@@ -18,12 +18,13 @@ from rag.features import (
     closeness,
     coverage,
     fits,
+    framing,
     own_weights,
     rank_share,
     term_weights,
 )
 from rag.question import Need
-from rag.types import Chunk, ClauseTree, Document, Hit, Responsibility
+from rag.types import Chunk, Clause, ClauseTree, Document, Hit, Responsibility
 from rag.weights import DEFAULT, Weights
 
 
@@ -139,13 +140,94 @@ def test_answer_needs_only_the_source_protocol_and_takes_latency_from_the_caller
     assert not refused.found and refused.answer.startswith(NOT_FOUND)
 
 
+# the closing line of a real calibration document (a commendation notice), and a made-up one
+CLOSING = "希望受到表扬的地方珍惜荣誉，再接再厉，充分发挥模范表率作用，取得新的更大成绩。"
+PREAMBLE = "为做好助餐补贴工作，现就助餐补贴标准通知如下。"
+
+
+def _framed(preamble: str, heading: str, fact: str) -> ClauseTree:
+    """A document: a preamble line, then one clause holding the fact."""
+    text = f"{preamble}\n{heading}\n{fact}\n"
+    start = len(preamble) + 1
+    clause = Clause(0, None, "一、", "一、", heading[2:], (heading,), start, len(text))
+    return ClauseTree(Document("p", "养老服务办法", text), (clause,), ())
+
+
+def test_framing_is_a_line_outside_every_clause_of_a_document_with_clauses():
+    tree = _framed(CLOSING, "一、表扬名单", "广东省广州市着力打造高品质家庭医生服务。")
+    fact_at = tree.doc.text.index("广东")
+    assert framing(tree, tree.clause_at(0))  # the closing line: no clause holds it
+    assert not framing(tree, tree.clause_at(fact_at))
+    flat = ClauseTree(tree.doc, (), ())  # a document without clauses frames nothing
+    assert not framing(flat, flat.clause_at(0))
+
+
+class FramedSource(FakeSource):
+    def __init__(self, tree: ClauseTree):
+        super().__init__(tree.doc.text)
+        self.trees = {"p": tree}
+
+
+def test_a_preamble_sharing_the_question_loses_to_the_clause_with_the_fact():
+    """The preamble names every term of the question but states no figure; the clause does."""
+    tree = _framed(PREAMBLE, "一、补贴标准", "每餐补贴5元。")
+    text = tree.doc.text
+    source = FramedSource(tree)
+    hits = [Hit(Chunk("p#0", "p", "养老服务办法", "", 0, len(text), text, (), 9), 1, 1.0)]
+    question = "助餐补贴标准是多少元？"
+    a = answer_from_hits(question, hits, source, np.zeros(3))
+    assert a.found and a.short_answer == {"value": "5元"}
+    assert a.citations[0].clause_path == "一、补贴标准"
+    unframed = answer_from_hits(question, hits, source, np.zeros(3), weights=Weights(framing=0.0))
+    assert unframed.citations[0].text == PREAMBLE  # what happened before: the preamble won
+
+
+class TermSource(FakeSource):
+    """A document of clauses (label, heading, sentence) and made-up term weights."""
+
+    def __init__(self, parts: list[tuple[str, str, str]], idf: dict[str, float]):
+        text, clauses = "", []
+        for i, (label, heading, sentence) in enumerate(parts):
+            start = len(text)
+            text += f"{label}{heading}\n{sentence}\n"
+            path = (f"{label}{heading}",)
+            clauses.append(Clause(i, None, label, label, heading, path, start, len(text)))
+        super().__init__(text)
+        self.trees = {"p": ClauseTree(Document("p", "长护险办法", text), tuple(clauses), ())}
+        self.idf = idf
+
+    def terms(self, text: str) -> list[str]:
+        return [t for t in self.idf if t in text]
+
+
+def test_the_clause_heading_holding_the_qualifier_beats_a_sentence_repeating_the_question():
+    """个人 is only in the heading of the clause with the answer; the other clause's sentence
+    repeats 退休人员 and 缴费费率 but is about the 单位 rate. Weighing the sentence alone as much
+    as before (0.35) chose it."""
+    idf = {"退休": 3.0, "人员": 1.0, "个人": 2.0, "缴费": 2.0, "费率": 3.0}
+    parts = [
+        ("一、", "单位缴费费率", "单位缴费费率，在职职工、退休人员均为0.15%。"),
+        ("二、", "个人缴费费率", "退休人员为0.12%。"),
+    ]
+    source = TermSource(parts, idf)
+    text = source.trees["p"].doc.text
+    hits = [Hit(Chunk("p#0", "p", "长护险办法", "", 0, len(text), text, (), 9), 1, 1.0)]
+    question = "退休人员的个人缴费费率是多少？"
+    a = answer_from_hits(question, hits, source, np.zeros(3))
+    assert a.found and a.short_answer == {"value": "0.12%"}
+    assert a.citations[0].clause_path == "二、个人缴费费率"
+    before = answer_from_hits(question, hits, source, np.zeros(3), weights=Weights(sentence=0.35))
+    assert before.short_answer == {"value": "0.15%"}
+
+
 def _random_cases(seed: int, n: int = 60) -> list[cal.Case]:
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
         size = int(rng.integers(0, 8))
-        features = rng.random((size, 5))
+        features = rng.random((size, 6))
         features[:, 4] = rng.random(size) < 0.5
+        features[:, 5] = rng.random(size) < 0.3  # framing
         answerable = bool(rng.random() < 0.8)
         correct = (rng.random(size) < 0.3) & answerable
         corpus = "dev calibration" if i % 3 else "bundled"
@@ -157,9 +239,9 @@ def test_the_vectorised_sweep_agrees_with_choose_case_by_case():
     found = _random_cases(7)
     grid = {**cal.GRID, "context": (0.3, 0.6), "sentence": (0.2,), "meaning": (0.0, 0.3),
             "rank": (0.2,), "fits": (0.0, 0.3), "floor": (0.1, 0.4),
-            "unfit_coverage": (0.6, 1.01)}  # fmt: skip
+            "unfit_coverage": (0.6, 1.01), "framing": (0.0, 0.4)}  # fmt: skip
     outcomes = cal.sweep(found, grid)
-    assert len(outcomes) == 2 * 2 * 2 * 2 * len(grid["fallback"]) * 2 * 2
+    assert len(outcomes) == 2 * 2 * 2 * 2 * 2 * len(grid["fallback"]) * 2 * 2
     for o in outcomes[::7]:
         assert cal.judge(found, o.weights) == o
     assert [o.objective for o in outcomes] == sorted((o.objective for o in outcomes), reverse=True)
