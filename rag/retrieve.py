@@ -21,6 +21,7 @@ from rag.zh import fold
 MODES = ("hybrid", "bm25", "dense")
 POOL = 50  # chunks each retriever ranks before fusion
 RRF_K = 60
+SENTENCE_DEPTH = 200  # nearest chunks whose sentences the dense retriever compares as well
 HNSW_SEARCH_DEPTH = 256  # efSearch: candidates an HNSW search keeps (recall, see DenseRetriever)
 
 Ranking = dict[int, float]  # chunk row → score, best first
@@ -121,7 +122,17 @@ class Bm25Retriever(Ranker):
 
 
 class DenseRetriever(Ranker):
-    """Cosine similarity of e5 vectors in FAISS.
+    """Cosine similarity of e5 vectors in FAISS; a chunk is as close as its closest part.
+
+    A chunk's vector blurs what its sentences say, so a question that paraphrases one sentence
+    of a long passage ("会不会盖很多摩天大楼" for "不搞高楼大厦") can sit far from the chunk yet
+    close to the sentence. The ``depth`` nearest chunks are therefore scored by the larger of
+    their own cosine and their best stored sentence's (``rag.index`` keeps one vector per
+    sentence), and the best ``pool`` of them are the ranking. Only those few chunks' sentences
+    are read, so the cost does not grow with the corpus. Measured on the dev calibration split
+    (real model, 278 answerable questions; the rows it adds are stored already): the evidence
+    chunk first in the hybrid ranking 180 → 192 times, in the top five 251 → 258; a full scan
+    of every sentence found one more first place, a depth of 50 four fewer in the top five.
 
     A document filter is applied inside FAISS (an ``IDSelectorBitmap``) on exact inner products,
     also when the index is HNSW (its flat vector storage is searched), so a filtered search
@@ -134,13 +145,15 @@ class DenseRetriever(Ranker):
 
     name = "dense"
 
-    def __init__(self, index: Index, embedder: Embedder, pool: int = POOL):
+    def __init__(
+        self, index: Index, embedder: Embedder, pool: int = POOL, depth: int = SENTENCE_DEPTH
+    ):
         if index.manifest["model"]["id"] != embedder.model_id:
             raise ValueError(
                 f"index was built with {index.manifest['model']['id']}, "
                 f"not {embedder.model_id}: rebuild it with `rag ingest`"
             )
-        self.index, self.embedder, self.pool = index, embedder, pool
+        self.index, self.embedder, self.pool, self.depth = index, embedder, pool, depth
 
     def embed(self, question: str) -> np.ndarray:
         return self.embedder.embed_query(fold(question))
@@ -148,29 +161,54 @@ class DenseRetriever(Ranker):
     def rank(
         self, question: str, allowed: np.ndarray | None, vector: np.ndarray | None = None
     ) -> Ranking:
-        """Chunk row → cosine similarity for the ``pool`` nearest (allowed) chunks."""
-        import faiss
-
+        """Chunk row → its closeness (``closest_part``) for the ``pool`` closest allowed chunks
+        among the ``depth`` nearest by their own vectors."""
         vector = (self.embed(question) if vector is None else vector).reshape(1, -1)
         vector = np.ascontiguousarray(vector, dtype=np.float32)
+        ids, scores = self.nearest(vector, allowed, max(self.pool, self.depth))
+        if self.depth and len(ids):
+            scores = closest_part(self.index, ids, scores, vector[0])
+        best = np.argsort(-scores, kind="stable")[: self.pool]
+        return {int(ids[i]): float(scores[i]) for i in best}
+
+    def nearest(
+        self, vector: np.ndarray, allowed: np.ndarray | None, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` allowed chunk rows nearest ``vector`` by their own vectors, and cosines."""
+        import faiss
+
         dense = self.index.dense
         if allowed is None:
-            k = min(self.pool, dense.ntotal)
+            k = min(k, dense.ntotal)
             params = None
             if isinstance(dense, faiss.IndexHNSW):
                 params = faiss.SearchParametersHNSW(efSearch=max(HNSW_SEARCH_DEPTH, k))
             scores, ids = dense.search(vector, k, params=params)
         else:
-            k = min(self.pool, int(allowed.sum()))
+            k = min(k, int(allowed.sum()))
             if k == 0:
-                return {}
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
             exact = (
                 faiss.downcast_index(dense.storage) if isinstance(dense, faiss.IndexHNSW) else dense
             )
             bits = np.packbits(allowed, bitorder="little")  # kept alive during the search
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
             scores, ids = exact.search(vector, k, params=faiss.SearchParameters(sel=selector))
-        return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+        found = ids[0] >= 0
+        return ids[0][found], scores[0][found]
+
+
+def closest_part(
+    index: Index, rows: np.ndarray, scores: np.ndarray, vector: np.ndarray
+) -> np.ndarray:
+    """Each chunk's cosine ``scores`` raised to its best stored sentence's cosine with
+    ``vector`` (a chunk without a stored sentence inside it keeps its own)."""
+    sentences, owner = index.chunk_sentences(rows)
+    stored = np.asarray(index.sentence_vectors[np.sort(sentences)], dtype=np.float32)
+    cosines = stored @ vector
+    best = np.array(scores, dtype=np.float32)
+    np.maximum.at(best, owner[np.argsort(sentences, kind="stable")], cosines)
+    return best
 
 
 class Hybrid:

@@ -156,7 +156,7 @@ def _dense(vectors: np.ndarray, kind: str):
         index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
     stub = SimpleNamespace(manifest={"model": {"id": HashingEmbedder.model_id}}, dense=index)
-    return DenseRetriever(stub, HashingEmbedder(), pool=50)
+    return DenseRetriever(stub, HashingEmbedder(), pool=50, depth=0)
 
 
 def test_a_filtered_hnsw_search_finds_every_chunk_a_flat_search_finds():
