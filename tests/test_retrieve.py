@@ -196,3 +196,84 @@ def test_eval_runs_each_retriever_object_under_its_name(hashing_engine):
     report, judged = evaluate(ask, items, retrievers)
     assert seen == retrievers and report["primary"] == "dense"
     assert list(report["modes"]) == ["dense", "bm25"] and len(judged) == 1
+
+
+# --- a chunk is as close as its closest part (sentence vectors) -----------------------------
+
+
+def _spans_inside(index, row: int) -> set[int]:
+    """The brute-force answer: sentence rows whose span lies wholly inside chunk ``row``."""
+    c = index.chunks[row]
+    return {
+        r
+        for (doc, s, e), r in index.sentence_rows.items()
+        if doc == c.doc_id and c.start <= s and e <= c.end
+    }
+
+
+def test_chunk_sentences_are_the_sentences_wholly_inside_each_chunk(hashing_engine):
+    index = hashing_engine.index
+    rows = np.array([0, len(index.chunks) - 1, *range(5, len(index.chunks), 7)])
+    sentences, owner = index.chunk_sentences(rows)
+    assert len(sentences) == len(owner) and len(sentences) > len(rows)
+    for position, row in enumerate(rows):
+        assert set(sentences[owner == position].tolist()) == _spans_inside(index, int(row))
+    empty, none = index.chunk_sentences(np.array([], dtype=np.int64))
+    assert len(empty) == len(none) == 0
+
+
+class _Stub(SimpleNamespace):
+    def chunk_sentences(self, rows):
+        pairs = [(s, n) for n, r in enumerate(rows) for s in self.inside[int(r)]]
+        return np.array([s for s, _ in pairs], np.int64), np.array([n for _, n in pairs], np.int64)
+
+
+def test_closest_part_takes_the_better_of_chunk_and_best_sentence():
+    from rag.retrieve import closest_part
+
+    axis = np.eye(3, dtype=np.float32)
+    stub = _Stub(
+        sentence_vectors=np.array([axis[1], axis[0] * 0.9 + axis[1] * 0.1, axis[2]], np.float16),
+        inside={0: [0, 1], 1: [], 2: [2]},  # chunk 1 holds no whole sentence
+    )
+    raised = closest_part(stub, np.array([0, 1, 2]), np.array([0.3, 0.4, 0.5]), axis[0])
+    assert raised[0] == pytest.approx(0.9, abs=1e-3)  # its second sentence is closer
+    assert raised[1] == pytest.approx(0.4)  # nothing to raise it with: its own cosine
+    assert raised[2] == pytest.approx(0.5)  # its sentence is farther than the chunk: kept
+
+
+def test_a_question_close_to_one_sentence_finds_its_long_chunk(hashing_engine):
+    """A question worded like one sentence of a long chunk ranks that chunk by the sentence's
+    closeness; without sentences (``depth=0``) the chunk's blurred vector scores lower."""
+    index, embedder = hashing_engine.index, HashingEmbedder()
+    row = max(range(len(index.chunks)), key=lambda r: len(_spans_inside(index, r)))
+    chunk = index.chunks[row]
+    spans = sorted(
+        (s, e) for (d, s, e), r in index.sentence_rows.items() if r in _spans_inside(index, row)
+    )
+    s, e = spans[len(spans) // 2]
+    question = index.trees[chunk.doc_id].doc.text[s:e]
+    vector = embedder.embed_query(question)
+    sentence = float(index.sentence_vector(chunk.doc_id, s, e) @ vector)
+    whole = DenseRetriever(index, embedder, depth=0).rank(question, None, vector)
+    parts = DenseRetriever(index, embedder).rank(question, None, vector)
+    assert whole[row] < sentence  # the passage as a whole is farther than its sentence
+    assert parts[row] == pytest.approx(max(whole[row], sentence), abs=1e-6)
+    assert next(iter(parts)) == row
+    assert len(parts) == len(whole) == 50
+    assert all(parts[i] >= whole.get(i, -1.0) - 1e-6 for i in parts)  # never lowered
+
+
+def test_dense_search_embeds_the_folded_question(hashing_engine):
+    """Traditional and simplified wordings of a question are one question to the e5 model,
+    which does not fold by itself (passages and sentences are embedded folded at ingest)."""
+    seen = []
+
+    class Recording(HashingEmbedder):
+        def embed_query(self, text):
+            seen.append(text)
+            return super().embed_query(text)
+
+    dense = DenseRetriever(hashing_engine.index, Recording())
+    dense.rank("區醫保局負責異地就醫結算嗎？", None)
+    assert seen == ["区医保局负责异地就医结算吗?"]
