@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from types import SimpleNamespace
 
 import numpy as np
@@ -128,6 +129,14 @@ def test_chunk_mask_is_the_per_chunk_check(hashing_engine):
         assert index.chunk_mask(chosen).tolist() == expected
 
 
+class _Stub(SimpleNamespace):
+    """An index stand-in: ``inside`` maps a chunk row to the sentence rows it holds."""
+
+    def chunk_sentences(self, rows):
+        pairs = [(s, n) for n, r in enumerate(rows) for s in self.inside[int(r)]]
+        return np.array([s for s, _ in pairs], np.int64), np.array([n for _, n in pairs], np.int64)
+
+
 # --- dense search over a few thousand synthetic chunks: flat vs HNSW ------------------------
 
 WORDS = [a + b for a in "医保社区财政教育交通养老住房就业环保农业" for b in "局委办厅站所处科"]
@@ -155,8 +164,13 @@ def _dense(vectors: np.ndarray, kind: str):
     else:
         index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
-    stub = SimpleNamespace(manifest={"model": {"id": HashingEmbedder.model_id}}, dense=index)
-    return DenseRetriever(stub, HashingEmbedder(), pool=50, depth=0)
+    stub = _Stub(  # no stored sentences: the 200 nearest chunks' own cosines are the ranking
+        manifest={"model": {"id": HashingEmbedder.model_id}},
+        dense=index,
+        sentence_vectors=np.zeros((0, vectors.shape[1]), np.float16),
+        inside=defaultdict(list),
+    )
+    return DenseRetriever(stub, HashingEmbedder(), pool=50)
 
 
 def test_a_filtered_hnsw_search_finds_every_chunk_a_flat_search_finds():
@@ -220,12 +234,6 @@ def test_chunk_sentences_are_the_sentences_wholly_inside_each_chunk(hashing_engi
         assert set(sentences[owner == position].tolist()) == _spans_inside(index, int(row))
     empty, none = index.chunk_sentences(np.array([], dtype=np.int64))
     assert len(empty) == len(none) == 0
-
-
-class _Stub(SimpleNamespace):
-    def chunk_sentences(self, rows):
-        pairs = [(s, n) for n, r in enumerate(rows) for s in self.inside[int(r)]]
-        return np.array([s for s, _ in pairs], np.int64), np.array([n for _, n in pairs], np.int64)
 
 
 def test_closest_part_takes_the_better_of_chunk_and_best_sentence():
