@@ -15,7 +15,7 @@ from rag.retrieve import (
     Hybrid,
     Retrievers,
     fused_top,
-    reciprocal_rank_fusion,
+    score_fusion,
 )
 
 
@@ -97,15 +97,45 @@ def test_engine_asks_with_a_retriever_object_or_its_name(hashing_engine):
 
 
 def test_fused_top_keeps_each_lists_leader_and_the_order():
-    bm25, dense = [9, 1, 2, 3], [1, 2, 3, 4]  # 9: BM25's first, unseen by dense search
-    scores = reciprocal_rank_fusion([bm25, dense])
+    bm25 = {9: 10.0, 1: 9.8, 2: 9.6, 3: 9.4, 5: 0.1}  # 9: BM25's first, unseen by dense search
+    dense = {1: 0.9, 2: 0.88, 3: 0.86, 4: 0.5}
+    scores = score_fusion([bm25, dense])
     plain = sorted(scores, key=lambda i: -scores[i])[:3]
-    assert 9 not in plain  # plain RRF drops it
-    kept = fused_top(scores, [bm25[0], dense[0]], 3)
+    assert 9 not in plain  # plain fusion drops it
+    kept = fused_top(scores, [9, 1], 3)
     assert 9 in kept and 1 in kept and len(kept) == 3
     assert kept == sorted(kept, key=lambda i: -scores[i])
     assert fused_top(scores, [1], 3) == plain  # a leader already in is not duplicated
     assert fused_top(scores, [9, 4], 1) == [9]  # room for one: the first-listed leader
+
+
+def test_score_fusion_keeps_a_clear_lead_that_rank_fusion_would_tie():
+    """BM25 puts chunk 1 far ahead; dense search barely prefers chunk 2. Reciprocal ranks would
+    tie them (first + second each); scaled scores keep the clear lead ahead."""
+    bm25, dense = {1: 20.0, 2: 2.0, 3: 1.0}, {2: 0.80, 1: 0.79, 3: 0.78}
+    fused = score_fusion([bm25, dense])
+    assert fused[1] > fused[2] > fused[3]
+    assert score_fusion([{1: 2.0, 2: 1.9, 3: 1.0}, dense])[2] > fused[2]  # a near tie: 2 leads
+    assert fused == score_fusion([{i: s * 7 + 3 for i, s in bm25.items()}, dense])  # scale-free
+    assert max(fused.values()) <= 1.0 and min(fused.values()) >= 0.0
+    assert score_fusion([{}, {}]) == {} and score_fusion([{4: 0.3}]) == {4: 1.0}
+
+
+def test_preferred_documents_are_nudged_not_filtered(hashing_engine):
+    """Naming a document's year or issuer lifts its chunks in the fusion; other documents'
+    chunks stay in the results."""
+    retrievers = hashing_engine.retriever
+    question = "社区 治理 医保 结算"
+    plain = retrievers.search(question, k=10)
+    best = {}
+    for h in plain:
+        best.setdefault(h.chunk.doc_id, h.rank)
+    target = max(best, key=best.get)  # the document whose best hit ranks lowest
+    assert best[target] > 1
+    nudged = retrievers.search(question, k=10, prefer={target})
+    assert next(h.rank for h in nudged if h.chunk.doc_id == target) < best[target]
+    assert any(h.chunk.doc_id != target for h in nudged)
+    assert retrievers.search(question, k=10, prefer=set()) == plain
 
 
 def test_hybrid_search_keeps_the_bm25_leader(hashing_engine, monkeypatch):
