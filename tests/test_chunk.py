@@ -79,3 +79,23 @@ def test_bare_heading_lines_do_not_become_chunks(trees, count_tokens):
     for tree in trees.values():
         for c in chunk_tree(tree, count_tokens):
             assert c.text.strip() not in {cl.path[-1] for cl in tree.clauses}
+
+
+def test_a_traditional_passage_is_indexed_and_embedded_in_its_simplified_form():
+    """BM25 terms and vectors of a Hong Kong document are those of its simplified twin, so a
+    question in either script finds it; the display text keeps its own script."""
+    from rag.types import Chunk
+
+    def chunk(title: str, path: str, text: str) -> Chunk:
+        return Chunk("d#0", "d", title, path, 0, len(text), text, (), 0)
+
+    traditional = chunk(
+        "截取通訊指引", "第2條 › (1)", "緊急授權須於48小時內向行政長官書面申請確認。"
+    )
+    simplified = chunk(
+        "截取通讯指引", "第2条 › (1)", "紧急授权须于48小时内向行政长官书面申请确认。"
+    )
+    assert passage_text(traditional) == passage_text(simplified)
+    assert "緊急" not in passage_text(traditional) and traditional.text.startswith("緊急")
+    other = chunk("截取通讯指引", "第2条 › (1)", "紧急授权须于72小时内向行政长官书面申请确认。")
+    assert passage_text(other) != passage_text(simplified)  # folding is not blurring
