@@ -134,7 +134,7 @@ class DenseRetriever(Ranker):
     """Cosine similarity of e5 vectors in FAISS; a chunk is as close as its closest part.
 
     A chunk's vector blurs what its sentences say, so a question that paraphrases one sentence
-    of a long passage ("会不会盖很多摩天大楼" for "不搞高楼大厦") can sit far from the chunk yet
+    of a long passage ("半夜能放鞭炮吗" for "夜间禁止燃放烟花爆竹") can sit far from the chunk yet
     close to the sentence. The ``depth`` nearest chunks are therefore scored by the larger of
     their own cosine and their best stored sentence's (``rag.index`` keeps one vector per
     sentence), and the best ``pool`` of them are the ranking. Only those few chunks' sentences
