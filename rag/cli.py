@@ -151,7 +151,7 @@ def search(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show the passages retrieved for a question (BM25 + dense, reciprocal rank fusion)."""
+    """Show the passages retrieved for a question (BM25 + dense, fused by their scores)."""
     filters = _filters(doc, issuer, since, until, kind)
     engine = _engine(_settings(index=index))
     hits = engine.search(query, k=k, mode=mode, filters=filters)

@@ -79,3 +79,19 @@ def test_bare_heading_lines_do_not_become_chunks(trees, count_tokens):
     for tree in trees.values():
         for c in chunk_tree(tree, count_tokens):
             assert c.text.strip() not in {cl.path[-1] for cl in tree.clauses}
+
+
+def test_a_traditional_passage_is_indexed_and_embedded_in_its_simplified_form():
+    """BM25 terms and vectors of a Hong Kong document are those of its simplified twin, so a
+    question in either script finds it; the display text keeps its own script."""
+    from rag.types import Chunk
+
+    def chunk(title: str, path: str, text: str) -> Chunk:
+        return Chunk("d#0", "d", title, path, 0, len(text), text, (), 0)
+
+    traditional = chunk("醫療保障辦法", "第3條 › (2)", "區醫保局須於30日內辦結異地就醫結算。")
+    simplified = chunk("医疗保障办法", "第3条 › (2)", "区医保局须于30日内办结异地就医结算。")
+    assert passage_text(traditional) == passage_text(simplified)
+    assert "醫" not in passage_text(traditional) and traditional.text.startswith("區醫保局")
+    other = chunk("医疗保障办法", "第3条 › (2)", "区医保局须于60日内办结异地就医结算。")
+    assert passage_text(other) != passage_text(simplified)  # folding is not blurring

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,7 +15,7 @@ from rag.retrieve import (
     Hybrid,
     Retrievers,
     fused_top,
-    reciprocal_rank_fusion,
+    score_fusion,
 )
 
 
@@ -96,15 +97,45 @@ def test_engine_asks_with_a_retriever_object_or_its_name(hashing_engine):
 
 
 def test_fused_top_keeps_each_lists_leader_and_the_order():
-    bm25, dense = [9, 1, 2, 3], [1, 2, 3, 4]  # 9: BM25's first, unseen by dense search
-    scores = reciprocal_rank_fusion([bm25, dense])
+    bm25 = {9: 10.0, 1: 9.8, 2: 9.6, 3: 9.4, 5: 0.1}  # 9: BM25's first, unseen by dense search
+    dense = {1: 0.9, 2: 0.88, 3: 0.86, 4: 0.5}
+    scores = score_fusion([bm25, dense])
     plain = sorted(scores, key=lambda i: -scores[i])[:3]
-    assert 9 not in plain  # plain RRF drops it
-    kept = fused_top(scores, [bm25[0], dense[0]], 3)
+    assert 9 not in plain  # plain fusion drops it
+    kept = fused_top(scores, [9, 1], 3)
     assert 9 in kept and 1 in kept and len(kept) == 3
     assert kept == sorted(kept, key=lambda i: -scores[i])
     assert fused_top(scores, [1], 3) == plain  # a leader already in is not duplicated
     assert fused_top(scores, [9, 4], 1) == [9]  # room for one: the first-listed leader
+
+
+def test_score_fusion_keeps_a_clear_lead_that_rank_fusion_would_tie():
+    """BM25 puts chunk 1 far ahead; dense search barely prefers chunk 2. Reciprocal ranks would
+    tie them (first + second each); scaled scores keep the clear lead ahead."""
+    bm25, dense = {1: 20.0, 2: 2.0, 3: 1.0}, {2: 0.80, 1: 0.79, 3: 0.78}
+    fused = score_fusion([bm25, dense])
+    assert fused[1] > fused[2] > fused[3]
+    assert score_fusion([{1: 2.0, 2: 1.9, 3: 1.0}, dense])[2] > fused[2]  # a near tie: 2 leads
+    assert fused == score_fusion([{i: s * 7 + 3 for i, s in bm25.items()}, dense])  # scale-free
+    assert max(fused.values()) <= 1.0 and min(fused.values()) >= 0.0
+    assert score_fusion([{}, {}]) == {} and score_fusion([{4: 0.3}]) == {4: 1.0}
+
+
+def test_preferred_documents_are_nudged_not_filtered(hashing_engine):
+    """Naming a document's year or issuer lifts its chunks in the fusion; other documents'
+    chunks stay in the results."""
+    retrievers = hashing_engine.retriever
+    question = "社区 治理 医保 结算"
+    plain = retrievers.search(question, k=10)
+    best = {}
+    for h in plain:
+        best.setdefault(h.chunk.doc_id, h.rank)
+    target = max(best, key=best.get)  # the document whose best hit ranks lowest
+    assert best[target] > 1
+    nudged = retrievers.search(question, k=10, prefer={target})
+    assert next(h.rank for h in nudged if h.chunk.doc_id == target) < best[target]
+    assert any(h.chunk.doc_id != target for h in nudged)
+    assert retrievers.search(question, k=10, prefer=set()) == plain
 
 
 def test_hybrid_search_keeps_the_bm25_leader(hashing_engine, monkeypatch):
@@ -126,6 +157,14 @@ def test_chunk_mask_is_the_per_chunk_check(hashing_engine):
     for chosen in ([ids[0]], ids[1:3], [ids[-1], "no-such-document"], []):
         expected = [c.doc_id in chosen for c in index.chunks]
         assert index.chunk_mask(chosen).tolist() == expected
+
+
+class _Stub(SimpleNamespace):
+    """An index stand-in: ``inside`` maps a chunk row to the sentence rows it holds."""
+
+    def chunk_sentences(self, rows):
+        pairs = [(s, n) for n, r in enumerate(rows) for s in self.inside[int(r)]]
+        return np.array([s for s, _ in pairs], np.int64), np.array([n for _, n in pairs], np.int64)
 
 
 # --- dense search over a few thousand synthetic chunks: flat vs HNSW ------------------------
@@ -155,7 +194,12 @@ def _dense(vectors: np.ndarray, kind: str):
     else:
         index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
-    stub = SimpleNamespace(manifest={"model": {"id": HashingEmbedder.model_id}}, dense=index)
+    stub = _Stub(  # no stored sentences: the 200 nearest chunks' own cosines are the ranking
+        manifest={"model": {"id": HashingEmbedder.model_id}},
+        dense=index,
+        sentence_vectors=np.zeros((0, vectors.shape[1]), np.float16),
+        inside=defaultdict(list),
+    )
     return DenseRetriever(stub, HashingEmbedder(), pool=50)
 
 
@@ -196,3 +240,78 @@ def test_eval_runs_each_retriever_object_under_its_name(hashing_engine):
     report, judged = evaluate(ask, items, retrievers)
     assert seen == retrievers and report["primary"] == "dense"
     assert list(report["modes"]) == ["dense", "bm25"] and len(judged) == 1
+
+
+# --- a chunk is as close as its closest part (sentence vectors) -----------------------------
+
+
+def _spans_inside(index, row: int) -> set[int]:
+    """The brute-force answer: sentence rows whose span lies wholly inside chunk ``row``."""
+    c = index.chunks[row]
+    return {
+        r
+        for (doc, s, e), r in index.sentence_rows.items()
+        if doc == c.doc_id and c.start <= s and e <= c.end
+    }
+
+
+def test_chunk_sentences_are_the_sentences_wholly_inside_each_chunk(hashing_engine):
+    index = hashing_engine.index
+    rows = np.array([0, len(index.chunks) - 1, *range(5, len(index.chunks), 7)])
+    sentences, owner = index.chunk_sentences(rows)
+    assert len(sentences) == len(owner) and len(sentences) > len(rows)
+    for position, row in enumerate(rows):
+        assert set(sentences[owner == position].tolist()) == _spans_inside(index, int(row))
+    empty, none = index.chunk_sentences(np.array([], dtype=np.int64))
+    assert len(empty) == len(none) == 0
+
+
+def test_closest_part_takes_the_better_of_chunk_and_best_sentence():
+    from rag.retrieve import closest_part
+
+    axis = np.eye(3, dtype=np.float32)
+    stub = _Stub(
+        sentence_vectors=np.array([axis[1], axis[0] * 0.9 + axis[1] * 0.1, axis[2]], np.float16),
+        inside={0: [0, 1], 1: [], 2: [2]},  # chunk 1 holds no whole sentence
+    )
+    raised = closest_part(stub, np.array([0, 1, 2]), np.array([0.3, 0.4, 0.5]), axis[0])
+    assert raised[0] == pytest.approx(0.9, abs=1e-3)  # its second sentence is closer
+    assert raised[1] == pytest.approx(0.4)  # nothing to raise it with: its own cosine
+    assert raised[2] == pytest.approx(0.5)  # its sentence is farther than the chunk: kept
+
+
+def test_a_question_close_to_one_sentence_finds_its_long_chunk(hashing_engine):
+    """A question worded like one sentence of a long chunk ranks that chunk by the sentence's
+    closeness; without sentences (``depth=0``) the chunk's blurred vector scores lower."""
+    index, embedder = hashing_engine.index, HashingEmbedder()
+    row = max(range(len(index.chunks)), key=lambda r: len(_spans_inside(index, r)))
+    chunk = index.chunks[row]
+    spans = sorted(
+        (s, e) for (d, s, e), r in index.sentence_rows.items() if r in _spans_inside(index, row)
+    )
+    s, e = spans[len(spans) // 2]
+    question = index.trees[chunk.doc_id].doc.text[s:e]
+    vector = embedder.embed_query(question)
+    sentence = float(index.sentence_vector(chunk.doc_id, s, e) @ vector)
+    whole = DenseRetriever(index, embedder, depth=0).rank(question, None, vector)
+    parts = DenseRetriever(index, embedder).rank(question, None, vector)
+    assert whole[row] < sentence  # the passage as a whole is farther than its sentence
+    assert parts[row] == pytest.approx(max(whole[row], sentence), abs=1e-6)
+    assert next(iter(parts)) == row
+    assert len(parts) == len(whole) == 50
+    assert all(parts[i] >= whole.get(i, -1.0) - 1e-6 for i in parts)  # never lowered
+
+
+def test_dense_search_embeds_the_folded_question(hashing_engine):
+    """Traditional and simplified wordings of a question are one question to the e5 model,
+    which does not fold by itself (passages and sentences are embedded folded at ingest)."""
+    seen = []
+
+    class Recording(HashingEmbedder):
+        def embed_query(self, text):
+            seen.append(text)
+            return super().embed_query(text)
+
+    dense = DenseRetriever(hashing_engine.index, Recording())
+    dense.rank("區醫保局負責異地就醫結算嗎？", None)
+    assert seen == ["区医保局负责异地就医结算吗?"]
