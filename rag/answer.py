@@ -40,7 +40,14 @@ from rag.features import (
     term_weights,
 )
 from rag.question import Need
-from rag.short import LEAD_IN, clause_children, short_answer
+from rag.short import (
+    LEAD_IN,
+    LISTING,
+    clause_children,
+    gives_asked_items,
+    lead_in_above,
+    short_answer,
+)
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
 from rag.weights import DEFAULT, Weights
 from rag.zh import fold, sentence_spans
@@ -123,7 +130,8 @@ def short_of(question: str, c: Candidate, need: Need) -> dict:
     """The short answer a candidate sentence gives (its clause's sub-items may hold the items)."""
     children = clause_children(c.tree, c.start)
     quote = c.quote()
-    found = short_answer(question, quote, need, c.duty, c.prose_unit, children)
+    around = lead_in_above(c.tree, c.start)
+    found = short_answer(question, quote, need, c.duty, c.prose_unit, children, around)
     if found.get("text") == quote and not children and LEAD_IN.search(fold(quote)):
         found = {"text": "".join([quote, *following(c.tree, c.start, c.end)])}
     return found
@@ -160,13 +168,20 @@ def rank_sentences(
 ) -> list[Candidate]:
     """Every sentence of the retrieved chunks, best first."""
     need = need or Need.of(question)
-    return score(candidates(hits, source, term_weights(question, source), need, vector), weights)
+    terms = term_weights(question, source)
+    return score(candidates(hits, source, terms, need, vector, question), weights)
 
 
 def candidates(
-    hits: list[Hit], source: Source, terms: dict[str, float], need: Need, vector: np.ndarray
+    hits: list[Hit],
+    source: Source,
+    terms: dict[str, float],
+    need: Need,
+    vector: np.ndarray,
+    question: str = "",
 ) -> list[Candidate]:
-    """Every sentence of the hits (bare headings and repeats left out), with its features."""
+    """Every sentence of the hits (bare headings and repeats left out), with its features;
+    ``question`` lets a listing question be fitted by the items it asks for (``listing_fits``)."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     posts = need.topics if need.intent == "responsibility" else ()  # 总指挥由谁担任
@@ -192,7 +207,28 @@ def candidates(
             found = Candidate(hit, tree, s, e, *covered, similarity, duty, prose, fit)
             out.append(replace(found, rank_share=share, agreed=agreed))
     close = closeness([c.similarity for c in out])
-    return [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
+    out = [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
+    return listing_fits(question, need, out)
+
+
+def listing_fits(question: str, need: Need, found: list[Candidate]) -> list[Candidate]:
+    """A listing question naming the kind of its items (哪几类中心, 哪些场所) is fitted only by the
+    sentences giving items of that kind (``rag.short.gives_asked_items``) — when any retrieved
+    sentence does; otherwise every sentence keeps its fit."""
+    if need.intent != "general" or not LISTING.search(fold(question)):
+        return found
+    gives = [
+        gives_asked_items(
+            question,
+            c.quote(),
+            clause_children(c.tree, c.start),
+            lead_in_above(c.tree, c.start),
+        )
+        for c in found
+    ]
+    if not any(gives):
+        return found
+    return [replace(c, fits=c.fits and g) for c, g in zip(found, gives, strict=True)]
 
 
 def score(candidates: list[Candidate], weights: Weights = DEFAULT) -> list[Candidate]:

@@ -99,7 +99,7 @@ def case_of(engine, item: GoldItem) -> Case:
         return _case(item, [], [], [])
     hits, vector = engine.retrieve(question, None, "hybrid")
     need = Need.of(question)
-    found = candidates(hits, index, term_weights(question, index), need, vector)
+    found = candidates(hits, index, term_weights(question, index), need, vector, question)
     rows = [(c.coverage, c.own_coverage, c.closeness, c.rank_share, float(c.fits)) for c in found]
     right = [item.answerable and short_right(item, short_of(question, c, need)) for c in found]
     return _case(item, rows, [c.agreed for c in found], right)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import re
 
 from rag.duties import prose_duty
+from rag.items import KIND_WORDS, asked_kind, declared_kind, enumerates_kind, kind_share, same_kind
 from rag.question import ASKED_MEASURE, MEASURE, YEAR, Need
 from rag.types import ClauseTree, Responsibility
 from rag.zh import fold
 
 # questions asking for an enumeration (有哪些…, 哪几类, 哪三项); 哪些单位 is responsibility;
 # “有什么用/作用/区别” asks what a thing does, and “哪一级” asks for one, not a list
+# “哪几天/哪几年” asks for a date, not a list
 LISTING = re.compile(
-    r"哪些|哪几|哪[二两三四五六七八九十]|包括什么|有什么(?!用|作用|好处|区别|影响|意义|关系)"
+    r"哪些|哪几(?!\s*(?:天|年|日|号|个?月|个?小时|周))|哪[二两三四五六七八九十]|包括什么"
+    r"|有什么(?!用|作用|好处|区别|影响|意义|关系)"
 )
 # a question asking where (哪一级, 去哪里) is answered by the unit a duty names, as “who” is
 WHERE = re.compile(r"哪一?级|哪一层级|[去到向在]哪里?|何处")
@@ -65,12 +68,14 @@ def short_answer(
     duty: Responsibility | None,
     prose: str | None,
     items_from: list[str] | None = None,
+    around: tuple[str, list[str]] | None = None,
 ) -> dict:
     """The answer alone, by intent: who (lead and participants apart), the figure or date that met
     the need, the items a listing question asks for, else the sentence. ``quote`` is the
     supporting sentence without its annotation, ``duty`` the annotation covering it, ``prose``
     the unit a duty stated in prose names and ``items_from`` the texts of the sub-clauses under
-    the sentence's clause (where “符合以下条件之一：” leaves its items)."""
+    the sentence's clause (where “符合以下条件之一：” leaves its items) and ``around`` the
+    lead-in above the sentence's clause with the texts of its sub-clauses (``lead_in_above``)."""
     q = fold(question)
     who = need.intent == "responsibility" or (prose is not None and WHERE.search(q) is not None)
     if who:
@@ -84,8 +89,7 @@ def short_answer(
         return {"value": duty.deadline}
     # “哪几类” asks for the items, not their count
     if LISTING.search(q):
-        announced = lead_in_items(items_from or []) if LEAD_IN.search(fold(quote)) else []
-        if items := announced or listed_items(quote):
+        if items := asked_items(question, quote, items_from or [], around):
             return {"items": items}
     if need.intent in ("time", "quantity"):
         value = met_value(quote, need, question)
@@ -438,32 +442,140 @@ EITHER = re.compile(
 
 def listed_items(sentence: str) -> list[str]:
     """The enumerated items of a sentence: the two ways it offers in turn (可采用A，也可选择B),
-    its ；-separated parts, or the 、-separated items of its most enumerating phrase; [] when it
-    enumerates nothing. A closing remark that names the
-    responsible units is no item.
+    its ；-separated parts, or the 、-separated items of its most enumerating phrase, cut clean of
+    the words around the list (``_trimmed``); [] when it enumerates nothing. A closing remark that
+    names the responsible units is no item, and 、 joining verbs or modifiers that share one
+    object (集中推介、展示、销售特色农产品) makes no list.
 
     >>> listed_items("着力发展足球、篮球、排球等职业联赛。")
-    ['着力发展足球', '篮球', '排球']
+    ['足球', '篮球', '排球']
     >>> listed_items("主要任务：一是稳就业；二是保民生。")
     ['一是稳就业', '二是保民生']
     >>> listed_items("进出口飞机、船舶等大型设备的,实行委托监管。（海关总署、财政部负责）")
     ['进出口飞机', '船舶']
     >>> listed_items("可采用省级统建模式，也可根据实际情况选择省级、地市级分建模式。")
     ['省级统建模式', '省级、地市级分建模式']
+    >>> listed_items("集中推介、展示、销售特色农产品。")
+    []
     """
-    text = DUTY_REMARK.sub("", sentence.strip()).strip().rstrip("。.")
+    return enumeration(sentence)[0]
+
+
+# 等 closing a list, not 等级/一等奖/平等/同等
+ET_CETERA = re.compile(
+    r"(?<![一二三四五六七八九十同平对均相高中初上下头特])等(?![级奖次额同待候值])"
+)
+
+
+def enumeration(sentence: str) -> tuple[list[str], str]:
+    """``listed_items`` and the words right after the list's closing 等 (“等研发创新机构在…”,
+    where an enumeration names its own kind: ``rag.items.declared_kind``); "" without one.
+
+    >>> enumeration("支持甲中心、乙中心等研发机构在区内发展。")
+    (['甲中心', '乙中心'], '等研发机构在区内发展')
+    >>> enumeration("组织干部群众、中小学生等群体参观企业、普及知识。")[0]
+    ['干部群众', '中小学生']
+    """
+    text = DUTY_REMARK.sub("", sentence.strip()).strip().rstrip("。.；;")
+    text = ITEM_LABEL.sub("", ARTICLE.sub("", text))
     if m := EITHER.search(fold(text)):  # 可采用甲模式，也可选择乙、丙分建模式
-        return [text[m.start("a") : m.end("a")], text[m.start("b") : m.end("b")]]
+        return [text[m.start("a") : m.end("a")], text[m.start("b") : m.end("b")]], ""
     if re.search("[；;]", text):
         body = re.split("[：:]", text, maxsplit=1)[-1]
-        parts = re.split("[；;]", body)
-    else:
-        phrase = max(re.split("[，,：:。]", text), key=lambda p: p.count("、"))
-        parts = phrase.split("、") if "、" in phrase else []
-        if parts:
-            parts[-1] = re.split("等", parts[-1])[0]
-    items = [p.strip() for p in parts if p.strip()]
-    return items if len(items) > 1 else []
+        items = [p.strip() for p in re.split("[；;]", body) if p.strip()]
+        if len(items) > 1:
+            return items, ""
+    phrases = [p for p in re.split("[，,：:。]", text) if "、" in p]
+    for phrase in sorted(phrases, key=lambda p: -p.count("、")):
+        parts = [p.strip() for p in phrase.split("、")]
+        after = ""
+        closing = next((n for n, p in enumerate(parts) if ET_CETERA.search(p)), None)
+        if closing is not None:  # …、两代表一委员等群体参观企业、普及知识: the list ends at 等
+            m = ET_CETERA.search(parts[closing])
+            parts, after = (
+                parts[:closing] + [parts[closing][: m.start()]],
+                parts[closing][m.start() :],
+            )
+        items = _trimmed([p for p in parts if p])
+        if len(items) > 1 and not _shared_object(items):
+            return _split_last(items), after
+    return [], ""
+
+
+ARTICLE = re.compile(r"^\s*第[一二三四五六七八九十百零〇\d]+条\s*")
+# words that lead up to a list's first item (支持, 在, …的) or follow its last one (…开设, 为…)
+LEAD_UP = re.compile(
+    r"的|在|对|向|到|为|是|如|即|由|与|从|支持|鼓励|引导|参加|承接|确定|分为|包括|包含|涵盖|涉及"
+    r"|采取|采用|通过|开展|建设|建立|打造|设立|推动|推进|培育|保证|保障|重点|主要|成为|发展"
+    r"|实施|提供|选择|设置|开设|组织|加强|完善|提升|优化|落实|聚焦|围绕|突出|覆盖"
+)
+FOLLOW_UP = re.compile(
+    r"(?:开设|设立|为|在|到|向|集聚|开展|进行|纳入|列入|作为|参加|参与|实施|给予|申报|落实|建设"
+    r"|[一二两三四五六七八九十\d]+(?:个|大|类|项|种))"
+)
+JOINED = re.compile(r"和|以及|及")  # the last item may join two: 船舶和海洋工程结构物
+
+
+def _trimmed(items: list[str]) -> list[str]:
+    """The items without the words leading up to the first (“支持国家产业创新中心”, “鼓励贫困
+    地区在景区景点”) and following the last (“…服务区开设农产品销售专区”, “重庆4个直辖市”):
+    of the cuts at such words, the one leaving the item nearest the others' median length (no
+    cut on a tie).
+
+    >>> _trimmed(["鼓励贫困地区在景区景点", "宾馆饭店", "高速公路服务区开设农产品销售专区"])
+    ['景区景点', '宾馆饭店', '高速公路服务区']
+    >>> _trimmed(["重点保证北京", "天津", "上海", "重庆4个直辖市"])
+    ['北京', '天津', '上海', '重庆']
+    >>> _trimmed(["投诉人的姓名", "电话号码", "通讯地址"])
+    ['投诉人的姓名', '电话号码', '通讯地址']
+    >>> _trimmed(["对融资租赁企业进出口飞机", "船舶"])
+    ['融资租赁企业进出口飞机', '船舶']
+    """
+    if len(items) < 2:
+        return items
+    middle = sorted(len(i) for i in items[1:-1]) or [len(items[-1])]
+    target = middle[len(middle) // 2]
+    first = items[0]
+    cuts = [first] + [first[m.end() :] for m in LEAD_UP.finditer(first)]
+    first = min(
+        (c for c in cuts if len(c) >= 2),
+        key=lambda c: (abs(len(c) - target), -len(c)),
+        default=first,
+    )
+    others = sorted(len(i) for i in items[:-1] if i is not items[0]) or [len(first)]
+    target = others[len(others) // 2]
+    last = items[-1]
+    cuts = [last] + [last[: m.start()] for m in FOLLOW_UP.finditer(last)]
+    last = min(
+        (c for c in cuts if len(c) >= 2),
+        key=lambda c: (abs(len(c) - target), -len(c)),
+        default=last,
+    )
+    return [first, *items[1:-1], last]
+
+
+def _split_last(items: list[str]) -> list[str]:
+    """The items with a last one joining two by 和/及 split (船舶和海洋工程结构物).
+
+    >>> _split_last(["飞机", "船舶和海洋工程结构物"]), _split_last(["甲", "乙和丙"])
+    (['飞机', '船舶', '海洋工程结构物'], ['甲', '乙和丙'])
+    """
+    if m := JOINED.search(items[-1]):
+        a, b = items[-1][: m.start()], items[-1][m.end() :]
+        if len(a) >= 2 and len(b) >= 2:
+            return [*items[:-1], a, b]
+    return items
+
+
+def _shared_object(items: list[str]) -> bool:
+    """Do the 、 join verbs or modifiers sharing the last item's object (推介、展示、销售特色
+    农产品; 便捷、安全、智能的交通系统) rather than items?
+
+    >>> _shared_object(["推介", "展示", "销售特色农产品"]), _shared_object(["初级", "中级", "高级"])
+    (True, False)
+    """
+    head = items[1:-1] or items[:1]  # the first item may still carry words before it
+    return all(len(i) <= 2 for i in head) and len(items[-1]) >= 2 * max(map(len, head)) + 1
 
 
 # a sentence whose items follow it as sub-clauses: “符合以下3个条件之一”, “包括下列情形：”
@@ -523,3 +635,96 @@ def clause_children(tree: ClauseTree, offset: int) -> list[str]:
     if clause is None:
         return []
     return [tree.doc.text[c.start : c.end] for c in tree.clauses if c.parent == clause.index]
+
+
+def lead_in_above(tree: ClauseTree, offset: int) -> tuple[str, list[str]] | None:
+    """The text of the clause above the one holding ``offset`` up to its first sub-clause (“第九条
+    投诉应当提供下列材料：”), and the texts of its sub-clauses: a sentence inside one of them is
+    one of the items that lead-in announces. None at the top level."""
+    clause = tree.clause_at(offset)
+    if clause is None or clause.parent is None:
+        return None
+    parent = tree.clauses[clause.parent]
+    children = [c for c in tree.clauses if c.parent == parent.index]
+    text = tree.doc.text
+    return text[parent.start : children[0].start], [text[c.start : c.end] for c in children]
+
+
+# the kind a lead-in announces: “提供下列材料：”, “需要办理的情形包括：”
+ANNOUNCED_KIND = re.compile(
+    rf"(?:下列|以下|如下)[^,;。:]{{0,12}}?(?P<a>{KIND_WORDS})"
+    rf"|(?P<b>{KIND_WORDS})(?:主要)?(?:包括|有|如下|为)\s*:"
+)
+
+
+def announces_kind(lead_in: str, kind: str) -> bool:
+    """Does a lead-in announce items of the asked kind (提供下列材料： for 材料)?
+
+    >>> announces_kind("第九条 投诉应当提供下列材料：", "材料")
+    True
+    >>> announces_kind("需要办理汇算清缴的情形包括：", "情况")
+    True
+    >>> announces_kind("可以采取下列措施：", "方式")
+    False
+    """
+    m = ANNOUNCED_KIND.search(fold(lead_in))
+    return bool(m) and same_kind(m.group("a") or m.group("b"), kind)
+
+
+def asked_items(
+    question: str,
+    quote: str,
+    children: list[str],
+    around: tuple[str, list[str]] | None = None,
+) -> list[str]:
+    """The items a listing question gets from a sentence: those a lead-in sentence announces
+    (its sub-clauses), else its own — unless they are not of the kind asked (哪些材料) and the
+    lead-in above the sentence announces that kind: then the sentence is one of its items, and
+    the answer is all of them.
+
+    >>> around = ("投诉应当提供下列材料：", ["（一）姓名、电话；", "（二）投诉请求。"])
+    >>> asked_items("投诉要交哪些材料？", "（一）姓名、电话；", [], around)
+    ['姓名、电话', '投诉请求']
+    >>> asked_items("投诉要写哪些联系信息？", "（一）姓名、电话；", [], around)
+    ['姓名', '电话']
+    """
+    announced = lead_in_items(children) if LEAD_IN.search(fold(quote)) else []
+    if announced:
+        return announced
+    own, after = enumeration(quote)
+    kind = asked_kind(question)
+    if kind and around and not enumerates_kind(own, kind, declared_kind(after)):
+        lead, siblings = around
+        if announces_kind(lead, kind) and (items := lead_in_items(siblings)):
+            return items
+    return own
+
+
+def gives_asked_items(
+    question: str,
+    quote: str,
+    children: list[str],
+    around: tuple[str, list[str]] | None = None,
+) -> bool:
+    """Does the sentence give items of the kind the question asks for (哪几类中心, 哪些场所)? Its
+    own enumeration of that kind, a lead-in announcing it (or whose items are of it), or the
+    lead-in above it announcing it. False when the question names no kind. The answer stage
+    lets only such sentences fit the question, when any retrieved sentence is one.
+
+    >>> q = "园区要建成哪几类中心？"
+    >>> gives_asked_items(q, "建成加工制造中心、研发设计中心、物流分拨中心。", [])
+    True
+    >>> gives_asked_items(q, "支持甲创新中心、乙技术中心、丙研发机构等研发创新机构发展。", [])
+    False
+    """
+    kind = asked_kind(question)
+    if not kind:
+        return False
+    if LEAD_IN.search(fold(quote)) and (announced := lead_in_items(children)):
+        if announces_kind(quote, kind) or kind_share(announced, kind) > 0.5:
+            return True
+    own, after = enumeration(quote)
+    if enumerates_kind(own, kind, declared_kind(after)):
+        return True
+    lead, siblings = around or ("", [])
+    return announces_kind(lead, kind) and len(lead_in_items(siblings)) > 1
