@@ -504,54 +504,71 @@ def enumeration(sentence: str) -> tuple[list[str], str]:
 
 ARTICLE = re.compile(r"^\s*第[一二三四五六七八九十百零〇\d]+条\s*")
 # words that lead up to a list's first item (支持, 在, …的) or follow its last one (…开设, 为…)
-LEAD_UP = re.compile(
-    r"的|在|对|向|到|为|是|如|即|由|与|从|支持|鼓励|引导|参加|承接|确定|分为|包括|包含|涵盖|涉及"
-    r"|采取|采用|通过|开展|建设|建立|打造|设立|推动|推进|培育|保证|保障|重点|主要|成为|发展"
-    r"|实施|提供|选择|设置|开设|组织|加强|完善|提升|优化|落实|聚焦|围绕|突出|覆盖"
+# one-character words that lead up to or follow an item, not inside a word (对象, 作为, 在职)
+LINKS = (
+    r"(?<!目)的(?!确)|(?<![存现所正实自])在(?![于内职线校岗编])|对(?![象应接外口话称比手])"
+    r"|(?<![方导意倾])向|(?<![达得受做])到|(?<![作认成行因称])为(?![主准止])"
+    r"|(?<![但还或只于就凡])是(?!否)|(?<![例比])如(?![何果])|(?<!立)即(?!时)"
+    r"|(?<![自理缘])由(?!于)|(?<![参给])与|(?<!服)从(?![事业])"
 )
+# verbs that lead up to a list's first item (支持…, 鼓励…在…)
+LEADING = (
+    r"支持|鼓励|引导|参加|承接|确定|分为|包括|包含|涵盖|涉及|采取|采用|通过|开展|建设|建立|打造"
+    r"|设立|推动|推进|培育|保证|保障|重点|主要|成为|发展|实施|提供|选择|设置|开设|组织|加强|完善"
+    r"|提升|优化|落实|聚焦|围绕|突出|覆盖"
+)
+LEAD_UP = re.compile(f"{LINKS}|{LEADING}")
+OPENING = re.compile(f"^(?:{LEADING})+")
+# what follows a list's last item: a verb, or a count summing the list up (4个直辖市)
 FOLLOW_UP = re.compile(
-    r"(?:开设|设立|为|在|到|向|集聚|开展|进行|纳入|列入|作为|参加|参与|实施|给予|申报|落实|建设"
-    r"|[一二两三四五六七八九十\d]+(?:个|大|类|项|种))"
+    rf"{LINKS}|开设|设立|集聚|开展|进行|纳入|列入|作为|参加|参与|实施|给予|申报|落实|建设"
+    r"|[一二两三四五六七八九十\d]+(?:个|大|类|项|种)"
 )
 JOINED = re.compile(r"和|以及|及")  # the last item may join two: 船舶和海洋工程结构物
+LONGER = 1.25  # an end item this much longer than the others' median carries other words
+SHORTER = 0.6  # … and is cut to no less than this share of the shortest other item
 
 
 def _trimmed(items: list[str]) -> list[str]:
     """The items without the words leading up to the first (“支持国家产业创新中心”, “鼓励贫困
-    地区在景区景点”) and following the last (“…服务区开设农产品销售专区”, “重庆4个直辖市”):
-    of the cuts at such words, the one leaving the item nearest the others' median length (no
-    cut on a tie).
+    地区在景区景点”) and following the last (“…服务区开设农产品销售专区”, “重庆4个直辖市”): a
+    verb opening the list goes, and an end item longer than the others is cut at such a word —
+    the first item after the last of them that leaves it not much shorter than the others, the
+    last item before the first.
 
     >>> _trimmed(["鼓励贫困地区在景区景点", "宾馆饭店", "高速公路服务区开设农产品销售专区"])
     ['景区景点', '宾馆饭店', '高速公路服务区']
     >>> _trimmed(["重点保证北京", "天津", "上海", "重庆4个直辖市"])
     ['北京', '天津', '上海', '重庆']
+    >>> _trimmed(["现阶段服务对象主要包含甲类居民", "乙类残疾人", "丙类特困人员", "丁类人员"])[0]
+    '甲类居民'
     >>> _trimmed(["投诉人的姓名", "电话号码", "通讯地址"])
     ['投诉人的姓名', '电话号码', '通讯地址']
-    >>> _trimmed(["对融资租赁企业进出口飞机", "船舶"])
-    ['融资租赁企业进出口飞机', '船舶']
+    >>> _trimmed(["在职职工", "退休人员", "灵活就业人员"])[0]
+    '在职职工'
     """
     if len(items) < 2:
         return items
-    middle = sorted(len(i) for i in items[1:-1]) or [len(items[-1])]
-    target = middle[len(middle) // 2]
-    first = items[0]
-    cuts = [first] + [first[m.end() :] for m in LEAD_UP.finditer(first)]
-    first = min(
-        (c for c in cuts if len(c) >= 2),
-        key=lambda c: (abs(len(c) - target), -len(c)),
-        default=first,
-    )
-    others = sorted(len(i) for i in items[:-1] if i is not items[0]) or [len(first)]
-    target = others[len(others) // 2]
-    last = items[-1]
-    cuts = [last] + [last[: m.start()] for m in FOLLOW_UP.finditer(last)]
-    last = min(
-        (c for c in cuts if len(c) >= 2),
-        key=lambda c: (abs(len(c) - target), -len(c)),
-        default=last,
-    )
+    first, last = OPENING.sub("", items[0]) or items[0], items[-1]
+    others = [len(i) for i in items[1:-1] or items[1:]]
+    if len(first) > LONGER * _median(others):
+        least = max(2, SHORTER * min(others))
+        cuts = [
+            first[m.end() :]
+            for m in LEAD_UP.finditer(first)
+            if len(first) - m.end() >= (2 if OPENING.match(m.group(0)) else least)
+        ]  # after a verb (通过网上) an item may be short, after 的/在 not (投诉人的姓名)
+        first = min(cuts, key=len, default=first)
+    others = [len(i) for i in [first, *items[1:-1]]]
+    if len(last) > LONGER * _median(others):
+        least = max(2, SHORTER * min(others))
+        cuts = [last[: m.start()] for m in FOLLOW_UP.finditer(last)]
+        last = min((c for c in cuts if len(c) >= least), key=len, default=last)
     return [first, *items[1:-1], last]
+
+
+def _median(lengths: list[int]) -> float:
+    return sorted(lengths)[len(lengths) // 2]
 
 
 def _split_last(items: list[str]) -> list[str]:
