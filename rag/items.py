@@ -58,7 +58,7 @@ ASKED = re.compile(
 )
 COUNTER = re.compile(r"^(?:个|大类|类|种|项|家|所|条|位|名|方面)")
 # where a kind no class knows ends: a particle, modal or verb the question goes on with
-KIND_END = re.compile(r"的|可以|可|会|能|要|需|应|来|是|有|在|被|由|给|把|向|从|将|设|落|优先")
+KIND_END = re.compile(r"的|可以|可|会|能|要|需|应|来|是|有|在|被|由|给|把|向|从|将|优先")
 KIND_WORDS = "|".join(
     sorted({w for row, _ in KINDS for w in row.split("|")}, key=len, reverse=True)
 )

@@ -497,7 +497,7 @@ def enumeration(sentence: str) -> tuple[list[str], str]:
                 parts[closing][m.start() :],
             )
         items = _trimmed([p for p in parts if p])
-        if len(items) > 1 and not _shared_object(items):
+        if len(items) > 1 and not _shared_object(items, parts[-1]):
             return _split_last(items), after
     return [], ""
 
@@ -515,7 +515,7 @@ LINKS = (
 LEADING = (
     r"支持|鼓励|引导|参加|承接|确定|分为|包括|包含|涵盖|涉及|采取|采用|通过|开展|建设|建立|打造"
     r"|设立|推动|推进|培育|保证|保障|重点|主要|成为|发展|实施|提供|选择|设置|开设|组织|加强|完善"
-    r"|提升|优化|落实|聚焦|围绕|突出|覆盖"
+    r"|提升|优化|落实|聚焦|围绕|突出|覆盖|设置|设有|携带|持有"
 )
 LEAD_UP = re.compile(f"{LINKS}|{LEADING}")
 OPENING = re.compile(f"^(?:{LEADING})+")
@@ -584,15 +584,20 @@ def _split_last(items: list[str]) -> list[str]:
     return items
 
 
-def _shared_object(items: list[str]) -> bool:
+def _shared_object(items: list[str], written: str = "") -> bool:
     """Do the 、 join verbs or modifiers sharing the last item's object (推介、展示、销售特色
-    农产品; 便捷、安全、智能的交通系统) rather than items?
+    农产品; 便捷、安全、智能的交通系统 — ``written`` is the last item as written) rather than
+    items?
 
     >>> _shared_object(["推介", "展示", "销售特色农产品"]), _shared_object(["初级", "中级", "高级"])
     (True, False)
+    >>> _shared_object(["便捷", "安全", "智能"], "智能的交通系统")
+    True
     """
     head = items[1:-1] or items[:1]  # the first item may still carry words before it
-    return all(len(i) <= 2 for i in head) and len(items[-1]) >= 2 * max(map(len, head)) + 1
+    if not all(len(i) <= 2 for i in head):
+        return False
+    return len(items[-1]) >= 2 * max(map(len, head)) + 1 or bool(re.match(r"^.{1,2}的", written))
 
 
 # a sentence whose items follow it as sub-clauses: “符合以下3个条件之一”, “包括下列情形：”
