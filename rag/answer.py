@@ -213,8 +213,9 @@ def candidates(
 
 def listing_fits(question: str, need: Need, found: list[Candidate]) -> list[Candidate]:
     """A listing question naming the kind of its items (哪几类中心, 哪些场所) is fitted only by the
-    sentences giving items of that kind (``rag.short.gives_asked_items``) — when any retrieved
-    sentence does; otherwise every sentence keeps its fit."""
+    sentences giving items of that kind (``rag.short.gives_asked_items``) — when a sentence of
+    the best retrieved passage's document does (a list of that kind elsewhere is weaker evidence
+    than the passage retrieval trusts most); otherwise every sentence keeps its fit."""
     if need.intent != "general" or not LISTING.search(fold(question)):
         return found
     gives = [
@@ -226,7 +227,8 @@ def listing_fits(question: str, need: Need, found: list[Candidate]) -> list[Cand
         )
         for c in found
     ]
-    if not any(gives):
+    best = {c.tree.doc.doc_id for c in found if c.rank_share >= 1.0}
+    if not any(g and c.tree.doc.doc_id in best for c, g in zip(found, gives, strict=True)):
         return found
     return [replace(c, fits=c.fits and g) for c, g in zip(found, gives, strict=True)]
 

@@ -4,6 +4,8 @@ documents (as literals), with negatives. Questions are worded here, not taken fr
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.answer import Candidate, listing_fits
@@ -208,7 +210,8 @@ def test_the_lead_in_above_a_sentence_comes_from_the_clause_tree() -> None:
     assert lead_in_above(tree, at("第十条")) is None  # the top level has none
 
     def candidate(start: int, end: int) -> Candidate:
-        return Candidate(None, tree, start, end, 0.5, 0.5, 0.5, None, None, True)  # type: ignore[arg-type]
+        found = Candidate(None, tree, start, end, 0.5, 0.5, 0.5, None, None, True)  # type: ignore[arg-type]
+        return replace(found, rank_share=1.0)  # in the best passage's document
 
     subs_c = candidate(at(SUBS[0]), at(SUBS[0]) + len(SUBS[0]))
     other = candidate(at("第十条"), len(text))
@@ -218,6 +221,10 @@ def test_the_lead_in_above_a_sentence_comes_from_the_clause_tree() -> None:
     # when no sentence gives the asked kind, every sentence keeps its fit
     q = "投诉时有哪些联系方式？"
     assert [c.fits for c in listing_fits(q, Need.of(q), [other, subs_c])] == [True, True]
+    # a list of the kind only in another document than the best passage's changes nothing
+    elsewhere = [replace(c, rank_share=0.5) for c in (other, subs_c)]
+    q = "投诉时要交哪些材料？"
+    assert [c.fits for c in listing_fits(q, Need.of(q), elsewhere)] == [True, True]
     # a question asking no list is left alone
     q = "投诉材料交给谁？"
     assert [c.fits for c in listing_fits(q, Need.of(q), [other, subs_c])] == [True, True]
