@@ -109,14 +109,14 @@ def answer_from_hits(
     ranked = rank_sentences(question, hits, source, vector, need, weights)
     best, found = choose(ranked, weights)
     if best is not None and found:
-        core, quote = _core(best, need.intent), best.quote()
+        short = short_of(question, best, need)
+        core, quote = _core(best, need.intent, short), best.quote()
         basis = f"《{best.hit.chunk.title}》{best.clause_path}"
         if core != quote:
             text = f"{core.rstrip('。')}。依据：{basis}：“{quote}”"
         else:
             text = f"{quote}（依据：{basis}）"
         citations = _citations(best, ranked)
-        short = short_of(question, best, need)
     else:
         short = None
         text = f"{NOT_FOUND}{RELATED if ranked else ''}"
@@ -284,7 +284,13 @@ def choose(ranked: Sequence[R], weights: Weights = DEFAULT) -> tuple[R | None, b
     return best, best.coverage >= weights.floor and (best.fits or loose)
 
 
-def _core(c: Candidate, intent: str) -> str:
+def _core(c: Candidate, intent: str, short: dict | None = None) -> str:
+    """What the answer says before its basis: the units, the items the sentence does not
+    state itself (those of its lead-in's sub-clauses, or of the lead-in above it), or the
+    sentence."""
+    items = (short or {}).get("items") or []
+    if items and not all(i in c.quote() for i in items):
+        return "；".join(items)
     if intent == "responsibility" and c.duty and (named := duty_text(c.duty)):
         return named
     if intent == "responsibility" and c.prose_unit:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer import Candidate, listing_fits
+from rag.answer import Candidate, _core, listing_fits, short_of
 from rag.items import asked_kind, declared_kind, enumerates_kind, kind_share, of_kind, same_kind
 from rag.question import Need
 from rag.short import (
@@ -225,6 +225,11 @@ def test_the_lead_in_above_a_sentence_comes_from_the_clause_tree() -> None:
     elsewhere = [replace(c, rank_share=0.5) for c in (other, subs_c)]
     q = "投诉时要交哪些材料？"
     assert [c.fits for c in listing_fits(q, Need.of(q), elsewhere)] == [True, True]
+    # the answer names the items the sentence does not state itself, then quotes it
+    q = "投诉时要交哪些材料？"
+    short = short_of(q, subs_c, Need.of(q))
+    assert _core(subs_c, "general", short).split("；") == [s[3:-1] for s in SUBS]
+    assert _core(subs_c, "general", {"items": ["投诉人的姓名"]}) == subs_c.quote()
     # a question asking no list is left alone
     q = "投诉材料交给谁？"
     assert [c.fits for c in listing_fits(q, Need.of(q), [other, subs_c])] == [True, True]
