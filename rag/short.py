@@ -447,7 +447,7 @@ def listed_items(sentence: str) -> list[str]:
     names the responsible units is no item, and 、 joining verbs or modifiers that share one
     object (集中推介、展示、销售特色农产品) makes no list.
 
-    >>> listed_items("着力发展足球、篮球、排球等职业联赛。")
+    >>> listed_items("支持足球、篮球、排球等职业联赛。")
     ['足球', '篮球', '排球']
     >>> listed_items("主要任务：一是稳就业；二是保民生。")
     ['一是稳就业', '二是保民生']
@@ -473,7 +473,7 @@ def enumeration(sentence: str) -> tuple[list[str], str]:
 
     >>> enumeration("支持甲中心、乙中心等研发机构在区内发展。")
     (['甲中心', '乙中心'], '等研发机构在区内发展')
-    >>> enumeration("组织干部群众、中小学生等群体参观企业、普及知识。")[0]
+    >>> enumeration("面向干部群众、中小学生等群体开放企业、普及知识。")[0]
     ['干部群众', '中小学生']
     """
     text = DUTY_REMARK.sub("", sentence.strip()).strip().rstrip("。.；;")
@@ -498,7 +498,7 @@ def enumeration(sentence: str) -> tuple[list[str], str]:
             )
         items = _trimmed([p for p in parts if p])
         if len(items) > 1 and not _shared_object(items, parts[-1]):
-            return _split_last(items), after
+            return items, after
     return [], ""
 
 
@@ -512,19 +512,18 @@ LINKS = (
     r"|(?<![自理缘])由(?!于)|(?<![参给])与|(?<!服)从(?![事业])"
 )
 # verbs that lead up to a list's first item (支持…, 鼓励…在…)
-LEADING = (
-    r"支持|鼓励|引导|参加|承接|确定|分为|包括|包含|涵盖|涉及|采取|采用|通过|开展|建设|建立|打造"
-    r"|设立|推动|推进|培育|保证|保障|重点|主要|成为|发展|实施|提供|选择|设置|开设|组织|加强|完善"
-    r"|提升|优化|落实|聚焦|围绕|突出|覆盖|设置|设有|携带|持有"
+LEADING = (  # not 发展/建设/组织/保障/重点/主要: they begin or sit inside names (发展改革委)
+    r"支持|鼓励|引导|参加|承接|确定|分为|包括|包含|涵盖|涉及|采取|采用|通过|建立|打造|推动|推进"
+    r"|培育|保证|成为|提供|选择|设置|开设|加强|完善|提升|优化|聚焦|围绕|突出|覆盖|设有|携带|持有"
+    r"|会同|面向"
 )
 LEAD_UP = re.compile(f"{LINKS}|{LEADING}")
 OPENING = re.compile(f"^(?:{LEADING})+")
 # what follows a list's last item: a verb, or a count summing the list up (4个直辖市)
 FOLLOW_UP = re.compile(
-    rf"{LINKS}|开设|设立|集聚|开展|进行|纳入|列入|作为|参加|参与|实施|给予|申报|落实|建设"
+    rf"{LINKS}|开设|设立|集聚|开展|进行|纳入|列入|作为|参加|参与|给予|申报|落实"
     r"|[一二两三四五六七八九十\d]+(?:个|大|类|项|种)"
 )
-JOINED = re.compile(r"和|以及|及")  # the last item may join two: 船舶和海洋工程结构物
 LONGER = 1.25  # an end item this much longer than the others' median carries other words
 SHORTER = 0.6  # … and is cut to no less than this share of the shortest other item
 
@@ -562,26 +561,13 @@ def _trimmed(items: list[str]) -> list[str]:
     others = [len(i) for i in [first, *items[1:-1]]]
     if len(last) > LONGER * _median(others):
         least = max(2, SHORTER * min(others))
-        cuts = [last[: m.start()] for m in FOLLOW_UP.finditer(last)]
+        cuts = [last[: m.start()] for m in FOLLOW_UP.finditer(last) if len(last) - m.start() >= 4]
         last = min((c for c in cuts if len(c) >= least), key=len, default=last)
     return [first, *items[1:-1], last]
 
 
 def _median(lengths: list[int]) -> float:
     return sorted(lengths)[len(lengths) // 2]
-
-
-def _split_last(items: list[str]) -> list[str]:
-    """The items with a last one joining two by 和/及 split (船舶和海洋工程结构物).
-
-    >>> _split_last(["飞机", "船舶和海洋工程结构物"]), _split_last(["甲", "乙和丙"])
-    (['飞机', '船舶', '海洋工程结构物'], ['甲', '乙和丙'])
-    """
-    if m := JOINED.search(items[-1]):
-        a, b = items[-1][: m.start()], items[-1][m.end() :]
-        if len(a) >= 2 and len(b) >= 2:
-            return [*items[:-1], a, b]
-    return items
 
 
 def _shared_object(items: list[str], written: str = "") -> bool:

@@ -251,11 +251,15 @@ def test_the_lead_in_above_a_sentence_comes_from_the_clause_tree() -> None:
         ("重点保证北京、天津、上海、重庆4个直辖市的供应。", ["北京", "天津", "上海", "重庆"]),
         (PILOTS, ["北京市", "天津市", "河北省", "辽宁省", "浙江省", "湖南省", "重庆市医疗保障局"]),
         # the list ends at its 等, whatever 、 follows
-        ("组织干部群众、中小学生等群体参观企业、普及知识。", ["干部群众", "中小学生"]),
+        ("面向干部群众、中小学生等群体开放企业、普及知识。", ["干部群众", "中小学生"]),
         # 等级, 一等奖 are no closing 等
-        ("设立一等奖、二等奖、三等奖。", ["一等奖", "二等奖", "三等奖"]),
-        # a last item joining two is split
-        ("组织电商企业、商贸企业和批发市场到贫困地区采购。", ["电商企业", "商贸企业", "批发市场"]),
+        ("设置一等奖、二等奖、三等奖。", ["一等奖", "二等奖", "三等奖"]),
+        # a last item joining two stays whole: 和 joins names too (住房和城乡建设部)
+        ("鼓励电商企业、商贸企业和批发市场到贫困地区采购。", ["电商企业", "商贸企业和批发市场"]),
+        ("会同财政部、住房和城乡建设部等部门。", ["财政部", "住房和城乡建设部"]),
+        # verbs inside names stay: 国家发展改革委 is no 发展 of 改革委
+        ("国家发展改革委、财政部、商务部等。", ["国家发展改革委", "财政部", "商务部"]),
+        ("重点人群、一般人群。", ["重点人群", "一般人群"]),
         # a first item with 的 inside stays whole when it is not longer than the others by much
         (SUBS[0], ["投诉人的姓名", "电话号码", "通讯地址"]),
         # an item list closed by ；
