@@ -647,11 +647,12 @@ def clause_children(tree: ClauseTree, offset: int) -> list[str]:
 
 def lead_in_above(tree: ClauseTree, offset: int) -> tuple[str, list[str]] | None:
     """The text of the clause above the one holding ``offset`` up to its first sub-clause (“第九条
-    投诉应当提供下列材料：”), and the texts of its sub-clauses: a sentence inside one of them is
-    one of the items that lead-in announces. None at the top level."""
+    投诉应当提供下列材料：”), and the texts of its sub-clauses: the sentence opening one of them is
+    one of the items that lead-in announces. None at the top level, and for a sentence further
+    into its clause."""
     clause = tree.clause_at(offset)
-    if clause is None or clause.parent is None:
-        return None
+    if clause is None or clause.parent is None or tree.doc.text[clause.start : offset].strip():
+        return None  # only the sentence opening a sub-clause is one of the items
     parent = tree.clauses[clause.parent]
     children = [c for c in tree.clauses if c.parent == parent.index]
     text = tree.doc.text

@@ -208,6 +208,7 @@ def test_the_lead_in_above_a_sentence_comes_from_the_clause_tree() -> None:
     lead, subs = lead_in_above(tree, at("（二）"))
     assert lead.strip() == LEAD and [s.strip() for s in subs] == SUBS
     assert lead_in_above(tree, at("第十条")) is None  # the top level has none
+    assert lead_in_above(tree, at("电话号码")) is None  # nor a sentence further into a clause
 
     def candidate(start: int, end: int) -> Candidate:
         found = Candidate(None, tree, start, end, 0.5, 0.5, 0.5, None, None, True)  # type: ignore[arg-type]
