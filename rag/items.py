@@ -155,12 +155,15 @@ DECLARED = re.compile(
 )
 
 
-def declared_kind(after: str) -> str:
+def declared_kind(after: str, kind: str = "") -> str:
     """The kind word an enumeration gives itself right after it (“等研发创新机构在…”,
-    “等途径畅通…”): the first kind word of any class within its first words; "" when none.
+    “等途径畅通…”): the asked ``kind`` when its head (last two characters) is among the first
+    words (等五大合作领域 for 领域), else the first kind word of any class; "" when none.
 
     >>> declared_kind("等研发创新机构在综合保税区发展"), declared_kind("等途径畅通村民说事渠道")
     ('机构', '途径')
+    >>> declared_kind("等五大合作领域", "领域"), declared_kind("等五大合作领域")
+    ('领域', '')
     >>> declared_kind("等职业联赛"), declared_kind("开设农产品销售专区")
     ('', '')
     """
@@ -168,8 +171,9 @@ def declared_kind(after: str) -> str:
     if not m:
         return ""
     rest = m.group("rest")
-    words = "|".join(w for w, _ in KINDS)
-    found = re.search(rf"(?:{words})", rest)
+    if len(kind) >= 2 and kind[-2:] in rest:
+        return kind
+    found = re.search(KIND_WORDS, rest)
     return found.group(0) if found else ""
 
 

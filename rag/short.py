@@ -673,10 +673,17 @@ def announces_kind(lead_in: str, kind: str) -> bool:
     True
     >>> announces_kind("需要办理汇算清缴的情形包括：", "情况")
     True
-    >>> announces_kind("可以采取下列措施：", "方式")
-    False
+    >>> announces_kind("可以采取下列措施：", "方式"), announces_kind("可以采取下列措施：", "措施")
+    (False, True)
     """
-    m = ANNOUNCED_KIND.search(fold(lead_in))
+    folded = fold(lead_in)
+    if len(kind) >= 2:  # the kind asked itself: 采取下列措施 for 措施
+        head = re.escape(kind[-2:])
+        if re.search(
+            rf"(?:下列|以下|如下)[^,;。:]{{0,12}}?{head}|{head}(?:主要)?(?:包括|有|如下)", folded
+        ):
+            return True
+    m = ANNOUNCED_KIND.search(folded)
     return bool(m) and same_kind(m.group("a") or m.group("b"), kind)
 
 
@@ -702,7 +709,7 @@ def asked_items(
         return announced
     own, after = enumeration(quote)
     kind = asked_kind(question)
-    if kind and around and not enumerates_kind(own, kind, declared_kind(after)):
+    if kind and around and not enumerates_kind(own, kind, declared_kind(after, kind)):
         lead, siblings = around
         if announces_kind(lead, kind) and (items := lead_in_items(siblings)):
             return items
@@ -733,7 +740,7 @@ def gives_asked_items(
         if announces_kind(quote, kind) or kind_share(announced, kind) > 0.5:
             return True
     own, after = enumeration(quote)
-    if enumerates_kind(own, kind, declared_kind(after)):
+    if enumerates_kind(own, kind, declared_kind(after, kind)):
         return True
     lead, siblings = around or ("", [])
     return announces_kind(lead, kind) and len(lead_in_items(siblings)) > 1

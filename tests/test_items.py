@@ -72,6 +72,10 @@ def test_the_kind_an_enumeration_gives_itself() -> None:
     assert declared_kind("等途径畅通渠道") == "途径"
     assert declared_kind("等3类场所") == "场所"
     assert declared_kind("开设销售专区") == ""  # no 等: nothing declared
+    # a kind no class knows is declared when the enumeration names it (等五大合作领域)
+    assert (
+        declared_kind("等三大重点产业", "产业") == "产业" and declared_kind("等三大重点产业") == ""
+    )
     assert same_kind("途径", "联系方式") and same_kind("省份", "城市")
     assert not same_kind("机构", "中心") and not same_kind("", "中心")
 
@@ -187,6 +191,7 @@ def test_a_sub_clause_answers_with_the_items_its_lead_in_announces() -> None:
 def test_a_lead_in_announces_its_kind() -> None:
     assert announces_kind(LEAD, "材料") and announces_kind(LEAD, "资料")
     assert announces_kind("取得所得需要办理汇算的情形包括：", "情况")
+    assert announces_kind("应当落实下列措施：", "保障措施")  # the asked kind itself
     assert not announces_kind(LEAD, "方式") and not announces_kind("现将有关事项通知如下：", "材料")
 
 
