@@ -487,7 +487,7 @@ def enumeration(sentence: str) -> tuple[list[str], str]:
             return items, ""
     phrases = [p for p in re.split("[，,：:。]", text) if "、" in p]
     for phrase in sorted(phrases, key=lambda p: -p.count("、")):
-        parts = [p.strip() for p in phrase.split("、")]
+        parts = [p.strip() for p in _outside_brackets(phrase, "、")]
         after = ""
         closing = next((n for n, p in enumerate(parts) if ET_CETERA.search(p)), None)
         if closing is not None:  # …、两代表一委员等群体参观企业、普及知识: the list ends at 等
@@ -502,27 +502,48 @@ def enumeration(sentence: str) -> tuple[list[str], str]:
     return [], ""
 
 
+def _outside_brackets(text: str, mark: str) -> list[str]:
+    """``text`` split at ``mark`` where no bracket is open: 市（地、州、盟）is one item.
+
+    >>> _outside_brackets("市（地、州、盟）、县（市、区）", "、")
+    ['市（地、州、盟）', '县（市、区）']
+    """
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "(（〔【[《“":
+            depth += 1
+        elif ch in ")）〕】]》”" and depth:
+            depth -= 1
+        elif ch == mark and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
 ARTICLE = re.compile(r"^\s*第[一二三四五六七八九十百零〇\d]+条\s*")
-# words that lead up to a list's first item (支持, 在, …的) or follow its last one (…开设, 为…)
-# one-character words that lead up to or follow an item, not inside a word (对象, 作为, 在职)
+# one-character words that follow an item, not inside a word (对象, 作为, 在职)
+PREPOSITIONS = (
+    r"(?<![存现所正实自])在(?![于内职线校岗编])|对(?![象应接外口话称比手])|(?<![方导意倾])向"
+    r"|(?<![达得受做])到|(?<![作认成行因称])为(?![主准止])|(?<![自理缘])由(?!于)|(?<!服)从(?![事业])"
+)
+# … and before an item: 是, 如, 即, 与; not 的, whose modifier may be the item's own
+# (居家建床的长期失能人员)
 LINKS = (
-    r"(?<!目)的(?!确)|(?<![存现所正实自])在(?![于内职线校岗编])|对(?![象应接外口话称比手])"
-    r"|(?<![方导意倾])向|(?<![达得受做])到|(?<![作认成行因称])为(?![主准止])"
-    r"|(?<![但还或只于就凡])是(?!否)|(?<![例比])如(?![何果])|(?<!立)即(?!时)"
-    r"|(?<![自理缘])由(?!于)|(?<![参给])与|(?<!服)从(?![事业])"
+    rf"{PREPOSITIONS}|(?<![但还或只于就凡])是(?!否)|(?<![例比])如(?![何果])|(?<!立)即(?!时)"
+    r"|(?<![参给])与"
 )
 # verbs that lead up to a list's first item (支持…, 鼓励…在…)
 LEADING = (  # not 发展/建设/组织/保障/重点/主要: they begin or sit inside names (发展改革委)
     r"支持|鼓励|引导|参加|承接|确定|分为|包括|包含|涵盖|涉及|采取|采用|通过|建立|打造|推动|推进"
-    r"|培育|保证|成为|提供|选择|设置|开设|加强|完善|提升|优化|聚焦|围绕|突出|覆盖|设有|携带|持有"
+    r"|培育|保证|成为|提供|选择|设置|开设|加强|完善|提升|优化|聚焦|围绕|覆盖|设有|携带|持有"
     r"|会同|面向"
 )
 LEAD_UP = re.compile(f"{LINKS}|{LEADING}")
 OPENING = re.compile(f"^(?:{LEADING})+")
 # what follows a list's last item: a verb, or a count summing the list up (4个直辖市)
 FOLLOW_UP = re.compile(
-    rf"{LINKS}|开设|设立|集聚|开展|进行|纳入|列入|作为|参加|参与|给予|申报|落实"
-    r"|[一二两三四五六七八九十\d]+(?:个|大|类|项|种)"
+    rf"{PREPOSITIONS}|开设|设立|集聚|开展|进行|纳入|列入|作为|给予"
+    r"|[一二两三四五六七八九十\d]+(?:个|大|类|项|种)(?!月|工作日|小时|百分点)"
 )
 LONGER = 1.25  # an end item this much longer than the others' median carries other words
 SHORTER = 0.6  # … and is cut to no less than this share of the shortest other item
@@ -556,6 +577,7 @@ def _trimmed(items: list[str]) -> list[str]:
             first[m.end() :]
             for m in LEAD_UP.finditer(first)
             if len(first) - m.end() >= (2 if OPENING.match(m.group(0)) else least)
+            and first[m.end()] != "的"  # 成效突出的市: the verb was inside a modifier
         ]  # after a verb (通过网上) an item may be short, after 的/在 not (投诉人的姓名)
         first = min(cuts, key=len, default=first)
     others = [len(i) for i in [first, *items[1:-1]]]

@@ -139,8 +139,9 @@ def test_a_unit_list_answers_no_question_for_papers() -> None:
 
 
 def test_the_items_of_a_real_sentence_of_the_asked_kind() -> None:
+    # a modifier with 的 stays: it may be the item's own (居家建床的长期失能人员)
     assert short("保税区要建成哪几类中心？", CENTRES)["items"] == [
-        "加工制造中心",
+        "具有全球影响力和竞争力的加工制造中心",
         "研发设计中心",
         "物流分拨中心",
         "检测维修中心",
@@ -266,6 +267,16 @@ def test_the_lead_in_above_a_sentence_comes_from_the_clause_tree() -> None:
         # verbs inside names stay: 国家发展改革委 is no 发展 of 改革委
         ("国家发展改革委、财政部、商务部等。", ["国家发展改革委", "财政部", "商务部"]),
         ("重点人群、一般人群。", ["重点人群", "一般人群"]),
+        # 、 inside brackets joins no items; a verb inside a modifier (成效突出的) is no lead-up
+        (
+            "对工作成效突出的市（地、州、盟）、县（市、区、旗）给予奖励。",
+            ["工作成效突出的市（地、州、盟）", "县（市、区、旗）"],
+        ),
+        # a duration after the last item is no count summing the list up
+        (
+            "职业院校、本科高校教师每年至少1个月在企业实训。",
+            ["职业院校", "本科高校教师每年至少1个月"],
+        ),
         # a first item with 的 inside stays whole when it is not longer than the others by much
         (SUBS[0], ["投诉人的姓名", "电话号码", "通讯地址"]),
         # an item list closed by ；
