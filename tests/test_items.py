@@ -269,7 +269,7 @@ def test_the_lead_in_above_a_sentence_comes_from_the_clause_tree() -> None:
         ("重点人群、一般人群。", ["重点人群", "一般人群"]),
         # 、 inside brackets joins no items; a verb inside a modifier (成效突出的) is no lead-up
         (
-            "对工作成效突出的市（地、州、盟）、县（市、区、旗）给予奖励。",
+            "对工作成效突出的市（地、州、盟）、县（市、区、旗）。",
             ["工作成效突出的市（地、州、盟）", "县（市、区、旗）"],
         ),
         # a duration after the last item is no count summing the list up
