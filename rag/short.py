@@ -467,14 +467,18 @@ ET_CETERA = re.compile(
 )
 
 
-def enumeration(sentence: str) -> tuple[list[str], str]:
+def enumeration(sentence: str, kind: str = "") -> tuple[list[str], str]:
     """``listed_items`` and the words right after the list's closing 等 (“等研发创新机构在…”,
-    where an enumeration names its own kind: ``rag.items.declared_kind``); "" without one.
+    where an enumeration names its own kind: ``rag.items.declared_kind``); "" without one. Of
+    several 、-lists, the one of the asked ``kind`` if any, else the longest.
 
     >>> enumeration("支持甲中心、乙中心等研发机构在区内发展。")
     (['甲中心', '乙中心'], '等研发机构在区内发展')
     >>> enumeration("面向干部群众、中小学生等群体开放企业、普及知识。")[0]
     ['干部群众', '中小学生']
+    >>> s = "在北京市、上海市等地试点，支持甲企业、乙企业、丙企业等参与。"
+    >>> enumeration(s)[0], enumeration(s, "城市")[0]
+    (['甲企业', '乙企业', '丙企业'], ['北京市', '上海市'])
     """
     text = DUTY_REMARK.sub("", sentence.strip()).strip().rstrip("。.；;")
     text = ITEM_LABEL.sub("", ARTICLE.sub("", text))
@@ -486,20 +490,23 @@ def enumeration(sentence: str) -> tuple[list[str], str]:
         if len(items) > 1:
             return items, ""
     phrases = [p for p in re.split("[，,：:。]", text) if "、" in p]
-    for phrase in sorted(phrases, key=lambda p: -p.count("、")):
-        parts = [p.strip() for p in _outside_brackets(phrase, "、")]
-        after = ""
-        closing = next((n for n, p in enumerate(parts) if ET_CETERA.search(p)), None)
-        if closing is not None:  # …、两代表一委员等群体参观企业、普及知识: the list ends at 等
-            m = ET_CETERA.search(parts[closing])
-            parts, after = (
-                parts[:closing] + [parts[closing][: m.start()]],
-                parts[closing][m.start() :],
-            )
-        items = _trimmed([p for p in parts if p])
-        if len(items) > 1 and not _shared_object(items, parts[-1]):
-            return items, after
-    return [], ""
+    lists = [found for p in sorted(phrases, key=lambda p: -p.count("、")) if (found := _listed(p))]
+    of_kind = [f for f in lists if kind and enumerates_kind(f[0], kind, declared_kind(f[1], kind))]
+    return (of_kind or lists or [([], "")])[0]
+
+
+def _listed(phrase: str) -> tuple[list[str], str] | None:
+    """The items of one phrase's 、-list and the words after its closing 等; None for no list."""
+    parts = [p.strip() for p in _outside_brackets(phrase, "、")]
+    after = ""
+    closing = next((n for n, p in enumerate(parts) if ET_CETERA.search(p)), None)
+    if closing is not None:  # …、两代表一委员等群体参观企业、普及知识: the list ends at 等
+        m = ET_CETERA.search(parts[closing])
+        parts, after = parts[:closing] + [parts[closing][: m.start()]], parts[closing][m.start() :]
+    items = _trimmed([p for p in parts if p])
+    if len(items) > 1 and not _shared_object(items, parts[-1]):
+        return items, after
+    return None
 
 
 def _outside_brackets(text: str, mark: str) -> list[str]:
@@ -729,8 +736,8 @@ def asked_items(
     announced = lead_in_items(children) if LEAD_IN.search(fold(quote)) else []
     if announced:
         return announced
-    own, after = enumeration(quote)
     kind = asked_kind(question)
+    own, after = enumeration(quote, kind)
     if kind and around and not enumerates_kind(own, kind, declared_kind(after, kind)):
         lead, siblings = around
         if announces_kind(lead, kind) and (items := lead_in_items(siblings)):
@@ -761,7 +768,7 @@ def gives_asked_items(
     if LEAD_IN.search(fold(quote)) and (announced := lead_in_items(children)):
         if announces_kind(quote, kind) or kind_share(announced, kind) > 0.5:
             return True
-    own, after = enumeration(quote)
+    own, after = enumeration(quote, kind)
     if enumerates_kind(own, kind, declared_kind(after, kind)):
         return True
     lead, siblings = around or ("", [])
