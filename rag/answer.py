@@ -3,7 +3,9 @@
 1. Every sentence of the retrieved chunks is a candidate. Its score mixes how much of the
    question's weighted terms it covers (with its title and clause path as context, and alone),
    how close its stored embedding is to the question's, the rank of its chunk, and whether it
-   has what the question needs (``rag.question.Need``: units, a figure, a date, the year).
+   has what the question needs (``rag.question.Need``: units, a figure, a date, the year;
+   for a listing question naming the kind of its items — 哪几类中心, 哪些材料 — items of that
+   kind, when the best passage's document has them: ``listing_fits``).
 2. Responsibility questions are answered with the units of the annotation covering the best
    sentence — lead and participating units kept apart — or, where a document states duties in
    prose ("由…负责"), with the unit it names. Other questions are answered with the sentence.
