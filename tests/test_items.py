@@ -63,6 +63,7 @@ def test_items_of_a_kind() -> None:
     assert of_kind("说事热线", "联系方式") and of_kind("高级", "等级")
     # negatives: events are no places, principles no bodies, units no papers
     assert not of_kind("展销会", "场所") and not of_kind("国际标准", "机构")
+    assert not of_kind("申报条件", "材料") and not of_kind("公共卫生", "人员")
     assert kind_share(["市财政局", "市人社局"], "材料") == 0.0
     assert kind_share(["身份证", "户口簿", "申请表", "住址"], "材料") == 0.75
 
