@@ -3,8 +3,10 @@
 1. Every sentence of the retrieved chunks is a candidate. Its score mixes how much of the
    question's weighted terms it covers (with its title and clause path as context, and alone),
    how close its stored embedding is to the question's, the rank of its chunk, and whether it
-   has what the question needs (``rag.question.Need``: units, a figure, a date, the year); a
-   document's preamble or closing line (outside its clauses) is marked down.
+   has what the question needs (``rag.question.Need``: units, a figure, a date, the year;
+   for a listing question naming the kind of its items — 哪几类中心, 哪些材料 — items of that
+   kind, when the best passage's document has them: ``listing_fits``); a document's preamble or
+   closing line (outside its clauses) is marked down.
 2. Responsibility questions are answered with the units of the annotation covering the best
    sentence — lead and participating units kept apart — or, where a document states duties in
    prose ("由…负责"), with the unit it names. Other questions are answered with the sentence.
@@ -42,7 +44,14 @@ from rag.features import (
     term_weights,
 )
 from rag.question import Need
-from rag.short import LEAD_IN, clause_children, short_answer
+from rag.short import (
+    LEAD_IN,
+    LISTING,
+    clause_children,
+    gives_asked_items,
+    lead_in_above,
+    short_answer,
+)
 from rag.types import Answer, Citation, ClauseTree, Hit, Responsibility
 from rag.weights import DEFAULT, Weights
 from rag.zh import fold, sentence_spans
@@ -105,14 +114,14 @@ def answer_from_hits(
     ranked = rank_sentences(question, hits, source, vector, need, weights)
     best, found = choose(ranked, weights)
     if best is not None and found:
-        core, quote = _core(best, need.intent), best.quote()
+        short = short_of(question, best, need)
+        core, quote = _core(best, need.intent, short), best.quote()
         basis = f"《{best.hit.chunk.title}》{best.clause_path}"
         if core != quote:
             text = f"{core.rstrip('。')}。依据：{basis}：“{quote}”"
         else:
             text = f"{quote}（依据：{basis}）"
         citations = _citations(best, ranked)
-        short = short_of(question, best, need)
     else:
         short = None
         text = f"{NOT_FOUND}{RELATED if ranked else ''}"
@@ -126,7 +135,8 @@ def short_of(question: str, c: Candidate, need: Need) -> dict:
     """The short answer a candidate sentence gives (its clause's sub-items may hold the items)."""
     children = clause_children(c.tree, c.start)
     quote = c.quote()
-    found = short_answer(question, quote, need, c.duty, c.prose_unit, children)
+    around = lead_in_above(c.tree, c.start)
+    found = short_answer(question, quote, need, c.duty, c.prose_unit, children, around)
     if found.get("text") == quote and not children and LEAD_IN.search(fold(quote)):
         found = {"text": "".join([quote, *following(c.tree, c.start, c.end)])}
     return found
@@ -163,13 +173,20 @@ def rank_sentences(
 ) -> list[Candidate]:
     """Every sentence of the retrieved chunks, best first."""
     need = need or Need.of(question)
-    return score(candidates(hits, source, term_weights(question, source), need, vector), weights)
+    terms = term_weights(question, source)
+    return score(candidates(hits, source, terms, need, vector, question), weights)
 
 
 def candidates(
-    hits: list[Hit], source: Source, terms: dict[str, float], need: Need, vector: np.ndarray
+    hits: list[Hit],
+    source: Source,
+    terms: dict[str, float],
+    need: Need,
+    vector: np.ndarray,
+    question: str = "",
 ) -> list[Candidate]:
-    """Every sentence of the hits (bare headings and repeats left out), with its features."""
+    """Every sentence of the hits (bare headings and repeats left out), with its features;
+    ``question`` lets a listing question be fitted by the items it asks for (``listing_fits``)."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     posts = need.topics if need.intent == "responsibility" else ()  # 总指挥由谁担任
@@ -196,7 +213,30 @@ def candidates(
             frame = framing(tree, clause)
             out.append(replace(found, rank_share=share, agreed=agreed, framing=frame))
     close = closeness([c.similarity for c in out])
-    return [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
+    out = [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
+    return listing_fits(question, need, out)
+
+
+def listing_fits(question: str, need: Need, found: list[Candidate]) -> list[Candidate]:
+    """A listing question naming the kind of its items (哪几类中心, 哪些场所) is fitted only by the
+    sentences giving items of that kind (``rag.short.gives_asked_items``) — when a sentence of
+    the best retrieved passage's document does (a list of that kind elsewhere is weaker evidence
+    than the passage retrieval trusts most); otherwise every sentence keeps its fit."""
+    if need.intent != "general" or not LISTING.search(fold(question)):
+        return found
+    gives = [
+        gives_asked_items(
+            question,
+            c.quote(),
+            clause_children(c.tree, c.start),
+            lead_in_above(c.tree, c.start),
+        )
+        for c in found
+    ]
+    best = {c.tree.doc.doc_id for c in found if c.rank_share >= 1.0}
+    if not any(g and c.tree.doc.doc_id in best for c, g in zip(found, gives, strict=True)):
+        return found
+    return [replace(c, fits=c.fits and g) for c, g in zip(found, gives, strict=True)]
 
 
 def score(candidates: list[Candidate], weights: Weights = DEFAULT) -> list[Candidate]:
@@ -250,7 +290,13 @@ def choose(ranked: Sequence[R], weights: Weights = DEFAULT) -> tuple[R | None, b
     return best, best.coverage >= weights.floor and (best.fits or loose)
 
 
-def _core(c: Candidate, intent: str) -> str:
+def _core(c: Candidate, intent: str, short: dict | None = None) -> str:
+    """What the answer says before its basis: the units, the items the sentence does not
+    state itself (those of its lead-in's sub-clauses, or of the lead-in above it), or the
+    sentence."""
+    items = (short or {}).get("items") or []
+    if items and not all(i in c.quote() for i in items):
+        return "；".join(items)
     if intent == "responsibility" and c.duty and (named := duty_text(c.duty)):
         return named
     if intent == "responsibility" and c.prose_unit:

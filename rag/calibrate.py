@@ -102,7 +102,7 @@ def case_of(engine, item: GoldItem) -> Case:
         return _case(item, [], [], [])
     hits, vector = engine.retrieve(question, None, "hybrid")
     need = Need.of(question)
-    found = candidates(hits, index, term_weights(question, index), need, vector)
+    found = candidates(hits, index, term_weights(question, index), need, vector, question)
     rows = [
         (c.coverage, c.own_coverage, c.closeness, c.rank_share, float(c.fits), float(c.framing))
         for c in found

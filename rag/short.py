@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from rag.duties import prose_duty
+from rag.items import KIND_WORDS, asked_kind, declared_kind, enumerates_kind, kind_share, same_kind
 from rag.question import ASKED_MEASURE, INTERROGATIVE, MEASURE, OFTEN, YEAR, Need
 from rag.terms import words
 from rag.types import ClauseTree, Responsibility
@@ -18,10 +19,11 @@ from rag.zh import fold
 
 # questions asking for an enumeration (有哪些…, 哪几类, 哪三项); 哪些单位 is responsibility;
 # “有什么用/作用/区别” asks what a thing does, and “哪一级” asks for one, not a list
+# “哪几天/哪几年” asks for a date, not a list
 LISTING = re.compile(
-    r"哪些|哪几(?![天日号年月周]|个月)|哪[二两三四五六七八九十]|包括什么"
+    r"哪些|哪几(?!\s*(?:天|年|日|号|个?月|个?小时|周))|哪[二两三四五六七八九十]|包括什么"
     r"|有什么(?!用|作用|好处|区别|影响|意义|关系)"
-)  # 哪几天 asks for dates
+)
 # a question asking where (哪一级, 去哪里) is answered by the unit a duty names, as “who” is
 WHERE = re.compile(r"哪一?级|哪一层级|[去到向在]哪里?|何处")
 NUMERAL = "[一二两三四五六七八九十百千半]"
@@ -71,12 +73,14 @@ def short_answer(
     duty: Responsibility | None,
     prose: str | None,
     items_from: list[str] | None = None,
+    around: tuple[str, list[str]] | None = None,
 ) -> dict:
     """The answer alone, by intent: who (lead and participants apart), the figure or date that met
     the need, the items a listing question asks for, else the sentence. ``quote`` is the
     supporting sentence without its annotation, ``duty`` the annotation covering it, ``prose``
     the unit a duty stated in prose names and ``items_from`` the texts of the sub-clauses under
-    the sentence's clause (where “符合以下条件之一：” leaves its items)."""
+    the sentence's clause (where “符合以下条件之一：” leaves its items) and ``around`` the
+    lead-in above the sentence's clause with the texts of its sub-clauses (``lead_in_above``)."""
     q = fold(question)
     who = need.intent == "responsibility" or (prose is not None and WHERE.search(q) is not None)
     if who:
@@ -90,8 +94,7 @@ def short_answer(
         return {"value": duty.deadline}
     # “哪几类” asks for the items, not their count
     if LISTING.search(q):
-        announced = lead_in_items(items_from or []) if LEAD_IN.search(fold(quote)) else []
-        if items := announced or listed_items(quote):
+        if items := asked_items(question, quote, items_from or [], around):
             return {"items": items}
     if need.intent in ("time", "quantity"):
         value = met_value(quote, need, question)
@@ -619,32 +622,177 @@ EITHER = re.compile(
 
 def listed_items(sentence: str) -> list[str]:
     """The enumerated items of a sentence: the two ways it offers in turn (可采用A，也可选择B),
-    its ；-separated parts, or the 、-separated items of its most enumerating phrase; [] when it
-    enumerates nothing. A closing remark that names the
-    responsible units is no item.
+    its ；-separated parts, or the 、-separated items of its most enumerating phrase, cut clean of
+    the words around the list (``_trimmed``); [] when it enumerates nothing. A closing remark that
+    names the responsible units is no item, and 、 joining verbs or modifiers that share one
+    object (集中推介、展示、销售特色农产品) makes no list.
 
-    >>> listed_items("着力发展足球、篮球、排球等职业联赛。")
-    ['着力发展足球', '篮球', '排球']
+    >>> listed_items("支持足球、篮球、排球等职业联赛。")
+    ['足球', '篮球', '排球']
     >>> listed_items("主要任务：一是稳就业；二是保民生。")
     ['一是稳就业', '二是保民生']
     >>> listed_items("进出口飞机、船舶等大型设备的,实行委托监管。（海关总署、财政部负责）")
     ['进出口飞机', '船舶']
     >>> listed_items("可采用省级统建模式，也可根据实际情况选择省级、地市级分建模式。")
     ['省级统建模式', '省级、地市级分建模式']
+    >>> listed_items("集中推介、展示、销售特色农产品。")
+    []
     """
-    text = DUTY_REMARK.sub("", sentence.strip()).strip().rstrip("。.")
+    return enumeration(sentence)[0]
+
+
+# 等 closing a list, not 等级/一等奖/平等/同等
+ET_CETERA = re.compile(
+    r"(?<![一二三四五六七八九十同平对均相高中初上下头特])等(?![级奖次额同待候值])"
+)
+
+
+def enumeration(sentence: str, kind: str = "") -> tuple[list[str], str]:
+    """``listed_items`` and the words right after the list's closing 等 (“等研发创新机构在…”,
+    where an enumeration names its own kind: ``rag.items.declared_kind``); "" without one. Of
+    several 、-lists, the one of the asked ``kind`` if any, else the longest.
+
+    >>> enumeration("支持甲中心、乙中心等研发机构在区内发展。")
+    (['甲中心', '乙中心'], '等研发机构在区内发展')
+    >>> enumeration("面向干部群众、中小学生等群体开放企业、普及知识。")[0]
+    ['干部群众', '中小学生']
+    >>> s = "在北京市、上海市等地试点，支持甲企业、乙企业、丙企业等参与。"
+    >>> enumeration(s)[0], enumeration(s, "城市")[0]
+    (['甲企业', '乙企业', '丙企业'], ['北京市', '上海市'])
+    """
+    text = DUTY_REMARK.sub("", sentence.strip()).strip().rstrip("。.；;")
+    text = ITEM_LABEL.sub("", ARTICLE.sub("", text))
     if m := EITHER.search(fold(text)):  # 可采用甲模式，也可选择乙、丙分建模式
-        return [text[m.start("a") : m.end("a")], text[m.start("b") : m.end("b")]]
+        return [text[m.start("a") : m.end("a")], text[m.start("b") : m.end("b")]], ""
     if re.search("[；;]", text):
         body = re.split("[：:]", text, maxsplit=1)[-1]
-        parts = re.split("[；;]", body)
-    else:
-        phrase = max(re.split("[，,：:。]", text), key=lambda p: p.count("、"))
-        parts = phrase.split("、") if "、" in phrase else []
-        if parts:
-            parts[-1] = re.split("等", parts[-1])[0]
-    items = [p.strip() for p in parts if p.strip()]
-    return items if len(items) > 1 else []
+        items = [p.strip() for p in re.split("[；;]", body) if p.strip()]
+        if len(items) > 1:
+            return items, ""
+    phrases = [p for p in re.split("[，,：:。]", text) if "、" in p]
+    lists = [found for p in sorted(phrases, key=lambda p: -p.count("、")) if (found := _listed(p))]
+    of_kind = [f for f in lists if kind and enumerates_kind(f[0], kind, declared_kind(f[1], kind))]
+    return (of_kind or lists or [([], "")])[0]
+
+
+def _listed(phrase: str) -> tuple[list[str], str] | None:
+    """The items of one phrase's 、-list and the words after its closing 等; None for no list."""
+    parts = [p.strip() for p in _outside_brackets(phrase, "、")]
+    after = ""
+    closing = next((n for n, p in enumerate(parts) if ET_CETERA.search(p)), None)
+    if closing is not None:  # …、两代表一委员等群体参观企业、普及知识: the list ends at 等
+        m = ET_CETERA.search(parts[closing])
+        parts, after = parts[:closing] + [parts[closing][: m.start()]], parts[closing][m.start() :]
+    items = _trimmed([p for p in parts if p])
+    if len(items) > 1 and not _shared_object(items, parts[-1]):
+        return items, after
+    return None
+
+
+def _outside_brackets(text: str, mark: str) -> list[str]:
+    """``text`` split at ``mark`` where no bracket is open: 市（地、州、盟）is one item.
+
+    >>> _outside_brackets("市（地、州、盟）、县（市、区）", "、")
+    ['市（地、州、盟）', '县（市、区）']
+    """
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "(（〔【[《“":
+            depth += 1
+        elif ch in ")）〕】]》”" and depth:
+            depth -= 1
+        elif ch == mark and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
+ARTICLE = re.compile(r"^\s*第[一二三四五六七八九十百零〇\d]+条\s*")
+# one-character words that follow an item, not inside a word (对象, 作为, 在职)
+PREPOSITIONS = (
+    r"(?<![存现所正实自])在(?![于内职线校岗编])|对(?![象应接外口话称比手])|(?<![方导意倾])向"
+    r"|(?<![达得受做])到|(?<![作认成行因称])为(?![主准止])|(?<![自理缘])由(?!于)|(?<!服)从(?![事业])"
+)
+# … and before an item: 是, 如, 即, 与; not 的, whose modifier may be the item's own
+# (居家建床的长期失能人员)
+LINKS = (
+    rf"{PREPOSITIONS}|(?<![但还或只于就凡])是(?!否)|(?<![例比])如(?![何果])|(?<!立)即(?!时)"
+    r"|(?<![参给])与"
+)
+# verbs that lead up to a list's first item (支持…, 鼓励…在…)
+LEADING = (  # not 发展/建设/组织/保障/重点/主要: they begin or sit inside names (发展改革委)
+    r"支持|鼓励|引导|参加|承接|确定|分为|包括|包含|涵盖|涉及|采取|采用|通过|建立|打造|推动|推进"
+    r"|培育|保证|成为|提供|选择|设置|开设|加强|完善|提升|优化|聚焦|围绕|覆盖|设有|携带|持有"
+    r"|会同|面向"
+)
+LEAD_UP = re.compile(f"{LINKS}|{LEADING}")
+OPENING = re.compile(f"^(?:{LEADING})+")
+# what follows a list's last item: a verb, or a count summing the list up (4个直辖市)
+FOLLOW_UP = re.compile(
+    rf"{PREPOSITIONS}|开设|设立|集聚|开展|进行|纳入|列入|作为|给予"
+    r"|[一二两三四五六七八九十\d]+(?:个|大|类|项|种)(?!月|工作日|小时|百分点)"
+)
+LONGER = 1.25  # an end item this much longer than the others' median carries other words
+SHORTER = 0.6  # … and is cut to no less than this share of the shortest other item
+
+
+def _trimmed(items: list[str]) -> list[str]:
+    """The items without the words leading up to the first (“支持国家产业创新中心”, “鼓励贫困
+    地区在景区景点”) and following the last (“…服务区开设农产品销售专区”, “重庆4个直辖市”): a
+    verb opening the list goes, and an end item longer than the others is cut at such a word —
+    the first item after the last of them that leaves it not much shorter than the others, the
+    last item before the first.
+
+    >>> _trimmed(["鼓励贫困地区在景区景点", "宾馆饭店", "高速公路服务区开设农产品销售专区"])
+    ['景区景点', '宾馆饭店', '高速公路服务区']
+    >>> _trimmed(["重点保证北京", "天津", "上海", "重庆4个直辖市"])
+    ['北京', '天津', '上海', '重庆']
+    >>> _trimmed(["现阶段服务对象主要包含甲类居民", "乙类残疾人", "丙类特困人员", "丁类人员"])[0]
+    '甲类居民'
+    >>> _trimmed(["投诉人的姓名", "电话号码", "通讯地址"])
+    ['投诉人的姓名', '电话号码', '通讯地址']
+    >>> _trimmed(["在职职工", "退休人员", "灵活就业人员"])[0]
+    '在职职工'
+    """
+    if len(items) < 2:
+        return items
+    first, last = OPENING.sub("", items[0]) or items[0], items[-1]
+    others = [len(i) for i in items[1:-1] or items[1:]]
+    if len(first) > LONGER * _median(others):
+        least = max(2, SHORTER * min(others))
+        cuts = [
+            first[m.end() :]
+            for m in LEAD_UP.finditer(first)
+            if len(first) - m.end() >= (2 if OPENING.match(m.group(0)) else least)
+            and first[m.end()] != "的"  # 成效突出的市: the verb was inside a modifier
+        ]  # after a verb (通过网上) an item may be short, after 的/在 not (投诉人的姓名)
+        first = min(cuts, key=len, default=first)
+    others = [len(i) for i in [first, *items[1:-1]]]
+    if len(last) > LONGER * _median(others):
+        least = max(2, SHORTER * min(others))
+        cuts = [last[: m.start()] for m in FOLLOW_UP.finditer(last) if len(last) - m.start() >= 4]
+        last = min((c for c in cuts if len(c) >= least), key=len, default=last)
+    return [first, *items[1:-1], last]
+
+
+def _median(lengths: list[int]) -> float:
+    return sorted(lengths)[len(lengths) // 2]
+
+
+def _shared_object(items: list[str], written: str = "") -> bool:
+    """Do the 、 join verbs or modifiers sharing the last item's object (推介、展示、销售特色
+    农产品; 便捷、安全、智能的交通系统 — ``written`` is the last item as written) rather than
+    items?
+
+    >>> _shared_object(["推介", "展示", "销售特色农产品"]), _shared_object(["初级", "中级", "高级"])
+    (True, False)
+    >>> _shared_object(["便捷", "安全", "智能"], "智能的交通系统")
+    True
+    """
+    head = items[1:-1] or items[:1]  # the first item may still carry words before it
+    if not all(len(i) <= 2 for i in head):
+        return False
+    return len(items[-1]) >= 2 * max(map(len, head)) + 1 or bool(re.match(r"^.{1,2}的", written))
 
 
 # a sentence whose items follow it as sub-clauses: “符合以下3个条件之一”, “包括下列情形：”
@@ -704,3 +852,104 @@ def clause_children(tree: ClauseTree, offset: int) -> list[str]:
     if clause is None:
         return []
     return [tree.doc.text[c.start : c.end] for c in tree.clauses if c.parent == clause.index]
+
+
+def lead_in_above(tree: ClauseTree, offset: int) -> tuple[str, list[str]] | None:
+    """The text of the clause above the one holding ``offset`` up to its first sub-clause (“第九条
+    投诉应当提供下列材料：”), and the texts of its sub-clauses: the sentence opening one of them is
+    one of the items that lead-in announces. None at the top level, and for a sentence further
+    into its clause."""
+    clause = tree.clause_at(offset)
+    if clause is None or clause.parent is None or tree.doc.text[clause.start : offset].strip():
+        return None  # only the sentence opening a sub-clause is one of the items
+    parent = tree.clauses[clause.parent]
+    children = [c for c in tree.clauses if c.parent == parent.index]
+    text = tree.doc.text
+    return text[parent.start : children[0].start], [text[c.start : c.end] for c in children]
+
+
+# the kind a lead-in announces: “提供下列材料：”, “需要办理的情形包括：”
+ANNOUNCED_KIND = re.compile(
+    rf"(?:下列|以下|如下)[^,;。:]{{0,12}}?(?P<a>{KIND_WORDS})"
+    rf"|(?P<b>{KIND_WORDS})(?:主要)?(?:包括|有|如下|为)\s*:"
+)
+
+
+def announces_kind(lead_in: str, kind: str) -> bool:
+    """Does a lead-in announce items of the asked kind (提供下列材料： for 材料)?
+
+    >>> announces_kind("第九条 投诉应当提供下列材料：", "材料")
+    True
+    >>> announces_kind("需要办理汇算清缴的情形包括：", "情况")
+    True
+    >>> announces_kind("可以采取下列措施：", "方式"), announces_kind("可以采取下列措施：", "措施")
+    (False, True)
+    """
+    folded = fold(lead_in)
+    if len(kind) >= 2:  # the kind asked itself: 采取下列措施 for 措施
+        head = re.escape(kind[-2:])
+        if re.search(
+            rf"(?:下列|以下|如下)[^,;。:]{{0,12}}?{head}|{head}(?:主要)?(?:包括|有|如下)", folded
+        ):
+            return True
+    m = ANNOUNCED_KIND.search(folded)
+    return bool(m) and same_kind(m.group("a") or m.group("b"), kind)
+
+
+def asked_items(
+    question: str,
+    quote: str,
+    children: list[str],
+    around: tuple[str, list[str]] | None = None,
+) -> list[str]:
+    """The items a listing question gets from a sentence: those a lead-in sentence announces
+    (its sub-clauses), else its own — unless they are not of the kind asked (哪些材料) and the
+    lead-in above the sentence announces that kind: then the sentence is one of its items, and
+    the answer is all of them.
+
+    >>> around = ("投诉应当提供下列材料：", ["（一）姓名、电话；", "（二）投诉请求。"])
+    >>> asked_items("投诉要交哪些材料？", "（一）姓名、电话；", [], around)
+    ['姓名、电话', '投诉请求']
+    >>> asked_items("投诉要写哪些联系信息？", "（一）姓名、电话；", [], around)
+    ['姓名', '电话']
+    """
+    announced = lead_in_items(children) if LEAD_IN.search(fold(quote)) else []
+    if announced:
+        return announced
+    kind = asked_kind(question)
+    own, after = enumeration(quote, kind)
+    if kind and around and not enumerates_kind(own, kind, declared_kind(after, kind)):
+        lead, siblings = around
+        if announces_kind(lead, kind) and (items := lead_in_items(siblings)):
+            return items
+    return own
+
+
+def gives_asked_items(
+    question: str,
+    quote: str,
+    children: list[str],
+    around: tuple[str, list[str]] | None = None,
+) -> bool:
+    """Does the sentence give items of the kind the question asks for (哪几类中心, 哪些场所)? Its
+    own enumeration of that kind, a lead-in announcing it (or whose items are of it), or the
+    lead-in above it announcing it. False when the question names no kind. The answer stage
+    lets only such sentences fit the question, when any retrieved sentence is one.
+
+    >>> q = "园区要建成哪几类中心？"
+    >>> gives_asked_items(q, "建成加工制造中心、研发设计中心、物流分拨中心。", [])
+    True
+    >>> gives_asked_items(q, "支持甲创新中心、乙技术中心、丙研发机构等研发创新机构发展。", [])
+    False
+    """
+    kind = asked_kind(question)
+    if not kind:
+        return False
+    if LEAD_IN.search(fold(quote)) and (announced := lead_in_items(children)):
+        if announces_kind(quote, kind) or kind_share(announced, kind) > 0.5:
+            return True
+    own, after = enumeration(quote, kind)
+    if enumerates_kind(own, kind, declared_kind(after, kind)):
+        return True
+    lead, siblings = around or ("", [])
+    return announces_kind(lead, kind) and len(lead_in_items(siblings)) > 1

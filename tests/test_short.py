@@ -243,14 +243,14 @@ def test_a_responsibility_remark_is_not_an_item() -> None:
         "实行海关异地委托监管。(海关总署、财政部、税务总局负责)"
     )
     items = listed_items(sentence)
-    assert len(items) == 2 and "海洋工程结构物" in items[1] and "海关总署" not in "".join(items)
+    assert items[1:] == ["船舶和海洋工程结构物"] and "海关总署" not in "".join(items)
 
 
 def test_questions_that_ask_no_list() -> None:
     sentence = "探索建立消费扶贫台账,数据作为政策支持重要依据。"
     assert short("台账有什么用？", sentence) == {"text": sentence}
     assert short("台账有什么内容？", "台账包括产品、数量、价格。")["items"] == [
-        "台账包括产品",
+        "产品",
         "数量",
         "价格",
     ]
@@ -341,7 +341,7 @@ def test_two_ways_offered_in_turn_are_the_items() -> None:
     assert got == {"items": ["网上提交", "窗口、邮寄提交"]}
     # one way only: the 、-items as before
     got = short("申请有哪些方式？", "申请人可以通过网上、窗口提交。")
-    assert got == {"items": ["申请人可以通过网上", "窗口提交"]}
+    assert got == {"items": ["网上", "窗口提交"]}
 
 
 def test_items_numbered_in_the_sentences_after_a_count() -> None:
@@ -350,7 +350,7 @@ def test_items_numbered_in_the_sentences_after_a_count() -> None:
     assert got == {"items": ["完善监测机制", "健全帮扶政策", "强化资金保障"]}
     # a count inside the sentence's own enumeration is no lead-in
     got = short("有哪几类？", "分为甲类、乙类两类情形,按规定办理。", items_from=children)
-    assert got == {"items": ["分为甲类", "乙类两类情形"]}
+    assert got == {"items": ["甲类", "乙类"]}
 
 
 # --- dates, deadlines, durations and frequencies ---------------------------------------------
