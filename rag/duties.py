@@ -270,16 +270,78 @@ def prose_duty(sentence: str, posts: tuple[str, ...] = ()) -> Duty | None:
     return None
 
 
-def prose_unit(sentence: str, posts: tuple[str, ...] = ()) -> str | None:
-    """The lead unit a sentence names in prose, as written (what the answer stage shows).
+def prose_unit(sentence: str, posts: tuple[str, ...] = (), act: str = "") -> str | None:
+    """The lead unit a sentence names in prose, as written (what the answer stage shows);
+    ``act`` is the act a question asks who does (``asked_act``): a unit charged with another
+    act does not answer it.
 
     >>> prose_unit("村企结对的相关经费由结对单位落实解决。")
     '结对单位'
     >>> prose_unit("链长任党委第一书记。")
     '链长'
+    >>> prose_unit("甲局要会同乙会完善监管制度。", act="拟订") is None
+    True
     """
     duty = prose_duty(sentence, posts)
-    return duty.lead if duty else None
+    if duty is None or not does_act(sentence, duty, act):
+        return None
+    return duty.lead
+
+
+# who a question asks for (由哪个部门, 谁, 找哪家机构), then the act it asks about (审核, 牵头拟订)
+ASKED_WHO = (
+    r"(?:谁|哪(?:个|些|家|一|位|级|里)?[\u4e00-\u9fff]{0,6}?"
+    r"(?:部门|单位|机构|机关|局|委|办|领导|人|方面|法官|层级))"
+)
+ASKED_ACT = re.compile(
+    rf"{ASKED_WHO}(?:来|去|总|具体|进行|要|能|可以|应当|应|统一|一起)*"
+    r"(?P<act>(?:(?![谁哪])[\u4e00-\u9fff]){0,4})"
+)
+# asking who is in charge of something (负责X, 主管X, 担任X) or no act at all: any duty answers
+IN_CHARGE = re.compile(
+    r"^(?:负责|主管|管理|管|抓|搞|做|干|承担|担任|兼任|任|落实|是|的|有|在|身上|那|这|呢|吗|$)"
+)
+LEADS_IN = re.compile(r"^(?:牵头|组织|会同)")  # 牵头拟订: the act is 拟订
+
+
+def asked_act(question: str) -> str:
+    """The acts a question asks who does, when each is one that not every duty answers
+    (审核, 拟订, 发): "" when one asks who is in charge (负责, 主管, 管理) or names no act.
+
+    >>> asked_act("经济状况由哪个部门审核？"), asked_act("制度由哪个部门牵头拟订，会同哪些单位？")
+    ('审核', '拟订')
+    >>> asked_act("谁负责医保结算？"), asked_act("归哪个局管？"), asked_act("牵头单位是哪个部门？")
+    ('', '', '')
+    >>> asked_act("补助由谁批准、由谁发？"), asked_act("土地属于谁所有？由谁管理？")
+    ('批准发', '')
+    """
+    acts = []
+    for m in ASKED_ACT.finditer(fold(question)):
+        if not m.group("act"):  # 会同哪些单位？: the act is asked of the first
+            continue
+        act = re.sub("[的了呢吗]+$", "", LEADS_IN.sub("", m.group("act")))
+        if IN_CHARGE.match(act):
+            return ""
+        acts.append(act)
+    return "".join(acts)
+
+
+def does_act(sentence: str, duty: Duty, act: str) -> bool:
+    """Is the duty the sentence gives (after its lead unit) one of the asked act? It shares a
+    character of it (审核 → 审查核实, 定办法 → 另行规定); any duty does when no act is asked.
+
+    >>> d = prose_duty("民政部门负责审查核实申请家庭的经济状况。")
+    >>> does_act("民政部门负责审查核实申请家庭的经济状况。", d, "审核")
+    True
+    >>> does_act("民政部门负责审查核实申请家庭的经济状况。", d, "发放")
+    False
+    """
+    if not act or duty.kind == "post":
+        return True
+    folded = fold(sentence)
+    at = folded.find(fold(duty.lead))
+    after = folded[at + len(duty.lead) :] if at >= 0 else folded
+    return any(ch in after for ch in act)
 
 
 def _post_holders(folded: str, posts: tuple[str, ...]) -> list[str]:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rag.duties import Duty, kind_of, prose_duty, prose_unit, split_units
+from rag.duties import Duty, asked_act, kind_of, prose_duty, prose_unit, split_units
 
 # (sentence, leads, participants) — real sentences of the dev CALIBRATION documents
 # (eval/dev/splits.json), by document; held-out documents' sentences are never used here
@@ -356,3 +356,41 @@ def test_a_list_cut_at_its_own_names_not_inside_them():
     ]
     assert split_units("区民政、财政部门") == ["区民政、财政部门"]  # d38: one head shared
     assert split_units("市财政局、市残联") == ["市财政局", "市残联"]
+
+
+@pytest.mark.parametrize(
+    ("question", "act"),
+    [
+        ("申请补贴家庭的收入由哪个部门审核？", "审核"),
+        ("实施办法由哪个部门牵头拟订，会同哪些单位？", "拟订"),  # 牵头 leads the act in
+        ("这笔救助由谁批准、钱由谁发？", "批准发"),
+        ("评估细则由谁来定？", "定"),
+        ("谁负责道路养护？", ""),  # who is in charge: any duty answers
+        ("这项工作归哪个局管？", ""),
+        ("联席会议的牵头单位是哪个部门？", ""),  # no act named
+        ("山林属于谁所有？由谁管理？", ""),  # one part asks who is in charge
+        ("雄安建设的主体责任落在谁身上？", ""),
+    ],
+)
+def test_the_act_a_question_asks_who_does(question, act):
+    assert asked_act(question) == act
+
+
+def test_a_duty_of_another_act_does_not_answer():
+    # d38 (calibration): asked who drafts (拟订) the scheme, the unit that improves (完善) the
+    # supervision does not answer; the one that drafts it does
+    improves = "区民政部门要会同区残联完善残疾人两项补贴监管制度。"
+    drafts = "市民政部门牵头会市财政部门和市残联拟订本市困难残疾人生活补贴和重度残疾人护理补贴制度并组织实施。"
+    act = asked_act("补贴制度由哪个部门牵头拟订？")
+    assert prose_unit(improves, act=act) is None
+    assert prose_unit(drafts, act=act) == "市民政部门"
+    # d28 (calibration): 审查核实 is the 审核 asked about, wherever the object is named
+    checks = "民政部门负责审查核实公共租赁住房保障申请家庭的经济状况"
+    assert prose_unit(checks, act=asked_act("家庭的经济状况由哪个部门审核？")) == "民政部门"
+    assert prose_unit(checks, act=asked_act("补贴由哪个部门发放？")) is None
+    # no act asked: any duty answers (and a post asked about is held whatever the act)
+    assert prose_unit(improves, act=asked_act("谁负责监管制度？")) == "区民政部门"
+    chief = "总指挥：国家发展改革委主要负责人"  # d14
+    assert (
+        prose_unit(chief, ("总指挥",), asked_act("总指挥由谁担任？")) == "国家发展改革委主要负责人"
+    )
