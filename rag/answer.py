@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.annotations import ANNOTATION_OPEN, duty_text
 from rag.clauses import bare_heading
-from rag.duties import asked_act, prose_unit
+from rag.duties import Asked, asked, prose_unit
 from rag.features import (
     Source,
     both_first,
@@ -160,8 +160,8 @@ def rank_sentences(
 ) -> list[Candidate]:
     """Every sentence of the retrieved chunks, best first."""
     need = need or Need.of(question)
-    terms, act = term_weights(question, source), asked_act(question)  # 由谁审核: 审核
-    return score(candidates(hits, source, terms, need, vector, act), weights)
+    terms, wanted = term_weights(question, source), asked(question)  # 由谁审核: 审核
+    return score(candidates(hits, source, terms, need, vector, wanted), weights)
 
 
 def candidates(
@@ -170,15 +170,15 @@ def candidates(
     terms: dict[str, float],
     need: Need,
     vector: np.ndarray,
-    act: str = "",
+    wanted: Asked = Asked(),
 ) -> list[Candidate]:
     """Every sentence of the hits (bare headings and repeats left out), with its features;
-    ``act``: the act a responsibility question asks who does (a prose duty of another act
-    does not fit)."""
+    ``wanted``: what a responsibility question asks of who answers (a prose duty of another
+    act, or a person where it asks for a unit, does not fit)."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     posts = need.topics if need.intent == "responsibility" else ()  # 总指挥由谁担任
-    act = act if need.intent == "responsibility" else ""
+    wanted = wanted if need.intent == "responsibility" else Asked()
     for hit in hits:
         tree = source.trees[hit.chunk.doc_id]
         text = tree.doc.text
@@ -193,7 +193,7 @@ def candidates(
             sentence = fold(text[s:e])
             context = f"{title} {fold(clause.path_text) if clause else ''} {sentence}"
             duty = _duty(tree, s, e)
-            prose = None if duty else prose_unit(text[s:e], posts, act)
+            prose = None if duty else prose_unit(text[s:e], posts, wanted)
             stored = source.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
             covered = coverage(context, terms), coverage(sentence, own)

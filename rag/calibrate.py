@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer import candidates, choose, short_of
-from rag.duties import asked_act
+from rag.duties import asked
 from rag.errors import BadOption, HeldOutQuestions
 from rag.evaluate import GoldItem, short_right
 from rag.features import term_weights
@@ -100,8 +100,8 @@ def case_of(engine, item: GoldItem) -> Case:
         return _case(item, [], [], [])
     hits, vector = engine.retrieve(question, None, "hybrid")
     need = Need.of(question)
-    terms, act = term_weights(question, index), asked_act(question)
-    found = candidates(hits, index, terms, need, vector, act)
+    terms, wanted = term_weights(question, index), asked(question)
+    found = candidates(hits, index, terms, need, vector, wanted)
     rows = [(c.coverage, c.own_coverage, c.closeness, c.rank_share, float(c.fits)) for c in found]
     right = [item.answerable and short_right(item, short_of(question, c, need)) for c in found]
     return _case(item, rows, [c.agreed for c in found], right)

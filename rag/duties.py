@@ -128,7 +128,7 @@ RECEIVER = re.compile(
     r"(?:报告|申请|提交|报送|申报|提出|备案|投诉|举报|反映)"
 )
 ANYONE = re.compile(  # not “对…负责” (answerable for), not “…的” (a description)
-    rf"{START}(?P<who>(?![对向为在])[\u4e00-\u9fff]{{2,12}}?)(?<!的){ADVERB}{DUTY}"
+    rf"{START}(?P<who>(?![对向为在])(?:(?!由)[\u4e00-\u9fff]){{2,12}}?)(?<!的){ADVERB}{DUTY}"
 )
 # “须由行政长官确认”: a person or office that decides, read when no unit holds a duty
 BY_ANYONE = re.compile(
@@ -270,22 +270,52 @@ def prose_duty(sentence: str, posts: tuple[str, ...] = ()) -> Duty | None:
     return None
 
 
-def prose_unit(sentence: str, posts: tuple[str, ...] = (), act: str = "") -> str | None:
+@dataclass(frozen=True)
+class Asked:
+    """What a responsibility question asks of the one who answers it (``asked``): the act it
+    does (审核; "" for any duty) and whether it must be a unit (哪个部门), not a person."""
+
+    act: str = ""
+    unit: bool = False
+
+
+def prose_unit(sentence: str, posts: tuple[str, ...] = (), wanted: Asked = Asked()) -> str | None:
     """The lead unit a sentence names in prose, as written (what the answer stage shows);
-    ``act`` is the act a question asks who does (``asked_act``): a unit charged with another
-    act does not answer it.
+    ``wanted`` is what the question asks (``asked``): a unit charged with another act, or a
+    person where it asks for a unit, does not answer it.
 
     >>> prose_unit("村企结对的相关经费由结对单位落实解决。")
     '结对单位'
     >>> prose_unit("链长任党委第一书记。")
     '链长'
-    >>> prose_unit("甲局要会同乙会完善监管制度。", act="拟订") is None
+    >>> prose_unit("甲局要会同乙会完善监管制度。", wanted=Asked("拟订")) is None
     True
+    >>> prose_unit("工作由区领导同志牵头负责。", wanted=Asked(unit=True)) is None
+    True
+    >>> prose_unit("工作由区领导同志牵头负责。", wanted=Asked())
+    '区领导同志'
+
     """
     duty = prose_duty(sentence, posts)
-    if duty is None or not does_act(sentence, duty, act):
+    if duty is None or not does_act(sentence, duty, wanted.act):
+        return None
+    if wanted.unit and duty.kind != "post" and PERSON.search(fold(duty.lead)):
         return None
     return duty.lead
+
+
+# a person or the holder of a post (国务院领导同志, 甲局主要负责人, 区长), not a unit
+PERSON = re.compile(r"(?:同志|负责人|院士|书记|主任|(?<![单部])长|官|人士)$")
+ASKS_UNIT = re.compile(r"(?:哪个|哪些|哪家|哪一?|什么)(?:部门|单位|机构|机关|局|委|办)")
+
+
+def asked(question: str) -> Asked:
+    """What a question asks of who answers it.
+
+    >>> asked("牵头单位是哪个部门？"), asked("由谁审核？")
+    (Asked(act='', unit=True), Asked(act='审核', unit=False))
+    """
+    return Asked(asked_act(question), bool(ASKS_UNIT.search(fold(question))))
 
 
 # who a question asks for (由哪个部门, 谁, 找哪家机构), then the act it asks about (审核, 牵头拟订)

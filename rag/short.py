@@ -21,7 +21,7 @@ LISTING = re.compile(
     r"哪些|哪几|哪[二两三四五六七八九十]|包括什么|有什么(?!用|作用|好处|区别|影响|意义|关系)"
 )
 # a question asking where (哪一级, 去哪里) is answered by the unit a duty names, as “who” is
-WHERE = re.compile(r"哪一?级|哪一层级|[去到向在]哪里?|何处")
+WHERE = re.compile(r"哪一?级|哪一层级|[去到向在由]哪里?|何处")  # 由哪里的部门处理: who
 NUMERAL = "[一二两三四五六七八九十百千半]"
 SPAN = "(?:个)?(?:工作日|个月|月|年|日|天|周|小时)"
 UNIT = "周岁|岁|场次|个[大小]?类|个百分点"  # units MEASURE or SPAN would cut short (45周, 2个)

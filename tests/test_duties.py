@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from rag.duties import Duty, asked_act, kind_of, prose_duty, prose_unit, split_units
+from rag.duties import Duty, asked, asked_act, kind_of, prose_duty, prose_unit, split_units
+from rag.question import Need
+from rag.short import short_answer
 
 # (sentence, leads, participants) — real sentences of the dev CALIBRATION documents
 # (eval/dev/splits.json), by document; held-out documents' sentences are never used here
@@ -381,16 +383,25 @@ def test_a_duty_of_another_act_does_not_answer():
     # supervision does not answer; the one that drafts it does
     improves = "区民政部门要会同区残联完善残疾人两项补贴监管制度。"
     drafts = "市民政部门牵头会市财政部门和市残联拟订本市困难残疾人生活补贴和重度残疾人护理补贴制度并组织实施。"
-    act = asked_act("补贴制度由哪个部门牵头拟订？")
-    assert prose_unit(improves, act=act) is None
-    assert prose_unit(drafts, act=act) == "市民政部门"
+    act = asked("补贴制度由哪个部门牵头拟订？")
+    assert prose_unit(improves, wanted=act) is None
+    assert prose_unit(drafts, wanted=act) == "市民政部门"
     # d28 (calibration): 审查核实 is the 审核 asked about, wherever the object is named
     checks = "民政部门负责审查核实公共租赁住房保障申请家庭的经济状况"
-    assert prose_unit(checks, act=asked_act("家庭的经济状况由哪个部门审核？")) == "民政部门"
-    assert prose_unit(checks, act=asked_act("补贴由哪个部门发放？")) is None
+    assert prose_unit(checks, wanted=asked("家庭的经济状况由哪个部门审核？")) == "民政部门"
+    assert prose_unit(checks, wanted=asked("补贴由哪个部门发放？")) is None
     # no act asked: any duty answers (and a post asked about is held whatever the act)
-    assert prose_unit(improves, act=asked_act("谁负责监管制度？")) == "区民政部门"
+    assert prose_unit(improves, wanted=asked("谁负责监管制度？")) == "区民政部门"
     chief = "总指挥：国家发展改革委主要负责人"  # d14
-    assert (
-        prose_unit(chief, ("总指挥",), asked_act("总指挥由谁担任？")) == "国家发展改革委主要负责人"
-    )
+    assert prose_unit(chief, ("总指挥",), asked("总指挥由谁担任？")) == "国家发展改革委主要负责人"
+
+
+def test_a_where_question_is_answered_with_the_whole_unit():
+    # d23 (calibration): “由哪里的…处理” asks who, and the place-qualified unit comes whole
+    sentence = "对平台内经营者的投诉，由其实际经营地或者平台经营者住所地县级市场监督管理部门处理。"
+    unit = "其实际经营地或者平台经营者住所地县级市场监督管理部门"
+    for question in ("网店被投诉，由哪里的市场监管部门处理？", "网店被投诉由哪个部门处理？"):
+        short = short_answer(question, sentence, Need.of(question), None, prose_unit(sentence))
+        assert short == {"lead": [unit], "participants": []}, question
+    question = "网店被投诉后多久处理？"  # not who: no unit
+    assert "lead" not in short_answer(question, sentence, Need.of(question), None, unit)
