@@ -6,26 +6,37 @@ state duties in sentences instead. The grammar, on one clause (split at 。；):
 - a **unit**: a name ending in a closed set of agency heads (部, 委, 局, 厅, 办, 办公室, 署,
   总局, 委员会, (人民)政府, (主管/行政)部门, 中心, 银行, 公司, 院, 会, 联席会议, 领导小组,
   街道办事处, 机关, 机构, 单位, 镇, 街…; not 经办, 社会), optionally with a bracketed alias
-  (镇人民政府（街道办事处）), or a place (市/区/县/省/镇/各区…) followed by a sector (区财政,
-  市民政). A name never starts with a preposition or a verb of policy (以, 向, 鼓励, 加强…) nor
-  runs through a modal (应当, 可以, 向…). Nothing depends on the names of any document's units;
-- a **duty**: units + (应当/具体/分别/按职责分工/作为…) + a verb of duty — 负责/牵头/会同/承担/
-  主管/组织/统筹/监管, or one of the acts a unit is charged with (审核/审批/批准/核实/认定/公布/
-  发布/制定/编制/落实/处理/受理/办理/担任/监督/指导/协调/做好…); “负责人”, “负责同志” are posts,
-  not duties. Also “X是/为/作为…主管部门/责任主体/主体”, and “由X（自主/具体/依法）+ verb”.
-  A subject starts a clause (after an enumerator: （11）, 3., 一、, 第五条) or follows a comma;
+  (镇人民政府（街道办事处）), or a place (市/区/县/省/镇/各区…; not 市场, 区域) followed by a
+  sector (区财政, 市民政). Names listed with 、 may share the last one's head (市场监督管理、
+  社会组织管理和相关部门; 区民政、财政部门): the list is one unit, as written. A name never
+  starts with a preposition or a verb of policy (以, 向, 报, 鼓励, 加强…) nor runs through a
+  modal (应当, 须, 可以, 向, 报…). Nothing depends on the names of any document's units;
+- a **duty**: units + (应当/须/具体/分别/按职责分工/作为…) + a verb of duty — 负责/牵头/会同/
+  承担/主管/组织/统筹/监管, or one of the acts a unit is charged with (审核/审批/批准/核实/认定/
+  公布/发布/制定/拟订/编制/落实/处理/受理/办理/确认/任命/监督/指导/协调/做好…); “负责人”,
+  “负责同志” are posts, not duties. Also “X是/为/作为…主管部门/牵头单位/责任主体/主体”,
+  “由X（自主/具体/依法/另行）+ verb” (由X另行规定, 由X报…批准), “X在…过程中发现…的，依法处理”,
+  and, for a person or office that no unit head names, “由X确认/批准/审批/任命”. A subject
+  starts a clause (after an enumerator: （11）, 3., 一、, 第五条) or follows a comma;
 - **deciders and receivers**, read only when no subject holds a duty: “经X批准/同意/审核” (X
-  decides) and “向X报告/申请/提交/报送” (X receives): they answer “由谁批准”, “交给哪个机构”;
-- **participants**: “X会同Y…”, “X牵头，Y配合/参与/协助”, “X负责…，Y配合…”; in “X、Y按职责分工
-  负责” the first-listed leads (the annotation grammar's rule);
+  decides) and “向X报告/申请/提交/报送/申报” (X receives; also the holder of an office of a
+  named unit: 向…终审法院首席法官申报, not 向单位负责人): they answer “由谁批准”, “交给哪个机构”;
+- **leads and participants**: units listed together as the subject of one duty all lead
+  (“X、Y要做好综合协调”, “X、Y按职责分工负责”), as the annotation grammar reads “X、Y负责”;
+  participants are the units joining them: “X会同Y…” (also 牵头会Y: 会 for 会同),
+  “X牵头，Y配合/参与/协助”, “X负责…，Y配合…”;
 - **posts**: the holder of a post (“总指挥：X主要负责人”, “组长由X担任”, “由X院士任主任”) is read
   only for the posts a question asks about (``posts=``), and a deputy (副总指挥) is no holder of
   the post (总指挥); a post or person alone (负责人, 工作人员) is never a unit;
 - **kind**: ``unit`` (a recognised agency), ``generic`` (有关单位/相关部门: a duty, but it names no
-  one), ``other`` (a person or body without an agency head: 执业律师, 幼儿园),
+  one), ``other`` (a person or body without an agency head: 执业律师, 幼儿园, 行政长官),
   ``interpretation`` (“本办法由X负责解释”: X is answerable for what the text means, a real duty
   but only of interpretation) and ``post`` (the holder of a post asked about). The answer stage
-  may weigh generic, other and interpretation lower.
+  may weigh generic, other and interpretation lower;
+- **what a question asks** (``asked``): the act it asks who does (由哪个部门审核 → 审核; none for
+  负责/主管/管, who is in charge) and whether it wants a unit (哪个部门). A duty answers only a
+  question of its own act (it shares a character of it: 审核 → 审查核实, 定 → 另行规定), and a
+  person (国务院领导同志) no question asking which unit.
 
 The forms fitted to the bundled documents (“发挥X的牵头作用”, “X任第一书记”) stay as a fallback.
 """
