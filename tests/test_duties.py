@@ -269,12 +269,17 @@ def test_acts_are_verbs_not_the_things_they_produce():
         "市财政局和市" * 300,
         "由" + "市局、" * 800 + "处理",
         "总指挥：" + "甲局主要负责人、" * 400,
+        "监督管理、" * 200 + "相关部门在履行职责中发现问题的，依法处理",  # names sharing a head
+        "市民政、" * 300 + "财政部门负责",
+        "向" + "甲局、" * 300 + "首席法官申报",
+        "由" + "甲乙" * 200 + "确认",
     ],
 )
 def test_hostile_runs_are_read_in_bounded_time(hostile):
     started = time.perf_counter()
     prose_duty(hostile)
     prose_duty(hostile, posts=("总指挥",))
+    asked(hostile)
     assert time.perf_counter() - started < 5  # was unbounded (minutes) before the one-way names
 
 
