@@ -31,7 +31,7 @@ import numpy as np
 
 from rag.annotations import ANNOTATION_OPEN, duty_text
 from rag.clauses import bare_heading
-from rag.duties import prose_unit
+from rag.duties import Asked, asked, prose_unit
 from rag.features import (
     Source,
     both_first,
@@ -186,10 +186,13 @@ def candidates(
     question: str = "",
 ) -> list[Candidate]:
     """Every sentence of the hits (bare headings and repeats left out), with its features;
-    ``question`` lets a listing question be fitted by the items it asks for (``listing_fits``)."""
+    ``question`` lets a listing question be fitted by the items it asks for (``listing_fits``)
+    and tells what a responsibility question asks of who answers (``rag.duties.asked``: a prose
+    duty of another act, or a person where it asks for a unit, does not fit)."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     posts = need.topics if need.intent == "responsibility" else ()  # 总指挥由谁担任
+    wanted = asked(question) if need.intent == "responsibility" else Asked()  # 由谁审核: 审核
     for hit in hits:
         tree = source.trees[hit.chunk.doc_id]
         text = tree.doc.text
@@ -204,7 +207,7 @@ def candidates(
             sentence = fold(text[s:e])
             context = f"{title} {fold(clause.path_text) if clause else ''} {sentence}"
             duty = _duty(tree, s, e)
-            prose = None if duty else prose_unit(text[s:e], posts)
+            prose = None if duty else prose_unit(text[s:e], posts, wanted)
             stored = source.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
             covered = coverage(context, terms), coverage(sentence, own)

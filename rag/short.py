@@ -25,7 +25,7 @@ LISTING = re.compile(
     r"|有什么(?!用|作用|好处|区别|影响|意义|关系)"
 )
 # a question asking where (哪一级, 去哪里) is answered by the unit a duty names, as “who” is
-WHERE = re.compile(r"哪一?级|哪一层级|[去到向在]哪里?|何处")
+WHERE = re.compile(r"哪一?级|哪一层级|[去到向在由]哪里?|何处")  # 由哪里的部门处理: who
 NUMERAL = "[一二两三四五六七八九十百千半]"
 SPAN = "(?:个)?(?:工作日|个月|月|年|日|天|周|小时)"
 UNIT = "周岁|岁|场次|个[大小]?类|个百分点"  # units MEASURE or SPAN would cut short (45周, 2个)
@@ -88,8 +88,8 @@ def short_answer(
             return units_asked(question, duty)
         if prose:
             posts = need.topics if need.intent == "responsibility" else ()
-            lead, participants = _closest_prose_duty(question, quote, posts) or (prose, [])
-            return {"lead": [lead], "participants": participants}
+            leads, participants = _closest_prose_duty(question, quote, posts) or ([prose], [])
+            return {"lead": leads, "participants": participants}
     if need.intent == "time" and duty and duty.deadline:
         return {"value": duty.deadline}
     # “哪几类” asks for the items, not their count
@@ -193,19 +193,22 @@ POST_AFTER = re.compile(r"(?:主要|分管[^,;:。]{0,12}?的)?(?:负责人|负�
 
 def _closest_prose_duty(
     question: str, sentence: str, posts: tuple[str, ...] = ()
-) -> tuple[str, list[str]] | None:
-    """The unit (and the units joining it) named in prose by the phrase of ``sentence`` closest
-    to the question: a sentence may give two duties (“…经费由结对单位落实，…活动经费由开发区财政
-    承担”); “在X统筹指导下” names who oversees, not who does; a post (“国家粮食局主要负责人”)
-    is named whole; ``posts`` are the posts the question asks about (their holders count then).
+) -> tuple[list[str], list[str]] | None:
+    """The units that lead (and the units joining them) named in prose by the phrase of
+    ``sentence`` closest to the question: a sentence may give two duties
+    (“…经费由结对单位落实，…活动经费由开发区财政承担”); “在X统筹指导下” names who
+    oversees, not who does; a post (“国家粮食局主要负责人”) is named whole; ``posts`` are the
+    posts the question asks about (their holders count then).
 
     >>> _closest_prose_duty("这项改革的主体责任由谁承担？",
     ...                     "在甲领导小组统筹指导下，乙省委和省政府要切实履行主体责任，推进工作。")
-    ('乙省委和省政府', [])
+    (['乙省委和省政府'], [])
     >>> _closest_prose_duty("谁建立制度？", "区司法行政部门应当会同同级财政部门建立制度。")
-    ('区司法行政部门', ['同级财政部门'])
-    >>> _closest_prose_duty("主任由谁兼任？", "主任由甲局主要负责人兼任。")
-    ('甲局主要负责人', [])
+    (['区司法行政部门'], ['同级财政部门'])
+    >>> _closest_prose_duty("主任由谁兼任？", "主任由甲局主要负责人兼任。", ("主任",))
+    (['甲局主要负责人'], [])
+    >>> _closest_prose_duty("谁协调？", "甲委、乙办要做好综合协调。")  # co-listed units all lead
+    (['甲委', '乙办'], [])
     """
     folded, q = fold(sentence), fold(question)
     found = []
@@ -218,16 +221,16 @@ def _closest_prose_duty(
         if m:
             at = s + len(folded[s:e]) - len(folded[s:e].lstrip())
             g = "who" if m.group("who") else "who2"
-            lead, helpers = sentence[at + m.start(g) : at + m.end(g)], []
+            lead, others, helpers = sentence[at + m.start(g) : at + m.end(g)], [], []
         elif duty:
-            lead, helpers = duty.lead, list(duty.participants)
+            lead, others, helpers = duty.lead, list(duty.co_leads), list(duty.participants)
         else:
             continue
         lead = re.sub(r"^(?:并|和|及|在)", "", lead.strip())
         at = text.find(lead)
         if at >= 0 and (post := POST_AFTER.match(fold(text[at + len(lead) :]))):
             lead += text[at + len(lead) : at + len(lead) + post.end()]
-        found.append((_shared(q, folded[s:e]), -s, lead, helpers))
+        found.append((_shared(q, folded[s:e]), -s, [lead, *others], helpers))
     if not found:
         return None
     best = max(found)
