@@ -192,7 +192,9 @@ def candidates(
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     posts = need.topics if need.intent == "responsibility" else ()  # 总指挥由谁担任
-    wanted = asked(question) if need.intent == "responsibility" else Asked()  # 由谁审核: 审核
+    # a person does not answer 哪个部门; the act asked (由谁审核) is not required of a prose duty:
+    # as a hard filter it refused paraphrased questions (审批 asked, 批准 written)
+    wanted = Asked(unit=asked(question).unit) if need.intent == "responsibility" else Asked()
     for hit in hits:
         tree = source.trees[hit.chunk.doc_id]
         text = tree.doc.text
