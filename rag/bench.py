@@ -97,30 +97,36 @@ class Served:
 
 @contextmanager
 def served(settings: Settings, timeout: float = 300) -> Iterator[Served]:
-    """``rag serve`` on a free loopback port, with no API keys, stopped on exit; yields once
-    /healthz says ready."""
+    """``rag serve`` (``settings.workers`` processes) on a free loopback port, with no API keys,
+    stopped on exit; yields once /healthz says ready, from every worker as far as can be told
+    (workers share the port: ``ready_checks`` answers in a row on fresh connections)."""
     import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as state:  # no API keys: measure answering, not auth
-        env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_STATE_DIR": state}
+        env = {
+            **os.environ,
+            "RAG_INDEX_DIR": str(settings.index_dir),
+            "RAG_STATE_DIR": state,
+            "RAG_WORKERS": str(settings.workers),
+        }
         command = [sys.executable, "-m", "rag", "serve", "--port", str(port)]
         started = time.perf_counter()
         server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            with httpx.Client(base_url=base, timeout=30) as client:
-                deadline = time.perf_counter() + timeout
-                while True:
-                    if server.poll() is not None or time.perf_counter() > deadline:
-                        raise RuntimeError(f"rag serve did not become ready ({server.returncode})")
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
+            deadline, in_a_row = time.perf_counter() + timeout, 0
+            while in_a_row < ready_checks(settings.workers):
+                if server.poll() is not None or time.perf_counter() > deadline:
+                    raise RuntimeError(f"rag serve did not become ready ({server.returncode})")
+                try:  # a fresh connection each time, so any worker may take it
+                    ok = httpx.get(f"{base}/healthz", timeout=30).status_code == 200
+                except httpx.TransportError:
+                    ok = False
+                in_a_row = in_a_row + 1 if ok else 0
+                if not ok:
                     time.sleep(0.05)
             yield Served(base, server.pid, time.perf_counter() - started)
         finally:
@@ -130,6 +136,17 @@ def served(settings: Settings, timeout: float = 300) -> Iterator[Served]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=10)
+
+
+def ready_checks(workers: int) -> int:
+    """Answers from /healthz in a row that make it very likely every worker is ready: the
+    kernel hands each new connection to any worker, so one not yet ready is missed by ``n``
+    checks with probability (1 - 1/workers)^n, under e^-8 here.
+
+    >>> ready_checks(1), ready_checks(3)
+    (1, 24)
+    """
+    return 1 if workers <= 1 else 8 * workers
 
 
 def bench_server(settings: Settings, questions: list[str]) -> tuple[float, Timing]:
@@ -166,6 +183,71 @@ class Load:
     @property
     def errors(self) -> int:
         return self.count - len(self.ok_ms) - self.shed
+
+
+def ask_sequentially(
+    client, questions: list[str], requests: int, seconds: float, until: Callable[[], bool]
+) -> list[float]:
+    """Milliseconds of answered ``POST /api/ask`` requests sent one after another, until
+    ``requests`` were sent, ``seconds`` passed or ``until()`` says stop."""
+    values: list[float] = []
+    deadline = time.perf_counter() + seconds
+    for n in range(requests):
+        if time.perf_counter() > deadline or until():
+            break
+        t0 = time.perf_counter()
+        if client.post("/api/ask", json={"question": questions[n % len(questions)]}).is_success:
+            values.append((time.perf_counter() - t0) * 1000)
+    return values
+
+
+def ingest_sources(settings: Settings) -> Path:
+    """What "ask during ingest" ingests: the dev corpus of a source checkout (46 real documents
+    of every format), else the configured corpus."""
+    dev = Path(__file__).resolve().parent.parent / "eval" / "dev" / "corpus"
+    return dev if dev.is_dir() else settings.corpus_dir
+
+
+def bench_during_ingest(
+    settings: Settings, corpus: Path, requests: int = 400, seconds: float = 30.0
+) -> dict:
+    """``POST /api/ask`` latency of a fresh ``rag serve``, quiet and then while ``rag ingest``
+    builds ``corpus`` into a temporary folder in a separate process (as an administrator's
+    rebuild would; it lowers its embedding's priority by ``RAG_INGEST_NICE`` itself), each for
+    at most ``requests`` requests or ``seconds``; the ingest is stopped afterwards."""
+    import httpx
+
+    questions = sample_questions(Index.load(settings.index_dir), 200)
+    result: dict = {"corpus": str(corpus)}
+    with (
+        served(settings) as server,
+        httpx.Client(base_url=server.base, timeout=60) as client,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        ask_sequentially(client, questions, 20, seconds, lambda: False)  # warm
+        quiet = ask_sequentially(client, questions, requests, seconds, lambda: False)
+        command = [sys.executable, "-m", "rag", "ingest", "--corpus", str(corpus)]
+        command += ["--index", str(Path(tmp) / "index")]
+        started = time.perf_counter()
+        ingest_run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            finished = lambda: ingest_run.poll() is not None  # noqa: E731
+            during = ask_sequentially(client, questions, requests, seconds, finished)
+            result["ingest_finished"] = finished()
+        finally:
+            result["ingest_s"] = round(time.perf_counter() - started, 1)
+            ingest_run.terminate()
+            try:
+                ingest_run.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                ingest_run.kill()
+                ingest_run.wait(timeout=30)
+    for name, values in (("quiet", quiet), ("during ingest", during)):
+        t = Timing(name, values or [float("nan")])
+        result[name] = {"p50_ms": round(t.p50, 2), "p95_ms": round(t.p95, 2), "n": len(values)}
+    result["p50_ratio"] = round(result["during ingest"]["p50_ms"] / result["quiet"]["p50_ms"], 2)
+    result["p95_ratio"] = round(result["during ingest"]["p95_ms"] / result["quiet"]["p95_ms"], 2)
+    return result
 
 
 def run_load(
@@ -213,17 +295,44 @@ def run_load(
 
 
 def process_memory(pid: int) -> dict[str, int]:
-    """VmRSS (now) and VmHWM (peak) of a process in KiB, from /proc (psutil is not installed)."""
-    found: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                name, _, rest = line.partition(":")
-                if name in ("VmRSS", "VmHWM"):
-                    found[name] = int(rest.split()[0])
-    except OSError:
-        pass
-    return {name: found[name] for name in ("VmRSS", "VmHWM") if name in found}
+    """VmRSS (now) and VmHWM (peak) in KiB, summed over a process and its descendants (the
+    workers of ``rag serve --workers N``), and Pss, which counts pages the processes share
+    (the memory-mapped model and index) once; from /proc (psutil is not installed)."""
+    found: Counter[str] = Counter()
+    for p in [pid, *descendants(pid)]:
+        for path, names in (
+            (f"/proc/{p}/status", ("VmRSS", "VmHWM")),
+            (f"/proc/{p}/smaps_rollup", ("Pss",)),
+        ):
+            try:
+                with open(path) as f:
+                    for line in f:
+                        name, _, rest = line.partition(":")
+                        if name in names:
+                            found[name] += int(rest.split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return {name: found[name] for name in ("VmRSS", "VmHWM", "Pss") if name in found}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children…), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])  # the name may hold spaces or ")"
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
 
 
 def percentile(values: list[float], q: float) -> float | None:
