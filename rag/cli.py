@@ -604,7 +604,9 @@ def _bench_load(settings: Settings, levels: list[int], requests: int, seconds: f
             out.print(
                 f"load c={c} n={r.count} s={r.seconds:.1f} req/s={r.count / r.seconds:.1f} "
                 f"p50_ms={ms[0.5]} p95_ms={ms[0.95]} p99_ms={ms[0.99]} ok={len(r.ok_ms)} "
-                f"shed={r.shed} errors={r.errors} status={statuses}"
+                f"shed={r.shed} errors={r.errors} status={statuses} "
+                f"server_cpu_ms/req={r.cpu_ms:.1f} "
+                f"client_cpu_ms/req={1000 * r.client_cpu_s / max(1, r.count):.1f}"
             )
             out.print(f"server after c={c}: {_memory(r.memory_kib)}")
 
