@@ -623,7 +623,7 @@ def _bench_during_ingest(settings: Settings, requests: int, seconds: float) -> N
         out.print(f"ask {name:<14} p50_ms={t['p50_ms']:.1f} p95_ms={t['p95_ms']:.1f} n={t['n']}")
     out.print(
         f"ask during ingest / quiet: p50 x{r['p50_ratio']:.2f}, p95 x{r['p95_ratio']:.2f} "
-        f"(ingest of {r['corpus']} ran {r['ingest_s']:.1f} s, "
+        f"(ingest of {r['corpus']} at nice +{r['ingest_nice']} ran {r['ingest_s']:.1f} s, "
         f"{'finished' if r['ingest_finished'] else 'then stopped'})"
     )
 

@@ -5,8 +5,9 @@ its Unigram tokenizer. We dequantise to fp32 safetensors (Q4_0 blocks: 18 bytes 
 + 32 nibbles q, weight = d·(q−8)), rebuild an XLM-R fast tokenizer, and write the
 sentence-transformers wrapper files (mean pooling, Normalize, ``query: `` / ``passage: ``
 prompts). Run once per machine (≈10–15 s); ``rag.models.e5_model_dir`` caches the result.
-``export_onnx`` then writes the same weights as an ONNX graph (``onnx/model.onnx``) so questions
-can be embedded with ONNX Runtime, without importing torch at serve time.
+``export_onnx`` then writes the same weights as an ONNX graph (``onnx/encoder-q4ffn.onnx``, the
+feed-forward layers on their original 4-bit blocks) so questions can be embedded with ONNX
+Runtime, without importing torch at serve time.
 """
 
 from __future__ import annotations

@@ -122,3 +122,4 @@ def test_bench_during_ingest_times_asks_quiet_and_during_an_ingest(
     assert 0 < quiet["p50_ms"] <= quiet["p95_ms"] and 0 < during["p50_ms"] <= during["p95_ms"]
     assert result["p50_ratio"] == round(during["p50_ms"] / quiet["p50_ms"], 2)
     assert result["ingest_s"] > 0 and isinstance(result["ingest_finished"], bool)
+    assert result["ingest_nice"] == hashing_settings.ingest_nice
