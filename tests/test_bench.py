@@ -118,7 +118,7 @@ def test_bench_during_ingest_times_asks_quiet_and_during_an_ingest(
     monkeypatch.setenv("RAG_STATE_DIR", str(tmp_path / "state"))
     result = bench_during_ingest(hashing_settings, CORPUS, requests=15, seconds=10)
     quiet, during = result["quiet"], result["during ingest"]
-    assert quiet["n"] == 15 and 0 < during["n"] <= 15
+    assert quiet["n"] == 15 and during["n"] > 0
     assert 0 < quiet["p50_ms"] <= quiet["p95_ms"] and 0 < during["p50_ms"] <= during["p95_ms"]
     assert result["p50_ratio"] == round(during["p50_ms"] / quiet["p50_ms"], 2)
     assert result["ingest_s"] > 0 and isinstance(result["ingest_finished"], bool)
