@@ -97,30 +97,36 @@ class Served:
 
 @contextmanager
 def served(settings: Settings, timeout: float = 300) -> Iterator[Served]:
-    """``rag serve`` on a free loopback port, with no API keys, stopped on exit; yields once
-    /healthz says ready."""
+    """``rag serve`` (``settings.workers`` processes) on a free loopback port, with no API keys,
+    stopped on exit; yields once /healthz says ready, from every worker as far as can be told
+    (workers share the port: ``ready_checks`` answers in a row on fresh connections)."""
     import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as state:  # no API keys: measure answering, not auth
-        env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_STATE_DIR": state}
+        env = {
+            **os.environ,
+            "RAG_INDEX_DIR": str(settings.index_dir),
+            "RAG_STATE_DIR": state,
+            "RAG_WORKERS": str(settings.workers),
+        }
         command = [sys.executable, "-m", "rag", "serve", "--port", str(port)]
         started = time.perf_counter()
         server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            with httpx.Client(base_url=base, timeout=30) as client:
-                deadline = time.perf_counter() + timeout
-                while True:
-                    if server.poll() is not None or time.perf_counter() > deadline:
-                        raise RuntimeError(f"rag serve did not become ready ({server.returncode})")
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
+            deadline, in_a_row = time.perf_counter() + timeout, 0
+            while in_a_row < ready_checks(settings.workers):
+                if server.poll() is not None or time.perf_counter() > deadline:
+                    raise RuntimeError(f"rag serve did not become ready ({server.returncode})")
+                try:  # a fresh connection each time, so any worker may take it
+                    ok = httpx.get(f"{base}/healthz", timeout=30).status_code == 200
+                except httpx.TransportError:
+                    ok = False
+                in_a_row = in_a_row + 1 if ok else 0
+                if not ok:
                     time.sleep(0.05)
             yield Served(base, server.pid, time.perf_counter() - started)
         finally:
@@ -130,6 +136,17 @@ def served(settings: Settings, timeout: float = 300) -> Iterator[Served]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=10)
+
+
+def ready_checks(workers: int) -> int:
+    """Answers from /healthz in a row that make it very likely every worker is ready: the
+    kernel hands each new connection to any worker, so one not yet ready is missed by ``n``
+    checks with probability (1 - 1/workers)^n, under e^-8 here.
+
+    >>> ready_checks(1), ready_checks(3)
+    (1, 24)
+    """
+    return 1 if workers <= 1 else 8 * workers
 
 
 def bench_server(settings: Settings, questions: list[str]) -> tuple[float, Timing]:
@@ -154,6 +171,8 @@ class Load:
     statuses: dict[int, int]  # HTTP status → count; 0 = no response (connection error)
     ok_ms: list[float]  # latency of the answered (2xx) requests
     memory_kib: dict[str, int]  # the server's VmRSS / VmHWM after the run
+    server_cpu_s: float = 0.0  # CPU seconds the server's processes used during the run
+    client_cpu_s: float = 0.0  # … and this process (the clients)
 
     @property
     def count(self) -> int:
@@ -166,6 +185,85 @@ class Load:
     @property
     def errors(self) -> int:
         return self.count - len(self.ok_ms) - self.shed
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per request: unlike req/s, it hardly depends on what else the machine
+        runs, so runs on a shared machine compare by it."""
+        return 1000 * self.server_cpu_s / max(1, self.count)
+
+
+def ask_sequentially(
+    client, questions: list[str], requests: int, seconds: float, until: Callable[[], bool]
+) -> list[float]:
+    """Milliseconds of answered ``POST /api/ask`` requests sent one after another, until
+    ``requests`` were sent, ``seconds`` passed or ``until()`` says stop."""
+    values: list[float] = []
+    deadline = time.perf_counter() + seconds
+    for n in range(requests):
+        if time.perf_counter() > deadline or until():
+            break
+        t0 = time.perf_counter()
+        if client.post("/api/ask", json={"question": questions[n % len(questions)]}).is_success:
+            values.append((time.perf_counter() - t0) * 1000)
+    return values
+
+
+def ingest_sources(settings: Settings) -> Path:
+    """What "ask during ingest" ingests: the dev corpus of a source checkout (46 real documents
+    of every format), else the configured corpus."""
+    dev = Path(__file__).resolve().parent.parent / "eval" / "dev" / "corpus"
+    return dev if dev.is_dir() else settings.corpus_dir
+
+
+def bench_during_ingest(
+    settings: Settings, corpus: Path, requests: int = 400, seconds: float = 30.0
+) -> dict:
+    """``POST /api/ask`` latency of a fresh ``rag serve``, quiet and then while ``rag ingest``
+    builds ``corpus`` into a temporary folder in a separate process at ``RAG_INGEST_NICE``
+    (reading and chunking too, not only its embedding, which lowers itself further): quiet for
+    at most ``requests`` requests or ``seconds``, then for ``seconds`` or until the ingest ends,
+    whichever comes first; the ingest is stopped afterwards."""
+    import httpx
+
+    questions = sample_questions(Index.load(settings.index_dir), 200)
+    result: dict = {"corpus": str(corpus), "ingest_nice": settings.ingest_nice}
+    with (
+        served(settings) as server,
+        httpx.Client(base_url=server.base, timeout=60) as client,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        ask_sequentially(client, questions, 20, seconds, lambda: False)  # warm
+        quiet = ask_sequentially(client, questions, requests, seconds, lambda: False)
+        command = [sys.executable, "-m", "rag", "ingest", "--corpus", str(corpus)]
+        command += ["--index", str(Path(tmp) / "index")]
+        started = time.perf_counter()
+        nice = max(0, settings.ingest_nice)
+        ingest_run = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: os.nice(nice),  # a rebuild next to a server runs at this level
+        )
+        try:
+            finished = lambda: ingest_run.poll() is not None  # noqa: E731
+            # for the whole time (not ``requests``): reading, chunking and embedding all count
+            during = ask_sequentially(client, questions, 10**9, seconds, finished)
+            result["ingest_finished"] = finished()
+        finally:
+            result["ingest_s"] = round(time.perf_counter() - started, 1)
+            ingest_run.terminate()
+            try:
+                ingest_run.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                ingest_run.kill()
+                ingest_run.wait(timeout=30)
+    for name, values in (("quiet", quiet), ("during ingest", during)):
+        t = Timing(name, values or [float("nan")])
+        result[name] = {"p50_ms": round(t.p50, 2), "p95_ms": round(t.p95, 2), "n": len(values)}
+    result["p50_ratio"] = round(result["during ingest"]["p50_ms"] / result["quiet"]["p50_ms"], 2)
+    result["p95_ratio"] = round(result["during ingest"]["p95_ms"] / result["quiet"]["p95_ms"], 2)
+    return result
 
 
 def run_load(
@@ -202,6 +300,7 @@ def run_load(
                 if 200 <= status < 300:
                     ok_ms.append(ms)
 
+    server_cpu, client_cpu = process_cpu_s(pid), time.process_time()
     with httpx.Client(base_url=base, timeout=60, limits=limits) as client:
         threads = [threading.Thread(target=worker, args=(client,)) for _ in range(concurrency)]
         for t in threads:
@@ -209,21 +308,63 @@ def run_load(
         for t in threads:
             t.join()
     elapsed = time.perf_counter() - started
-    return Load(concurrency, elapsed, dict(statuses), ok_ms, process_memory(pid))
+    server_cpu, client_cpu = process_cpu_s(pid) - server_cpu, time.process_time() - client_cpu
+    memory = process_memory(pid)
+    return Load(concurrency, elapsed, dict(statuses), ok_ms, memory, server_cpu, client_cpu)
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process and its descendants have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
 
 
 def process_memory(pid: int) -> dict[str, int]:
-    """VmRSS (now) and VmHWM (peak) of a process in KiB, from /proc (psutil is not installed)."""
-    found: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                name, _, rest = line.partition(":")
-                if name in ("VmRSS", "VmHWM"):
-                    found[name] = int(rest.split()[0])
-    except OSError:
-        pass
-    return {name: found[name] for name in ("VmRSS", "VmHWM") if name in found}
+    """VmRSS (now) and VmHWM (peak) in KiB, summed over a process and its descendants (the
+    workers of ``rag serve --workers N``), and Pss, which counts pages the processes share
+    (the memory-mapped model and index) once; from /proc (psutil is not installed)."""
+    found: Counter[str] = Counter()
+    for p in [pid, *descendants(pid)]:
+        for path, names in (
+            (f"/proc/{p}/status", ("VmRSS", "VmHWM")),
+            (f"/proc/{p}/smaps_rollup", ("Pss",)),
+        ):
+            try:
+                with open(path) as f:
+                    for line in f:
+                        name, _, rest = line.partition(":")
+                        if name in names:
+                            found[name] += int(rest.split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return {name: found[name] for name in ("VmRSS", "VmHWM", "Pss") if name in found}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children…), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])  # the name may hold spaces or ")"
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -305,6 +446,38 @@ def _in_thread(fn: Callable[[], object]) -> tuple[object, float]:
         return value, time.perf_counter() - start
 
 
+REAL_INGEST_UP_TO = 2000  # chunks; beyond, e5 would embed for hours: a stand-in fills the index
+
+
+class StandInEmbedder:
+    """e5's model id and dimension with a pseudo-random unit vector per text (seeded by the
+    text's hash; microseconds per text), so ``rag bench --chunks 100000`` builds an index of
+    the real shape in minutes and questions are embedded by the real model (``Engine.load``
+    takes the model from the manifest). Rankings are meaningless; costs are the real ones."""
+
+    prompts: dict[str, str] = {}
+
+    def __init__(self) -> None:
+        from rag.e5_convert import PROMPTS
+        from rag.models import E5_MODEL_ID
+
+        self.model_id, self.dimension, self.prompts = E5_MODEL_ID, 384, PROMPTS
+
+    def embed_documents(self, texts: list[str]):
+        import hashlib
+
+        import numpy as np
+
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+            out[row] = np.random.default_rng(seed).standard_normal(self.dimension)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def embed_query(self, text: str):
+        return self.embed_documents([text])[0]
+
+
 def bench_chunks(
     settings: Settings,
     chunks: int,
@@ -314,7 +487,9 @@ def bench_chunks(
     sources: list[Path] | None = None,
 ) -> dict:
     """Ingest ~``chunks`` chunks with the hashing embedder and with ``settings.embedder``, then
-    time questions in process and (``server``) how long ``rag serve`` takes to be ready."""
+    time questions in process and (``server``) how long ``rag serve`` takes to be ready. Over
+    ``REAL_INGEST_UP_TO`` chunks the e5 index is filled by ``StandInEmbedder`` instead (and
+    the hashing ingest, pure Python, is skipped), so 100k chunks take minutes, not hours."""
     from rag.embed import E5Embedder, make_embedder
 
     result: dict = {"chunks_requested": chunks, "cpu_count": os.cpu_count()}
@@ -324,12 +499,14 @@ def bench_chunks(
         result["chunks"] = bench_corpus(
             sources or bench_sources(settings), root / "corpus", chunks, settings
         )
-        names = list(dict.fromkeys(["hashing", settings.embedder]))
+        stand_in = chunks > REAL_INGEST_UP_TO and settings.embedder != "hashing"
+        names = [settings.embedder] if stand_in else ["hashing", settings.embedder]
         built: dict[str, Settings] = {}
-        for name in names:
-            note(f"ingest with {name}…")
+        for name in dict.fromkeys(names):
+            note(f"ingest with {'a stand-in for ' * stand_in}{name}…")
             s = settings.with_(corpus_dir=root / "corpus", index_dir=root / name, embedder=name)
-            embedder = make_embedder(name, s.model_cache, s)
+            embedder = StandInEmbedder() if stand_in else make_embedder(name, s.model_cache, s)
+            name = "stand-in" if stand_in else name
             report, seconds = _in_thread(lambda s=s, e=embedder: ingest(s, embedder=e))
             result[f"ingest_{name}"] = {
                 "seconds": round(seconds, 2),
@@ -337,7 +514,7 @@ def bench_chunks(
                 "passages_per_s": round(report.embedded / seconds, 1),
                 "index_mb": round(index_size(s.index_dir) / 1e6, 2),
             }
-            built[name] = s
+            built[settings.embedder if stand_in else name] = s
         s = built[settings.embedder]
         engine = Engine.load(s)
         questions = sample_questions(engine.index, queries)

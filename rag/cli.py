@@ -219,12 +219,17 @@ def serve(
     allow_open: Annotated[
         bool, typer.Option(help="serve a non-loopback address even with no API key")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=MAX_WORKERS, help="worker processes [RAG_WORKERS, default 1]"),
+    ] = None,
     index: IndexOpt = None,
 ) -> None:
     """Serve the chat page, JSON API (/api), OpenAI-compatible API (/v1) and chat-tool bots.
 
     Bounded (rag.limits): request heads must arrive within RAG_HEAD_TIMEOUT s, at most
-    RAG_MAX_CONNECTIONS connections stay open, and a repeated log line is written once a minute.
+    RAG_MAX_CONNECTIONS connections stay open (per worker), and a repeated log line is written
+    once a minute. With --workers N, N processes share the port, each with its own engine.
     """
     import uvicorn
 
@@ -234,7 +239,11 @@ def serve(
     from rag.server import create_app
 
     # the app gets the bind and --allow-open too: it applies the same rule at every request
-    settings = _settings(index=index).with_(host=host, allow_open=allow_open or None)
+    settings = _settings(index=index).with_(
+        host=host, allow_open=allow_open or None, workers=workers
+    )
+    if not 1 <= settings.workers <= MAX_WORKERS:
+        raise BadOption(f"RAG_WORKERS={settings.workers}: give 1 to {MAX_WORKERS} processes")
     keys = KeyStore(settings.state_dir).keys()
     if not keys:
         refuse_open(settings)  # fail fast; revoking the last key later is caught per request
@@ -253,11 +262,42 @@ def serve(
             f"[yellow]note:[/yellow] at most {options['http'].max_connections} connections "
             "(the open-file limit is low; raise `ulimit -n` for more)"
         )
+    if settings.workers > 1:
+        _serve_workers(settings, port, options)
+        return
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=port, log_level="warning", **options
     )
     quiet_repeats()  # after uvicorn has set up its log handlers
     uvicorn.Server(config).run()
+
+
+MAX_WORKERS = 32
+
+
+def _serve_workers(settings: Settings, port: int, options: dict) -> None:
+    """``settings.workers`` uvicorn processes on one socket. uvicorn starts them from a pickled
+    config, so the app and protocol are named by import string and read their settings from the
+    environment, into which the command-line options are copied here."""
+    import os
+
+    import uvicorn
+
+    from rag.settings import env_name
+
+    given = {"index_dir": settings.index_dir, "host": settings.host}
+    os.environ.update({env_name(k): str(v) for k, v in given.items()})
+    os.environ[env_name("allow_open")] = "1" if settings.allow_open else "0"
+    worker_options = {**options, "http": "rag.limits:worker_protocol"}
+    uvicorn.run(
+        "rag.server:worker_app",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=port,
+        log_level="warning",
+        **worker_options,
+    )
 
 
 @app.command("eval")
@@ -470,6 +510,19 @@ def bench(
     seconds: Annotated[
         float, typer.Option(min=0.1, help="--load: at most this long per level")
     ] = 30.0,
+    workers: Annotated[
+        str | None,
+        typer.Option(help="--load: server worker processes to compare, e.g. 1,2,3 [RAG_WORKERS]"),
+    ] = None,
+    during_ingest: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=3600,
+            help="--load: also time /api/ask for this many seconds while an ingest of the dev "
+            "corpus runs (0: skip)",
+        ),
+    ] = 0.0,
     chunks: Annotated[
         int | None,
         typer.Option(min=1, max=200_000, help="only: ingest ~N chunks of real documents and time"),
@@ -490,7 +543,11 @@ def bench(
         return
     if load:
         levels = _levels(concurrency)
-        _bench_load(settings, levels, requests or 400, seconds)
+        counts = _levels(workers, MAX_WORKERS, "--workers") if workers else [settings.workers]
+        for n in counts:
+            _bench_load(settings.with_(workers=n), levels, requests or 400, seconds)
+        if during_ingest:
+            _bench_during_ingest(settings, requests or 400, during_ingest)
         return
     with _status("timing ingest (cold builds convert the model and embed every chunk)…"):
         builds = b.bench_ingest(settings, cold_cache=cold)
@@ -515,13 +572,13 @@ def bench(
         out.print(f"{t.name:<22} p50 {t.p50:7.1f} ms   p95 {t.p95:7.1f} ms")
 
 
-def _levels(text: str) -> list[int]:
+def _levels(text: str, top: int = 1024, option: str = "--concurrency") -> list[int]:
     try:
-        levels = [int(part) for part in text.split(",") if part.strip()]
+        levels = [int(part) for part in text.split(",")[:64] if part.strip()]
     except ValueError:
         levels = []
-    if not levels or not all(1 <= c <= 1024 for c in levels):
-        raise BadOption(f"--concurrency {text!r}: give numbers from 1 to 1024, e.g. 8,32")
+    if not levels or not all(1 <= c <= top for c in levels):
+        raise BadOption(f"{option} {text[:40]!r}: give numbers from 1 to {top}, e.g. 1,2")
     return levels
 
 
@@ -532,7 +589,10 @@ def _bench_load(settings: Settings, levels: list[int], requests: int, seconds: f
 
     questions = b.sample_questions(Index.load(settings.index_dir), 200)
     with _status("starting rag serve…"), b.served(settings) as server:
-        out.print(f"rag serve: ready {server.ready_s:.1f} s after start (pid {server.pid})")
+        out.print(
+            f"rag serve: {settings.workers} worker{'s' * (settings.workers > 1)}, ready "
+            f"{server.ready_s:.1f} s after start (pid {server.pid})"
+        )
         out.print(f"server before load: {_memory(b.process_memory(server.pid))}")
         for c in levels:
             r = b.run_load(server.base, server.pid, questions, c, requests, seconds)
@@ -544,9 +604,28 @@ def _bench_load(settings: Settings, levels: list[int], requests: int, seconds: f
             out.print(
                 f"load c={c} n={r.count} s={r.seconds:.1f} req/s={r.count / r.seconds:.1f} "
                 f"p50_ms={ms[0.5]} p95_ms={ms[0.95]} p99_ms={ms[0.99]} ok={len(r.ok_ms)} "
-                f"shed={r.shed} errors={r.errors} status={statuses}"
+                f"shed={r.shed} errors={r.errors} status={statuses} "
+                f"server_cpu_ms/req={r.cpu_ms:.1f} "
+                f"client_cpu_ms/req={1000 * r.client_cpu_s / max(1, r.count):.1f}"
             )
             out.print(f"server after c={c}: {_memory(r.memory_kib)}")
+
+
+def _bench_during_ingest(settings: Settings, requests: int, seconds: float) -> None:
+    """Sequential POST /api/ask against a fresh `rag serve`, quiet and then while an ingest of
+    the dev corpus runs in a separate process (stopped after ``seconds``)."""
+    from rag import bench as b
+
+    with _status("timing /api/ask quiet, then during an ingest…"):
+        r = b.bench_during_ingest(settings, b.ingest_sources(settings), requests, seconds)
+    for name in ("quiet", "during ingest"):
+        t = r[name]
+        out.print(f"ask {name:<14} p50_ms={t['p50_ms']:.1f} p95_ms={t['p95_ms']:.1f} n={t['n']}")
+    out.print(
+        f"ask during ingest / quiet: p50 x{r['p50_ratio']:.2f}, p95 x{r['p95_ratio']:.2f} "
+        f"(ingest of {r['corpus']} at nice +{r['ingest_nice']} ran {r['ingest_s']:.1f} s, "
+        f"{'finished' if r['ingest_finished'] else 'then stopped'})"
+    )
 
 
 def _memory(kib: dict[str, int]) -> str:

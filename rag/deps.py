@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -51,11 +53,15 @@ class Runtime:
         self.error: str | None = None
         self.started = time.monotonic()
         self.ready_after: float | None = 0.0 if engine else None
+        self.loaded_from = _folder(settings.index_dir) if engine else None
+        self.checked, self.reloading = time.monotonic(), threading.Lock()
 
     def load(self) -> None:
         """Run in the loader thread; any failure is kept and reported, never left hanging."""
         try:
+            folder = _folder(self.settings.index_dir)
             self.engine = Engine.load(self.settings)
+            self.loaded_from = folder
             self.ready_after = time.monotonic() - self.started
         except RagError as e:
             self.error = str(e)
@@ -63,16 +69,49 @@ class Runtime:
             log.exception("loading the engine failed")
             self.error = f"{type(e).__name__}: {e}"
 
-    def swap(self, engine: Engine) -> None:
+    def swap(self, engine: Engine, folder: Path | None = None) -> None:
         """Serve a newly built engine; requests already running finish on the old one."""
         self.engine, self.error = engine, None
+        self.loaded_from = folder or _folder(self.settings.index_dir)
+
+    def follow_rebuilds(self, every: float = 1.0) -> None:
+        """With several worker processes, an ingest run by one of them (or by ``rag ingest``)
+        relinks the index under the others: at most once per ``every`` s, a worker looks where
+        the index link points and, if it moved, loads the new index in the background and swaps
+        it in (requests keep being answered from the old one meanwhile)."""
+        now = time.monotonic()
+        if self.settings.workers <= 1 or now - self.checked < every:
+            return
+        self.checked = now
+        folder = _folder(self.settings.index_dir)
+        if folder is None or folder == self.loaded_from or not self.reloading.acquire(False):
+            return
+
+        def reload() -> None:
+            try:
+                self.swap(Engine.load(self.settings), folder)
+            except Exception:  # keep serving the index in hand; the next check tries again
+                log.exception("reloading the rebuilt index failed")
+            finally:
+                self.reloading.release()
+
+        threading.Thread(target=reload, name="engine-reloader", daemon=True).start()
 
     def require(self) -> Engine:
         if self.engine is not None:
+            self.follow_rebuilds()
             return self.engine
         if self.error:
             raise NotReady(f"the server could not load its index: {self.error}")
         raise NotReady("the index and model are still loading; try again in a few seconds")
+
+
+def _folder(index_dir: Path) -> Path | None:
+    """The versioned folder the index link points to now (None when there is none)."""
+    try:
+        return index_dir.resolve(strict=True)
+    except OSError:
+        return None
 
 
 def runtime_of(request: Request) -> Runtime:

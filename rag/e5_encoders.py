@@ -115,8 +115,9 @@ def load_bert(model_dir: Path, **options):
 
 
 class OnnxEncoder:
-    """The exported encoder (``onnx/encoder.onnx``: token vectors + mask → hidden states) on ONNX
-    Runtime's CPU provider, with a fixed number of intra-op threads; loads at the first call.
+    """The exported encoder (``onnx/encoder-q4ffn.onnx``: token vectors + mask → hidden states)
+    on ONNX Runtime's CPU provider, with a fixed number of intra-op threads; loads at the first
+    call.
 
     The 250k × 384 word-embedding table (four fifths of the weights) stays out of the graph: its
     rows are read from the safetensors file through a memory map, so loading is quick and a

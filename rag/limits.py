@@ -19,6 +19,7 @@ Every bound is checked before any expensive work, and every refusal is cheap:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import resource
 import threading
@@ -361,6 +362,20 @@ def bounded_protocol(head_timeout: float, max_connections: int) -> type[BoundedH
         (BoundedH11Protocol,),
         {"head_timeout": head_timeout, "max_connections": max_connections},
     )
+
+
+@functools.cache
+def environment_protocol() -> type[BoundedH11Protocol]:
+    """``bounded_protocol`` with the numbers of ``Settings.from_env()`` (once per process)."""
+    s = Settings.from_env()
+    return bounded_protocol(s.head_timeout, connection_cap(s.max_connections))
+
+
+def worker_protocol(**kwargs: Any) -> BoundedH11Protocol:
+    """The protocol of ``rag serve --workers N`` processes, which uvicorn starts from a pickled
+    config: a class made at run time cannot be pickled, so the workers import this by name
+    (``rag.limits:worker_protocol``) and it reads the bounds from the environment."""
+    return environment_protocol()(**kwargs)
 
 
 def connection_cap(wanted: int, reserve: int = 64) -> int:

@@ -10,6 +10,7 @@ failed, e.g. no index yet).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from contextlib import asynccontextmanager
 
@@ -38,13 +39,19 @@ GUARDED_ERRORS = api.errors(400, 401, 403, 404, 408, 409, 413, 422, 503)
 LARGER_BODIES = {"/api/docs": "max_upload_bytes"}  # path prefix → Settings field with its cap
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """The app; pass a loaded ``engine`` to skip background loading (tests)."""
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, load_first: bool = False
+) -> FastAPI:
+    """The app; pass a loaded ``engine`` to skip background loading (tests). ``load_first``
+    loads the engine before the server takes connections (workers sharing a port: a worker
+    still loading would answer 503 to requests its ready siblings could have answered)."""
     runtime = Runtime(settings or Settings.from_env(), engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if runtime.engine is None:
+        if runtime.engine is None and load_first:
+            await asyncio.to_thread(runtime.load)
+        elif runtime.engine is None:
             threading.Thread(target=runtime.load, name="engine-loader", daemon=True).start()
         yield
 
@@ -74,6 +81,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes, seconds=s.body_timeout, caps=caps)
     app.add_middleware(SecurityHeaders)  # outermost of ours: refusals carry the headers too
     _honest_openapi(app)
+    return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``rag serve --workers N`` process (uvicorn imports it by name): settings
+    come from the environment, where the parent put its command-line options; the engine loads
+    before the worker takes connections (they wait in the shared socket's queue meanwhile), and
+    repeated log lines are quietened as in a single-process server."""
+    from rag.limits import quiet_repeats
+
+    app = create_app(Settings.from_env(), load_first=True)
+    quiet_repeats()
     return app
 
 

@@ -97,6 +97,9 @@ class Settings:
     max_in_flight: int = _setting(
         80, "answer requests worked on at once (2 × the 40-thread pool); more wait, then 503"
     )
+    workers: int = _setting(
+        1, "rag serve worker processes (each loads the index and model; 1 inference thread each)"
+    )
     queue_wait: float = _setting(
         1.0, "seconds an answer request waits for a free slot before it gets 503 + Retry-After"
     )

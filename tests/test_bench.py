@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from typer.testing import CliRunner
 
 from rag.bench import bench_chunks, bench_corpus, bench_sources, chunks_table
@@ -74,3 +75,51 @@ def test_cli_bench_chunks_rejects_nonsense():
     assert result.exit_code != 0
     result = CliRunner().invoke(app, ["bench", "--json"])  # `rag` prints it as one line
     assert isinstance(result.exception, RagError) and "--chunks" in str(result.exception)
+
+
+def test_stand_in_vectors_are_e5_shaped_unit_and_deterministic():
+    from rag.bench import StandInEmbedder
+    from rag.models import E5_MODEL_ID
+
+    e = StandInEmbedder()
+    vectors = e.embed_documents(["第一条 总则", "第二条 适用范围", "第一条 总则"])
+    assert e.model_id == E5_MODEL_ID and vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert np.array_equal(vectors[0], vectors[2]) and not np.allclose(vectors[0], vectors[1])
+
+
+def test_bench_chunks_over_the_bound_fills_the_e5_index_with_the_stand_in(tmp_path, monkeypatch):
+    from rag import bench, embed, engine
+
+    made: list[str] = []
+
+    def fake_e5(name, cache, settings=None):  # no real model in fast tests
+        made.append(name)
+        return bench.StandInEmbedder()
+
+    monkeypatch.setattr(embed, "make_embedder", fake_e5)
+    monkeypatch.setattr(engine, "make_embedder", fake_e5)
+    monkeypatch.setattr(bench, "REAL_INGEST_UP_TO", 100)
+    settings = Settings(model_cache=Settings().model_cache, state_dir=tmp_path / "state")
+    result = bench_chunks(settings, 150, queries=4, server=False, sources=[CORPUS])
+    assert "ingest_stand-in" in result and "ingest_hashing" not in result
+    assert result["ingest_stand-in"]["embedded"] > result["chunks"] >= 150
+    assert result["queries"]["ask (in process)"]["n"] == 4
+    assert made and set(made) <= {"e5-small", bench.StandInEmbedder().model_id}
+    assert "ingest stand-in" in chunks_table(result)
+
+
+def test_bench_during_ingest_times_asks_quiet_and_during_an_ingest(
+    hashing_settings, monkeypatch, tmp_path
+):
+    from rag.bench import bench_during_ingest
+
+    monkeypatch.setenv("RAG_EMBEDDER", "hashing")  # the ingest process reads it
+    monkeypatch.setenv("RAG_STATE_DIR", str(tmp_path / "state"))
+    result = bench_during_ingest(hashing_settings, CORPUS, requests=15, seconds=10)
+    quiet, during = result["quiet"], result["during ingest"]
+    assert quiet["n"] == 15 and during["n"] > 0
+    assert 0 < quiet["p50_ms"] <= quiet["p95_ms"] and 0 < during["p50_ms"] <= during["p95_ms"]
+    assert result["p50_ratio"] == round(during["p50_ms"] / quiet["p50_ms"], 2)
+    assert result["ingest_s"] > 0 and isinstance(result["ingest_finished"], bool)
+    assert result["ingest_nice"] == hashing_settings.ingest_nice
