@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+import faiss
 import pytest
 
 from rag.clauses import parse_clauses
@@ -35,6 +36,10 @@ from rag.types import ClauseTree, Document
 SHM = Path("/dev/shm")
 if "PYTEST_DEBUG_TEMPROOT" not in os.environ and SHM.is_dir() and os.access(SHM, os.W_OK):
     os.environ["PYTEST_DEBUG_TEMPROOT"] = str(SHM)
+
+# One FAISS (OpenMP) thread: the indexes under test are a few thousand vectors at most, and on a
+# busy 2-core machine OpenMP's spinning workers made an HNSW build 4x slower, not faster.
+faiss.omp_set_num_threads(1)
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
