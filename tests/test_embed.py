@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -124,15 +125,13 @@ def _run(code: str) -> str:
 
 @pytest.mark.skipif(not hasattr(os, "nice"), reason="no os.nice here")
 def test_ingest_priority_is_lowered_for_the_calling_thread_only():
-    out = _run(
-        "import os, threading\n"
-        "from rag.embed import _lower_priority\n"
-        "seen = []\n"
-        "t = threading.Thread(target=lambda: (_lower_priority(5), seen.append(os.nice(0))))\n"
-        "t.start(); t.join()\n"
-        "print(seen[0], os.nice(0))\n"
-    )
-    worker, main = map(int, out.split())
+    from rag.embed import _lower_priority
+
+    seen = []  # the thread ends with its niceness: this test's own thread must keep its own
+    t = threading.Thread(target=lambda: (_lower_priority(5), seen.append(os.nice(0))))
+    t.start()
+    t.join()
+    worker, main = seen[0], os.nice(0)
     if main + 5 > 19:  # niceness stops at 19: a run already lowered this far cannot show it
         pytest.skip(f"this process already runs at niceness {main}")
     assert worker == main + 5  # the ingest thread yields; the thread answering questions not
