@@ -8,15 +8,25 @@ changes anything (``prebuilt``, ``library_copy``), and the dev documents as read
 
 from __future__ import annotations
 
+import sys
+import tempfile
+from pathlib import Path
+
+# Compiled modules and pytest's rewritten test modules are cached even where the environment
+# says not to write bytecode (PYTHONDONTWRITEBYTECODE, as on our shared machine): re-parsing and
+# rewriting the ~50 test modules costs 2 s of every run. They go to a folder of their own under
+# the temporary directory, never into the repo, and only when the environment forbade them.
+if sys.dont_write_bytecode:
+    sys.pycache_prefix = sys.pycache_prefix or str(Path(tempfile.gettempdir()) / "rag-pycache")
+    sys.dont_write_bytecode = False
+
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import NamedTuple
 
 import faiss
