@@ -133,8 +133,14 @@ def prebuilt(tmp_path_factory):
             (root / "corpus").mkdir()
             for n in key:
                 shutil.copy2(CORPUS / f"{DOC[n]}.txt", root / "corpus")
-            ingest(Settings(corpus_dir=root / "corpus", index_dir=root / "index",
-                            embedder="hashing", state_dir=root / "state"))  # fmt: skip
+            ingest(
+                Settings(
+                    corpus_dir=root / "corpus",
+                    index_dir=root / "index",
+                    embedder="hashing",
+                    state_dir=root / "state",
+                )
+            )
             built[key] = root
         return built[key]
 
@@ -152,8 +158,13 @@ def library_copy(prebuilt, tmp_path: Path):
         source = prebuilt(numbers)
         shutil.copytree(source / "corpus", tmp_path / "corpus")
         shutil.copytree(source / "index", tmp_path / "index", symlinks=True)
-        return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index",
-                        embedder="hashing", state_dir=tmp_path / "state", **overrides)  # fmt: skip
+        return Settings(
+            corpus_dir=tmp_path / "corpus",
+            index_dir=tmp_path / "index",
+            embedder="hashing",
+            state_dir=tmp_path / "state",
+            **overrides,
+        )
 
     return copy
 

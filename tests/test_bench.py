@@ -38,8 +38,9 @@ def test_bench_corpus_stops_near_the_asked_size(tmp_path):
 
 
 def test_bench_chunks_reports_every_number(tmp_path):
-    settings = Settings(embedder="hashing", model_cache=Settings().model_cache,
-                        state_dir=tmp_path / "state")  # fmt: skip
+    settings = Settings(
+        embedder="hashing", model_cache=Settings().model_cache, state_dir=tmp_path / "state"
+    )
     result = bench_chunks(settings, 300, queries=5, server=False, sources=[CORPUS])
     assert result["chunks"] >= 300
     ingest = result["ingest_hashing"]

@@ -152,9 +152,16 @@ def _random_cases(seed: int, n: int = 60) -> list[cal.Case]:
 
 def test_the_vectorised_sweep_agrees_with_choose_case_by_case():
     found = _random_cases(7)
-    grid = {**cal.GRID, "context": (0.3, 0.6), "sentence": (0.2,), "meaning": (0.0, 0.3),
-            "rank": (0.2,), "fits": (0.0, 0.3), "floor": (0.1, 0.4),
-            "unfit_coverage": (0.6, 1.01)}  # fmt: skip
+    grid = {
+        **cal.GRID,
+        "context": (0.3, 0.6),
+        "sentence": (0.2,),
+        "meaning": (0.0, 0.3),
+        "rank": (0.2,),
+        "fits": (0.0, 0.3),
+        "floor": (0.1, 0.4),
+        "unfit_coverage": (0.6, 1.01),
+    }
     outcomes = cal.sweep(found, grid)
     assert len(outcomes) == 2 * 2 * 2 * 2 * len(grid["fallback"]) * 2 * 2
     for o in outcomes[::7]:

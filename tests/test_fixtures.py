@@ -34,8 +34,9 @@ def test_library_copies_are_private(library_copy, prebuilt, tmp_path):
     assert ingest(settings).changed
     shared = prebuilt(("003",))
     assert "〔责任单位:区医保局〕" in (shared / "corpus" / f"{DOC['003']}.txt").read_text("utf-8")
-    assert shared != tmp_path and not ingest(settings.with_(index_dir=shared / "index",
-                                                            corpus_dir=shared / "corpus")).changed  # fmt: skip
+    assert shared != tmp_path
+    in_place = settings.with_(index_dir=shared / "index", corpus_dir=shared / "corpus")
+    assert not ingest(in_place).changed
 
 
 def test_dev_read_is_read_document_once(dev_read):

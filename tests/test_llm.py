@@ -27,14 +27,22 @@ class FakeChat:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, "body": body,
-                                      "auth": self.headers.get("Authorization")})  # fmt: skip
+                fake.requests.append(
+                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                )
                 time.sleep(fake.delay)
                 payload = {
-                    "id": "chatcmpl-test", "object": "chat.completion", "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": fake.reply}}],
-                }  # fmt: skip
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": fake.reply},
+                        }
+                    ],
+                }
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 try:
                     self.send_response(fake.status)
