@@ -20,6 +20,7 @@ if sys.dont_write_bytecode:
     sys.pycache_prefix = sys.pycache_prefix or str(Path(tempfile.gettempdir()) / "rag-pycache")
     sys.dont_write_bytecode = False
 
+import functools
 import os
 import shutil
 import socket
@@ -61,8 +62,14 @@ DEV_CORPUS = REPO / "eval" / "dev" / "corpus"  # 46 real documents (eval/dev/SOU
 
 @pytest.fixture(scope="session")
 def count_tokens():
+    """cl100k token counts, remembered: the chunking tests count the same texts many times."""
     encoding = cl100k(Settings().model_cache)
-    return lambda text: len(encoding.encode(text, disallowed_special=()))
+
+    @functools.lru_cache(maxsize=1 << 16)
+    def count(text: str) -> int:
+        return len(encoding.encode(text, disallowed_special=()))
+
+    return count
 
 
 @pytest.fixture(scope="session")
