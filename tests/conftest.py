@@ -14,8 +14,8 @@ from pathlib import Path
 
 # Compiled modules and pytest's rewritten test modules are cached even where the environment
 # says not to write bytecode (PYTHONDONTWRITEBYTECODE, as on our shared machine): re-parsing and
-# rewriting the ~50 test modules costs 2 s of every run. They go to a folder of their own under
-# the temporary directory, never into the repo, and only when the environment forbade them.
+# rewriting the ~50 test modules cost 1.3 CPU-s of every run. They go to a folder of their own
+# under the temporary directory, never into the repo, and only when the environment forbade them.
 if sys.dont_write_bytecode:
     sys.pycache_prefix = sys.pycache_prefix or str(Path(tempfile.gettempdir()) / "rag-pycache")
     sys.dont_write_bytecode = False
