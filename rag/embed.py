@@ -112,17 +112,28 @@ class HashingEmbedder:
         self.dimension = dimension
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        cells: list[int] = []  # row * dimension + bucket, once per gram
         for row, text in enumerate(texts):
             t = "".join(ch for ch in fold(text) if not ch.isspace())
-            for gram in [*t, *(t[i : i + 2] for i in range(len(t) - 1))]:
-                digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
-                out[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
+            start = row * self.dimension
+            grams = [*t, *(t[i : i + 2] for i in range(len(t) - 1))]
+            cells.extend(start + _bucket(gram, self.dimension) for gram in grams)
+        size = len(texts) * self.dimension
+        counts = np.bincount(np.asarray(cells, dtype=np.int64), minlength=size)
+        out = counts.astype(np.float32).reshape(len(texts), self.dimension)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _bucket(gram: str, dimension: int) -> int:
+    """A gram's bucket; cached because the same characters and pairs recur in every text (test
+    suites embed thousands of passages with this embedder)."""
+    digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % dimension
 
 
 def make_embedder(name: str, cache: Path, settings: Settings | None = None) -> Embedder:

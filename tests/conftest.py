@@ -8,17 +8,29 @@ changes anything (``prebuilt``, ``library_copy``), and the dev documents as read
 
 from __future__ import annotations
 
+import sys
+import tempfile
+from pathlib import Path
+
+# Compiled modules and pytest's rewritten test modules are cached even where the environment
+# says not to write bytecode (PYTHONDONTWRITEBYTECODE, as on our shared machine): re-parsing and
+# rewriting the ~50 test modules cost 1.3 CPU-s of every run. They go to a folder of their own
+# under the temporary directory, never into the repo, and only when the environment forbade them.
+if sys.dont_write_bytecode:
+    sys.pycache_prefix = sys.pycache_prefix or str(Path(tempfile.gettempdir()) / "rag-pycache")
+    sys.dont_write_bytecode = False
+
+import functools
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import NamedTuple
 
+import faiss
 import pytest
 
 from rag.clauses import parse_clauses
@@ -36,6 +48,10 @@ SHM = Path("/dev/shm")
 if "PYTEST_DEBUG_TEMPROOT" not in os.environ and SHM.is_dir() and os.access(SHM, os.W_OK):
     os.environ["PYTEST_DEBUG_TEMPROOT"] = str(SHM)
 
+# One FAISS (OpenMP) thread: the indexes under test are a few thousand vectors at most, and on a
+# busy 2-core machine OpenMP's spinning workers made an HNSW build 4x slower, not faster.
+faiss.omp_set_num_threads(1)
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
 DOC = {  # the bundled documents by their short number
@@ -46,8 +62,14 @@ DEV_CORPUS = REPO / "eval" / "dev" / "corpus"  # 46 real documents (eval/dev/SOU
 
 @pytest.fixture(scope="session")
 def count_tokens():
+    """cl100k token counts, remembered: the chunking tests count the same texts many times."""
     encoding = cl100k(Settings().model_cache)
-    return lambda text: len(encoding.encode(text, disallowed_special=()))
+
+    @functools.lru_cache(maxsize=1 << 16)
+    def count(text: str) -> int:
+        return len(encoding.encode(text, disallowed_special=()))
+
+    return count
 
 
 @pytest.fixture(scope="session")
@@ -118,8 +140,14 @@ def prebuilt(tmp_path_factory):
             (root / "corpus").mkdir()
             for n in key:
                 shutil.copy2(CORPUS / f"{DOC[n]}.txt", root / "corpus")
-            ingest(Settings(corpus_dir=root / "corpus", index_dir=root / "index",
-                            embedder="hashing", state_dir=root / "state"))  # fmt: skip
+            ingest(
+                Settings(
+                    corpus_dir=root / "corpus",
+                    index_dir=root / "index",
+                    embedder="hashing",
+                    state_dir=root / "state",
+                )
+            )
             built[key] = root
         return built[key]
 
@@ -137,8 +165,13 @@ def library_copy(prebuilt, tmp_path: Path):
         source = prebuilt(numbers)
         shutil.copytree(source / "corpus", tmp_path / "corpus")
         shutil.copytree(source / "index", tmp_path / "index", symlinks=True)
-        return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index",
-                        embedder="hashing", state_dir=tmp_path / "state", **overrides)  # fmt: skip
+        return Settings(
+            corpus_dir=tmp_path / "corpus",
+            index_dir=tmp_path / "index",
+            embedder="hashing",
+            state_dir=tmp_path / "state",
+            **overrides,
+        )
 
     return copy
 

@@ -84,12 +84,30 @@ def test_weak_evidence_is_refused_with_related_passages(hashing_engine, question
 
 def test_json_contract(hashing_engine):
     d = hashing_engine.ask("谁负责医保跨省结算？").to_dict()
-    assert set(d) == {"question", "answer", "found", "intent", "citations", "latency_ms", "mode",
-                      "short_answer"}  # fmt: skip
+    assert set(d) == {
+        "question",
+        "answer",
+        "found",
+        "intent",
+        "citations",
+        "latency_ms",
+        "mode",
+        "short_answer",
+    }
     assert d["short_answer"] == {"lead": ["区医保局"], "participants": []}
     c = d["citations"][0]
-    assert set(c) == {"doc_id", "title", "clause_path", "text", "start", "end", "score", "units",
-                      "passage", "page"}  # fmt: skip
+    assert set(c) == {
+        "doc_id",
+        "title",
+        "clause_path",
+        "text",
+        "start",
+        "end",
+        "score",
+        "units",
+        "passage",
+        "page",
+    }
     assert c["page"] is None  # a text file has no pages
     assert c["units"] == [{"lead": ["区医保局"], "participants": []}]
     assert d["mode"] == "extractive" and d["latency_ms"] > 0
@@ -140,7 +158,9 @@ def test_short_answer_names_lead_and_participants_from_the_annotation():
     text = "推进异地就医直接结算。〔牵头单位:区医保局;参与单位:区卫健局、区财政局〕"
     duty = Responsibility(("区医保局",), ("区卫健局", "区财政局"), 0, 11, 11, len(text))
     assert _short("谁牵头异地就医结算？", text, duty=duty) == {
-        "lead": ["区医保局"], "participants": ["区卫健局", "区财政局"]}  # fmt: skip
+        "lead": ["区医保局"],
+        "participants": ["区卫健局", "区财政局"],
+    }
 
 
 def test_short_answer_takes_the_prose_duty_of_the_phrase_the_question_is_about():
@@ -154,7 +174,8 @@ def test_short_answer_deadline_comes_from_the_annotation_else_the_date():
     duty = Responsibility(("区数据局",), (), 0, 7, 7, len(text), deadline="2024年6月底")
     assert _short("平台建设什么时候完成？", text, duty=duty) == {"value": "2024年6月底"}
     assert _short("材料什么时候报送？", "请于2018年12月31日前报送。") == {
-        "value": "2018年12月31日前"}  # fmt: skip
+        "value": "2018年12月31日前"
+    }
 
 
 def test_short_answer_value_is_the_figure_that_met_the_need_with_its_unit():

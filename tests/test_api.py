@@ -141,8 +141,14 @@ def test_openapi_docs_are_served_without_a_cdn(client):
     assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
     assert "cdn" not in page.text.lower()
     schema = client.get("/openapi.json").json()
-    assert {"/api/ask", "/api/search", "/api/docs", "/api/docs/{doc_id}",
-            "/v1/chat/completions", "/v1/models"} <= set(schema["paths"])  # fmt: skip
+    assert {
+        "/api/ask",
+        "/api/search",
+        "/api/docs",
+        "/api/docs/{doc_id}",
+        "/v1/chat/completions",
+        "/v1/models",
+    } <= set(schema["paths"])
     js = re.search(r'src="([^"]+swagger-ui-bundle\.js)"', page.text).group(1)
     assert client.get(js).status_code == 200
 

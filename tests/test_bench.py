@@ -39,10 +39,11 @@ def test_bench_corpus_stops_near_the_asked_size(tmp_path):
 
 
 def test_bench_chunks_reports_every_number(tmp_path):
-    settings = Settings(embedder="hashing", model_cache=Settings().model_cache,
-                        state_dir=tmp_path / "state")  # fmt: skip
-    result = bench_chunks(settings, 300, queries=5, server=False, sources=[CORPUS])
-    assert result["chunks"] >= 300
+    settings = Settings(
+        embedder="hashing", model_cache=Settings().model_cache, state_dir=tmp_path / "state"
+    )
+    result = bench_chunks(settings, 120, queries=5, server=False, sources=[CORPUS])
+    assert result["chunks"] >= 120
     ingest = result["ingest_hashing"]
     assert ingest["embedded"] > result["chunks"]  # passages and sentences
     assert ingest["passages_per_s"] > 0 and ingest["index_mb"] > 0

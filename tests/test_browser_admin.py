@@ -34,8 +34,9 @@ def server(real_engine, real_settings, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     shutil.copytree(real_settings.index_dir, tmp_path / "index")
-    settings = real_settings.with_(corpus_dir=corpus, index_dir=tmp_path / "index",
-                                   state_dir=tmp_path / "state")  # fmt: skip
+    settings = real_settings.with_(
+        corpus_dir=corpus, index_dir=tmp_path / "index", state_dir=tmp_path / "state"
+    )
     engine = Engine(settings, Index.load(settings.index_dir), real_engine.embedder)
     with running(create_app(settings, engine)) as url:
         yield url

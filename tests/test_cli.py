@@ -1,7 +1,8 @@
 """The ``rag`` command as a user runs it: the hashing embedder, temp folders. The walk-through
-starts real subprocesses (the entry point, a fresh interpreter reading the index); the other
-commands run ``rag.cli.main`` inside the test process (same argv, environment, output streams
-and exit code), which spares an interpreter start-up and a dictionary load per command."""
+starts one real subprocess (the entry point, a fresh interpreter reading the index the ingest
+wrote); the other commands run ``rag.cli.main`` inside the test process (same argv, environment,
+output streams and exit code), which spares an interpreter start-up and a dictionary load per
+command."""
 
 from __future__ import annotations
 
@@ -35,8 +36,19 @@ def env(corpus_copy: Path, tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def indexed_env(library_copy) -> dict[str, str]:
+    """The environment of a corpus of document 003 whose index is already built."""
+    settings = library_copy(("003",))
+    return {
+        "RAG_CORPUS_DIR": str(settings.corpus_dir),
+        "RAG_INDEX_DIR": str(settings.index_dir),
+        "RAG_EMBEDDER": "hashing",
+    }
+
+
 def test_ingest_search_info_show(env, rag_here):
-    built = rag("ingest", env=env)
+    built = rag_here("ingest", env=env)
     assert built.returncode == 0, built.stderr
     assert "chunks from 5 files →" in built.stdout and "embedded" in built.stdout
     again = rag_here("ingest", env=env)
@@ -72,7 +84,8 @@ def test_commands_before_ingest_fail_in_one_line(env, rag_here, args, message):
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_empty_corpus_and_unknown_document_errors(env, rag_here, tmp_path: Path):
+def test_empty_corpus_and_unknown_document_errors(indexed_env, rag_here, tmp_path: Path):
+    env = indexed_env
     empty = tmp_path / "empty"
     empty.mkdir()
     result = rag_here("ingest", "--corpus", str(empty), env=env)
@@ -86,8 +99,9 @@ def test_empty_corpus_and_unknown_document_errors(env, rag_here, tmp_path: Path)
     assert blank.returncode == 1 and "empty" in blank.stderr
 
 
-def test_skipped_file_is_a_warning_not_a_failure(env, rag_here, corpus_copy: Path):
-    (corpus_copy / "broken.txt").write_bytes(b"\x00\xff\x00")
+def test_skipped_file_is_a_warning_not_a_failure(indexed_env, rag_here):
+    env = indexed_env
+    (Path(env["RAG_CORPUS_DIR"]) / "broken.txt").write_bytes(b"\x00\xff\x00")
     result = rag_here("ingest", env=env)
     assert result.returncode == 0
     assert "warning: skipped broken.txt: binary" in result.stderr

@@ -52,6 +52,7 @@ DOC_FILES = {p.stem: p for p in CORPUS.iterdir()}
 
 
 @cache
+@cache  # two tests per document read it
 def doc_text(doc: str) -> str:
     """The document's raw text, squashed: tags stripped, folded, without whitespace."""
     path = DOC_FILES[doc]

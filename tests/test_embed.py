@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -90,17 +91,24 @@ def test_e5_construction_loads_nothing(tmp_path):
 
 @pytest.mark.parametrize(
     "changes, word",
-    [({"embed_query_engine": "tensorrt"}, "RAG_EMBED_QUERY_ENGINE"),
-     ({"embed_precision": "int8"}, "RAG_EMBED_PRECISION")],
-)  # fmt: skip
+    [
+        ({"embed_query_engine": "tensorrt"}, "RAG_EMBED_QUERY_ENGINE"),
+        ({"embed_precision": "int8"}, "RAG_EMBED_PRECISION"),
+    ],
+)
 def test_bad_engine_settings_name_the_variable(tmp_path, changes, word):
     with pytest.raises(BadSetting, match=word):
         make_embedder("e5-small", tmp_path, Settings(**changes))
 
 
 def test_make_embedder_passes_the_settings_on(tmp_path):
-    s = Settings(embed_query_engine="torch", embed_precision="fp32", query_threads=2,
-                 ingest_threads=3, ingest_nice=4)  # fmt: skip
+    s = Settings(
+        embed_query_engine="torch",
+        embed_precision="fp32",
+        query_threads=2,
+        ingest_threads=3,
+        ingest_nice=4,
+    )
     e5 = make_embedder("e5-small", tmp_path, s)
     assert isinstance(e5, E5Embedder)
     assert (e5.query_engine, e5.precision, e5.query_threads) == ("torch", "fp32", 2)
@@ -117,22 +125,26 @@ def test_auto_precision_follows_the_cpu(tmp_path):
 
 def _run(code: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return done.stdout.strip()
 
 
 @pytest.mark.skipif(not hasattr(os, "nice"), reason="no os.nice here")
 def test_ingest_priority_is_lowered_for_the_calling_thread_only():
-    out = _run(
-        "import os, threading\n"
-        "from rag.embed import _lower_priority\n"
-        "seen = []\n"
-        "t = threading.Thread(target=lambda: (_lower_priority(5), seen.append(os.nice(0))))\n"
-        "t.start(); t.join()\n"
-        "print(seen[0], os.nice(0))\n"
-    )
-    worker, main = map(int, out.split())
+    from rag.embed import _lower_priority
+
+    seen = []  # the thread ends with its niceness: this test's own thread must keep its own
+    t = threading.Thread(target=lambda: (_lower_priority(5), seen.append(os.nice(0))))
+    t.start()
+    t.join()
+    worker, main = seen[0], os.nice(0)
     if main + 5 > 19:  # niceness stops at 19: a run already lowered this far cannot show it
         pytest.skip(f"this process already runs at niceness {main}")
     assert worker == main + 5  # the ingest thread yields; the thread answering questions not

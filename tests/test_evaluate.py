@@ -24,21 +24,29 @@ from rag.types import Answer, Chunk, Citation, Hit
 from .conftest import REPO
 
 ITEM_16 = "附件1 › 二、重点任务 › (四)完善基础设施和基本公共服务 › 16.医保跨省结算"
-GOLD = GoldItem("t1", "responsibility", "谁负责医保跨省结算？", ("区医保局",),
-                "推进江北黄州异地就医医保直接结算", {"doc_id": "d", "path": ITEM_16})  # fmt: skip
+GOLD = GoldItem(
+    "t1",
+    "responsibility",
+    "谁负责医保跨省结算？",
+    ("区医保局",),
+    "推进江北黄州异地就医医保直接结算",
+    {"doc_id": "d", "path": ITEM_16},
+)
 REFUSE = GoldItem("t2", "unanswerable", "专项资金多少万元？", (), None, None)
 PASSAGE = "16.医保跨省结算。推进江北黄州异地就医医保直接结算。〔责任单位:区医保局〕"
 
 
-def answer(text: str, found: bool, passage: str = PASSAGE, path: str = ITEM_16,
-           short: dict | None = None) -> Answer:  # fmt: skip
+def answer(
+    text: str, found: bool, passage: str = PASSAGE, path: str = ITEM_16, short: dict | None = None
+) -> Answer:
     """An answer whose short answer is, unless given, the text before its 依据 (None if refused)."""
     chunk = Chunk("d#1", "d", "标题", path, 0, len(passage), passage, (), 40)
     cite = Citation("d", "标题", path, passage, 0, len(passage), 1.0, (), passage)
     if short is None and found:
         short = {"text": text.split("。依据")[0]}
-    return Answer("q", text, found, "responsibility", (cite,), 12.0, (Hit(chunk, 1, 1.0),),
-                  short_answer=short)  # fmt: skip
+    return Answer(
+        "q", text, found, "responsibility", (cite,), 12.0, (Hit(chunk, 1, 1.0),), short_answer=short
+    )
 
 
 def test_judge_right_answer():
@@ -77,16 +85,29 @@ def test_metrics_and_refusals():
 
 def test_strict_accuracy_reads_the_short_answer_lenient_reads_the_whole_answer():
     # the unit is named only in the quoted basis, not in the short answer
-    j = judge(GOLD, answer("区卫健局。依据：“…〔责任单位:区医保局〕”", True,
-                           short={"lead": ["区卫健局"], "participants": []}))  # fmt: skip
+    j = judge(
+        GOLD,
+        answer(
+            "区卫健局。依据：“…〔责任单位:区医保局〕”",
+            True,
+            short={"lead": ["区卫健局"], "participants": []},
+        ),
+    )
     assert not j.correct and j.correct_lenient
     m = metrics([j, judge(GOLD, answer("区医保局", True))])
     assert m["answer_accuracy"] == 0.5 and m["answer_accuracy_lenient"] == 1.0
 
 
 def test_gold_lead_units_must_be_in_the_short_answers_lead():
-    item = GoldItem("t3", "responsibility", "谁牵头？", ("甲局",), "证据", None,
-                    {"lead": ["甲局"], "participants": ["乙局"]})  # fmt: skip
+    item = GoldItem(
+        "t3",
+        "responsibility",
+        "谁牵头？",
+        ("甲局",),
+        "证据",
+        None,
+        {"lead": ["甲局"], "participants": ["乙局"]},
+    )
     assert short_right(item, {"lead": ["甲局"], "participants": ["乙局"]})
     assert short_right(item, {"lead": ["甲局", "乙局"], "participants": []})  # either list
     assert not short_right(item, {"lead": ["乙局"], "participants": ["甲局"]})  # lead swapped
@@ -123,8 +144,9 @@ def test_dev_gold_lines_load_with_their_split_and_corpus(tmp_path: Path):
 
 
 def test_metrics_by_corpus_and_document_kind():
-    other = GoldItem("t5", "fact", "问", ("三",), "证", {"doc_id": "e", "path": ""},
-                     corpus="dev heldout")  # fmt: skip
+    other = GoldItem(
+        "t5", "fact", "问", ("三",), "证", {"doc_id": "e", "path": ""}, corpus="dev heldout"
+    )
     titles = {"d": "关于印发对口合作工作计划的通知", "e": "某某管理办法（试行）"}
     assert [document_kind(i, titles) for i in (GOLD, other, REFUSE)] == [
         "通知",
@@ -136,7 +158,9 @@ def test_metrics_by_corpus_and_document_kind():
         judge(other, answer("二", True), "办法"),
     ]
     assert {k: m["answer_accuracy"] for k, m in by_corpus(judged).items()} == {
-        "bundled": 1.0, "dev heldout": 0.0}  # fmt: skip
+        "bundled": 1.0,
+        "dev heldout": 0.0,
+    }
     assert {k: m["questions"] for k, m in by_kind(judged).items()} == {"通知": 1, "办法": 1}
     assert list(misses_by_document(judged)) == ["e"]
 
@@ -197,8 +221,18 @@ def test_eval_command_on_a_maintainers_own_file(hashing_settings, rag_here, tmp_
     gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     out = tmp_path / "out"
     env = {"RAG_INDEX_DIR": str(hashing_settings.index_dir)}
-    result = rag_here("eval", "--gold", str(gold), "--out", str(out), "--modes", "hybrid,bm25",
-                      "--thresholds", str(REPO / "eval" / "thresholds.json"), env=env)  # fmt: skip
+    result = rag_here(
+        "eval",
+        "--gold",
+        str(gold),
+        "--out",
+        str(out),
+        "--modes",
+        "hybrid,bm25",
+        "--thresholds",
+        str(REPO / "eval" / "thresholds.json"),
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert set(report["modes"]) == {"hybrid", "bm25"}
@@ -215,8 +249,11 @@ def test_html_report_groups_misses_per_document():
     from rag.report import render_html
 
     other = GoldItem("t6", "fact", "问", ("三",), "证", {"doc_id": "e", "path": ""})
-    judged = [judge(GOLD, answer("区卫健局", True)), judge(other, answer("二", True)),
-              judge(GOLD, answer("区医保局", True))]  # fmt: skip
+    judged = [
+        judge(GOLD, answer("区卫健局", True)),
+        judge(other, answer("二", True)),
+        judge(GOLD, answer("区医保局", True)),
+    ]
     html = render_html({"modes": {}, "by_type": {}, "by_corpus": {}, "by_kind": {}}, judged)
     assert "Misses (2)" in html
     assert html.index("<h3>d ·") < html.index('id="t1"') < html.index("<h3>e ·")

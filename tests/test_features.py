@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -237,9 +234,17 @@ def _random_cases(seed: int, n: int = 60) -> list[cal.Case]:
 
 def test_the_vectorised_sweep_agrees_with_choose_case_by_case():
     found = _random_cases(7)
-    grid = {**cal.GRID, "context": (0.3, 0.6), "sentence": (0.2,), "meaning": (0.0, 0.3),
-            "rank": (0.2,), "fits": (0.0, 0.3), "floor": (0.1, 0.4),
-            "unfit_coverage": (0.6, 1.01), "framing": (0.0, 0.4)}  # fmt: skip
+    grid = {
+        **cal.GRID,
+        "context": (0.3, 0.6),
+        "sentence": (0.2,),
+        "meaning": (0.0, 0.3),
+        "rank": (0.2,),
+        "fits": (0.0, 0.3),
+        "floor": (0.1, 0.4),
+        "unfit_coverage": (0.6, 1.01),
+        "framing": (0.0, 0.4),
+    }
     outcomes = cal.sweep(found, grid)
     assert len(outcomes) == 2 * 2 * 2 * 2 * 2 * len(grid["fallback"]) * 2 * 2
     for o in outcomes[::7]:
@@ -293,19 +298,14 @@ def test_replayed_cases_give_the_engines_own_judgements(hashing_engine):
     assert 0 < m["strict"] < 1  # q4's must is wrong on purpose: the figures are not trivial
 
 
-def _rag(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"}, timeout=120)  # fmt: skip
-
-
-def test_rag_calibrate_sweeps_saved_cases_and_prints_the_best_weights(tmp_path):
+def test_rag_calibrate_sweeps_saved_cases_and_prints_the_best_weights(tmp_path, rag_here):
     path = tmp_path / "cases.json"
     cal.write_cases(_random_cases(5, 30), path)
-    done = _rag("calibrate", "--load", str(path), "--only", "floor,unfit_coverage")
+    done = rag_here("calibrate", "--load", str(path), "--only", "floor,unfit_coverage", env={})
     assert done.returncode == 0, done.stderr
     assert f"best: Weights(context={DEFAULT.context}," in done.stdout  # ranking weights held
     assert "(defaults)" in done.stdout and "floor: 0→" in done.stdout
-    bad = _rag("calibrate", "--load", str(path), "--only", "flor")
+    bad = rag_here("calibrate", "--load", str(path), "--only", "flor", env={})
     assert bad.returncode == 1 and "unknown weights flor" in bad.stderr
 
 

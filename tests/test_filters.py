@@ -28,8 +28,9 @@ def test_filters_narrow_answers_to_matching_documents(hashing_engine):
     assert by_issuer.citations and {c.doc_id for c in by_issuer.citations} == {doc.doc_id}
     by_kind = hashing_engine.ask("社区治理由谁牵头？", filters=Filters(kinds=("行动计划",)))
     assert {c.doc_id for c in by_kind.citations} == {DOC["002"]}
-    dated = hashing_engine.ask("谁负责医保跨省结算？",
-                               filters=Filters(date_from="2023-06-01", date_to="2023-06-30"))  # fmt: skip
+    dated = hashing_engine.ask(
+        "谁负责医保跨省结算？", filters=Filters(date_from="2023-06-01", date_to="2023-06-30")
+    )
     assert {c.doc_id for c in dated.citations} <= {doc.doc_id}
 
 
@@ -42,8 +43,10 @@ def test_filters_that_match_nothing_say_so(hashing_engine):
 
 def test_filters_over_http(client, hashing_engine):
     doc = hashing_engine.index.tree("003").doc
-    r = client.post("/api/ask", json={"question": "谁负责医保跨省结算？", "kinds": ["通知"],
-                                      "date_from": "2023-01-01"})  # fmt: skip
+    r = client.post(
+        "/api/ask",
+        json={"question": "谁负责医保跨省结算？", "kinds": ["通知"], "date_from": "2023-01-01"},
+    )
     assert r.status_code == 200 and {c["doc_id"] for c in r.json()["citations"]} == {doc.doc_id}
     r = client.get("/api/search", params={"q": "社区治理", "kind": "行动计划", "k": 3})
     assert r.status_code == 200 and {h["doc_id"] for h in r.json()} == {DOC["002"]}

@@ -36,15 +36,22 @@ FAST_EXAMPLES = 10  # the same in the fast suite
 SEED = 20_260_409
 
 # Bots answer 404 "not configured" without secrets: configure them so the fuzzer reaches them.
-WECOM = {"token": "QDG6eK", "key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
-         "corp": "wx5823bf96d3bd56c7"}  # 企业微信's published sample configuration  # fmt: skip
+WECOM = {
+    "token": "QDG6eK",
+    "key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    "corp": "wx5823bf96d3bd56c7",
+}  # 企业微信's published sample configuration
 DING_SECRET = "ding-fuzz-secret"
 BOTS = {
-    "wecom_token": WECOM["token"], "wecom_aes_key": WECOM["key"], "wecom_corp_id": WECOM["corp"],
-    "dingtalk_app_secret": DING_SECRET, "feishu_app_id": "cli_fuzz",
-    "feishu_app_secret": "feishu-fuzz-secret", "feishu_verification_token": "feishu-fuzz-token",
+    "wecom_token": WECOM["token"],
+    "wecom_aes_key": WECOM["key"],
+    "wecom_corp_id": WECOM["corp"],
+    "dingtalk_app_secret": DING_SECRET,
+    "feishu_app_id": "cli_fuzz",
+    "feishu_app_secret": "feishu-fuzz-secret",
+    "feishu_verification_token": "feishu-fuzz-token",
     "feishu_api_base": "http://127.0.0.1:9",  # never the network: a reply would fail locally
-}  # fmt: skip
+}
 ACCEPTED_OR_400 = ["2xx", "400", "401", "403", "404", "409", "429"]
 CONFIG = {
     "seed": SEED,
@@ -86,8 +93,11 @@ def served_schema() -> dict:
 
 
 def fuzz_schema(served: dict, max_examples: int, coverage: bool):
-    config = {**CONFIG, "generation": {**CONFIG["generation"], "max-examples": max_examples},
-              "phases": {"coverage": {"enabled": coverage}}}  # fmt: skip
+    config = {
+        **CONFIG,
+        "generation": {**CONFIG["generation"], "max-examples": max_examples},
+        "phases": {"coverage": {"enabled": coverage}},
+    }
     return schemathesis.openapi.from_dict(served, config=schemathesis.Config.from_dict(config))
 
 
@@ -116,8 +126,11 @@ def signed_like_the_vendor(case) -> None:
     if path == "/integrations/dingtalk":
         ts = str(int(time.time() * 1000) - next(_serial))  # unique: replays may be refused
         mac = hmac.new(DING_SECRET.encode(), f"{ts}\n{DING_SECRET}".encode(), hashlib.sha256)
-        case.headers = {**(case.headers or {}), "timestamp": ts,
-                        "sign": base64.b64encode(mac.digest()).decode()}  # fmt: skip
+        case.headers = {
+            **(case.headers or {}),
+            "timestamp": ts,
+            "sign": base64.b64encode(mac.digest()).decode(),
+        }
     elif path == "/integrations/wecom" and isinstance(query, dict) and "timestamp" in query:
         query["timestamp"] = str(int(time.time()))
         nonce, echostr = query.get("nonce"), query.get("echostr")
@@ -137,7 +150,7 @@ def hypothesis_settings(max_examples: int) -> settings:
             HealthCheck.too_slow,
             HealthCheck.filter_too_much,
             HealthCheck.data_too_large,
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -165,8 +178,16 @@ def test_the_fuzzer_sees_every_api_operation():
     the bots is in the schema the fuzzer reads."""
     operations = {f"{m.upper()} {p}" for p, ops in served_schema()["paths"].items() for m in ops}
     assert operations >= {
-        "GET /healthz", "POST /api/ask", "POST /api/ask/stream", "GET /api/search",
-        "GET /api/docs", "GET /api/docs/{doc_id}", "GET /v1/models", "POST /v1/chat/completions",
-        "GET /integrations/wecom", "POST /integrations/wecom", "POST /integrations/dingtalk",
+        "GET /healthz",
+        "POST /api/ask",
+        "POST /api/ask/stream",
+        "GET /api/search",
+        "GET /api/docs",
+        "GET /api/docs/{doc_id}",
+        "GET /v1/models",
+        "POST /v1/chat/completions",
+        "GET /integrations/wecom",
+        "POST /integrations/wecom",
+        "POST /integrations/dingtalk",
         "POST /integrations/feishu",
-    }  # fmt: skip
+    }

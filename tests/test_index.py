@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from rag.errors import DuplicateDocumentId, EmptyCorpus, IndexCorrupt, IndexMiss
 from rag.index import FORMAT_VERSION, Index
 from rag.settings import Settings
 
-from .conftest import DOC
+from .conftest import CORPUS, DOC
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -36,6 +37,14 @@ class FailingEmbedder(HashingEmbedder):
 
 def settings_for(corpus: Path, tmp_path: Path) -> Settings:
     return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedder="hashing")
+
+
+def one_document(tmp_path: Path) -> Settings:
+    """A corpus of one short bundled document (chapters, clauses, annotations), not yet indexed."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy2(CORPUS / f"{DOC['000']}.txt", corpus)
+    return settings_for(corpus, tmp_path)
 
 
 def test_manifest_round_trip(hashing_settings: Settings):
@@ -70,8 +79,8 @@ def test_vectors_match_a_fresh_embedding(hashing_settings: Settings):
     assert np.allclose(stored, fresh)
 
 
-def test_second_ingest_changes_nothing(corpus_copy: Path, tmp_path: Path):
-    settings = settings_for(corpus_copy, tmp_path)
+def test_second_ingest_changes_nothing(tmp_path: Path):
+    settings = one_document(tmp_path)
     first = ingest(settings)
     before = (settings.index_dir / "manifest.json").read_text()
     second = ingest(settings, embedder=CountingEmbedder())
@@ -80,7 +89,7 @@ def test_second_ingest_changes_nothing(corpus_copy: Path, tmp_path: Path):
 
 
 def test_incremental_ingest_reembeds_only_the_changed_file(library_copy):
-    settings = library_copy()
+    settings = library_copy(("000", "004"))  # two short documents, one of them changed
     path = settings.corpus_dir / f"{DOC['000']}.txt"
     path.write_text(
         path.read_text(encoding="utf-8") + "\n五、附则\n本意见自发布之日起施行。\n",
@@ -98,6 +107,9 @@ def test_incremental_ingest_reembeds_only_the_changed_file(library_copy):
     assert any("本意见自发布之日起施行" in c.text for c in changed_doc)
 
 
+ANNOTATED = "关于医保工作的通知\n一、重点任务\n1.医保跨省结算：推进异地就医直接结算。〔责任单位:区医保局〕\n"
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
@@ -107,14 +119,21 @@ def test_incremental_ingest_reembeds_only_the_changed_file(library_copy):
         ),
         lambda d: (d / "dense.faiss").unlink(),
         lambda d: (d / "terms.txt").write_text("", encoding="utf-8"),
-        lambda d: _rewrite_manifest(d, lambda m: m["counts"].update(chunks=1)),
+        lambda d: _rewrite_manifest(
+            d, lambda m: m["counts"].update(chunks=m["counts"]["chunks"] + 1)
+        ),
         lambda d: _rewrite_manifest(d, lambda m: m.update(format=999)),
         lambda d: (d / "manifest.json").write_text("{not json", encoding="utf-8"),
     ],
     ids=["edited-chunks", "missing-faiss", "emptied-terms", "wrong-count", "format", "bad-json"],
 )
-def test_tampered_index_is_refused_with_a_rebuild_hint(library_copy, tamper):
-    settings = library_copy(("003",))  # one document (it names 区医保局) keeps the repair quick
+def test_tampered_index_is_refused_with_a_rebuild_hint(tmp_path: Path, tamper):
+    corpus = tmp_path / "corpus"  # one short document naming a unit keeps the repair quick
+    corpus.mkdir()
+    (corpus / "000_x.txt").write_text(ANNOTATED, encoding="utf-8")
+    settings = settings_for(corpus, tmp_path)
+    ingest(settings)
+    assert "区医保局" in (settings.index_dir / "terms.txt").read_text(encoding="utf-8")
     tamper(settings.index_dir)
     with pytest.raises(IndexCorrupt, match="rag ingest"):
         Index.load(settings.index_dir)
@@ -130,7 +149,7 @@ def _rewrite_manifest(index_dir: Path, change) -> None:
 
 
 def test_interrupted_build_leaves_the_old_index_untouched(library_copy, tmp_path: Path):
-    settings = library_copy()
+    settings = library_copy(("003",))
     before = sorted(p.name for p in tmp_path.iterdir()) + ["index.lock"]  # the ingest's lock file
     manifest = (settings.index_dir / "manifest.json").read_text()
     (settings.corpus_dir / "new.txt").write_text("新通知\n一、要求\n认真落实。", encoding="utf-8")
@@ -141,12 +160,13 @@ def test_interrupted_build_leaves_the_old_index_untouched(library_copy, tmp_path
     Index.load(settings.index_dir)
 
 
-def test_unreadable_files_are_skipped_and_recorded(corpus_copy: Path, tmp_path: Path):
-    (corpus_copy / "scan.txt").write_bytes(b"\x00\x01binary\x00")
-    (corpus_copy / "empty.txt").write_bytes(b"")
-    (corpus_copy / "photo.png").write_bytes(b"\x89PNG")
-    report = ingest(settings_for(corpus_copy, tmp_path))
-    assert report.documents == 5
+def test_unreadable_files_are_skipped_and_recorded(tmp_path: Path):
+    corpus = tiny(tmp_path).corpus_dir
+    (corpus / "scan.txt").write_bytes(b"\x00\x01binary\x00")
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "photo.png").write_bytes(b"\x89PNG")
+    report = ingest(settings_for(corpus, tmp_path))
+    assert report.documents == len(TINY)
     reasons = dict(report.skipped)
     assert "binary" in reasons["scan.txt"] and "empty" in reasons["empty.txt"]
     assert "unsupported file type" in reasons["photo.png"]
@@ -168,10 +188,10 @@ def test_missing_index_says_how_to_build_one(tmp_path: Path):
         Index.load(tmp_path / "index")
 
 
-def test_hnsw_index_can_be_selected(corpus_copy: Path, tmp_path: Path):
+def test_hnsw_index_can_be_selected(tmp_path: Path):
     import faiss
 
-    settings = settings_for(corpus_copy, tmp_path).with_(dense_index="hnsw")
+    settings = one_document(tmp_path).with_(dense_index="hnsw")
     ingest(settings)
     index = Index.load(settings.index_dir)
     assert isinstance(index.dense, faiss.IndexHNSWFlat)
@@ -448,7 +468,7 @@ def test_reading_progress_names_every_file(tmp_path: Path):
 def test_a_change_in_the_parsing_code_rebuilds_the_index(library_copy, monkeypatch):
     from rag import build as build_module
 
-    settings = library_copy()
+    settings = library_copy(("003",))
     assert not ingest(settings).changed
     monkeypatch.setattr(build_module, "pipeline_version", lambda: "as if clauses.py changed")
     report = ingest(settings)

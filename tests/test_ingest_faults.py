@@ -38,36 +38,6 @@ DOCS = {
 NEW_DOC = ("012_new.md", "关于养老服务的方案\n一、目标\n区民政局负责建设社区养老服务中心。\n")
 
 
-def share_jieba_dictionary() -> None:
-    """Harness speed only: every ``Terms`` builds a jieba tokenizer that loads the same 1 s
-    dictionary cache; give each new one a copy of the loaded dictionary instead (same words,
-    same frequencies, so the same cuts)."""
-    import jieba
-
-    if getattr(jieba.Tokenizer.initialize, "shared", False):
-        return
-    jieba.initialize()
-    base, load = jieba.dt, jieba.Tokenizer.initialize
-
-    def initialize(self, dictionary=None):
-        if self.initialized or dictionary or self.dictionary != base.dictionary:
-            return load(self, dictionary)
-        self.FREQ, self.total, self.initialized = dict(base.FREQ), base.total, True
-
-    initialize.shared = True
-    jieba.Tokenizer.initialize = initialize
-
-
-@pytest.fixture(autouse=True)
-def _fast_jieba():
-    import jieba
-
-    with pytest.MonkeyPatch.context() as mp:  # not the test's own: the tests call undo()
-        mp.setattr(jieba.Tokenizer, "initialize", jieba.Tokenizer.initialize)
-        share_jieba_dictionary()
-        yield
-
-
 # Each job: fork, hook the checkpoint to kill the child right after step N, run ingest.
 RUNNER = """
 import json, os, sys
@@ -76,8 +46,6 @@ import rag.store
 from rag.engine import ingest
 from rag.models import cl100k
 from rag.settings import Settings
-from tests.test_ingest_faults import share_jieba_dictionary
-share_jieba_dictionary()
 cl100k(Settings().model_cache)
 jobs = json.loads(Path(sys.argv[1]).read_text())
 # One whole ingest first, in a folder of its own: what ingest imports or loads on first use
@@ -173,10 +141,46 @@ def _steps(template: Path, tmp_path: Path, monkeypatch) -> list[str]:
     return steps
 
 
-@pytest.mark.parametrize("layout", ["versioned", "legacy"])
-def test_a_kill_at_any_write_step_leaves_a_whole_index(tmp_path: Path, monkeypatch, layout):
-    template = _template(tmp_path / "template", layout)
-    steps = _steps(template, tmp_path, monkeypatch)
+LAYOUTS = ("versioned", "legacy")
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory) -> dict[str, tuple[list[str], list[Path], list[int]]]:
+    """For each layout: the write steps of one update, and for each step N a copy of the
+    template whose ingest a forked child ran and killed right after step N, with the children's
+    exit codes. One runner process serves both layouts (its start-up is the slow part)."""
+    base = tmp_path_factory.mktemp("kills")
+    plans: dict[str, tuple[list[str], list[Path]]] = {}
+    for layout in LAYOUTS:
+        template = _template(base / layout / "template", layout)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            steps = _steps(template, base / layout, monkeypatch)
+        copies = [_copy(template, base / layout / f"kill-{n}") for n in range(len(steps))]
+        plans[layout] = steps, copies
+    jobs = [{"root": str(r), "step": n} for _, roots in plans.values() for n, r in enumerate(roots)]
+    (base / "jobs.json").write_text(json.dumps(jobs))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(base / "jobs.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    codes = iter(json.loads(run.stdout.strip().splitlines()[-1]))
+    return {
+        layout: (steps, roots, [next(codes) for _ in roots])
+        for layout, (steps, roots) in plans.items()
+    }
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_kill_at_any_write_step_leaves_a_whole_index(killed, layout):
+    steps, roots, codes = killed[layout]
     for expected in (
         "created folder",
         "wrote chunks.jsonl",
@@ -189,23 +193,7 @@ def test_a_kill_at_any_write_step_leaves_a_whole_index(tmp_path: Path, monkeypat
     ):
         assert expected in steps
     assert ("moved old folder" in steps) == (layout == "legacy")
-
-    roots = [_copy(template, tmp_path / f"kill-{n}") for n in range(len(steps))]
-    jobs = tmp_path / "jobs.json"
-    jobs.write_text(json.dumps([{"root": str(r), "step": n} for n, r in enumerate(roots)]))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    run = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(jobs)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == [137] * len(steps)
+    assert codes == [137] * len(steps)
 
     for step, root in zip(steps, roots, strict=True):
         served = _served_index_is_whole(root)

@@ -27,14 +27,22 @@ class FakeChat:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, "body": body,
-                                      "auth": self.headers.get("Authorization")})  # fmt: skip
+                fake.requests.append(
+                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                )
                 time.sleep(fake.delay)
                 payload = {
-                    "id": "chatcmpl-test", "object": "chat.completion", "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": fake.reply}}],
-                }  # fmt: skip
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": fake.reply},
+                        }
+                    ],
+                }
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 try:
                     self.send_response(fake.status)
@@ -50,7 +58,8 @@ class FakeChat:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        serve.start()  # polls every 50 ms, so the module's shutdown is quick
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +110,12 @@ def test_answer_without_a_valid_marker_falls_back_to_extractive(llm_engine, fake
 def test_endpoint_errors_and_timeouts_fall_back(llm_engine, fake_chat):
     fake_chat.reply, fake_chat.status = "区医保局[1]", 500
     assert llm_engine.ask("谁负责医保跨省结算？").mode == "extractive"
-    fake_chat.status, fake_chat.delay = 200, 3.0  # longer than the 2 s timeout
+    quick = llm_engine.settings.with_(llm_timeout=0.3)
+    engine = Engine(quick, llm_engine.index, llm_engine.embedder)
+    fake_chat.status, fake_chat.delay = 200, 1.0  # longer than the 0.3 s timeout
     started = time.perf_counter()
-    a = llm_engine.ask("谁负责医保跨省结算？")
-    assert a.mode == "extractive" and time.perf_counter() - started < 2.9
+    a = engine.ask("谁负责医保跨省结算？")
+    assert a.mode == "extractive" and time.perf_counter() - started < 0.9
 
 
 def test_weak_evidence_is_refused_without_asking_the_model(llm_engine, fake_chat):

@@ -71,8 +71,16 @@ TABLE = [  # 附件2 任务分工表 of d26 (first rows), with a 完成时限 co
 ]  # fmt: skip
 
 
-def lvl(ilvl: int, fmt: str, text: str, start: int = 1, restart: int | None = None,
-        style: str = "", legal: bool = False, suff: str = "") -> str:  # fmt: skip
+def lvl(
+    ilvl: int,
+    fmt: str,
+    text: str,
+    start: int = 1,
+    restart: int | None = None,
+    style: str = "",
+    legal: bool = False,
+    suff: str = "",
+) -> str:
     """One ``w:lvl`` in schema order (start, numFmt, lvlRestart, pStyle, isLgl, suff, lvlText)."""
     return (
         f'<w:lvl w:ilvl="{ilvl}"><w:start w:val="{start}"/><w:numFmt w:val="{fmt}"/>'
@@ -88,9 +96,10 @@ def numbering_xml(abstracts: dict[int, list[str]], nums: dict[int, str]) -> str:
     """A numbering part: abstract id → levels, num id → its inner XML (abstractNumId, …)."""
     body = "".join(
         f'<w:abstractNum w:abstractNumId="{a}"><w:multiLevelType w:val="multilevel"/>'
-        + "".join(levels) + "</w:abstractNum>"
+        + "".join(levels)
+        + "</w:abstractNum>"
         for a, levels in abstracts.items()
-    )  # fmt: skip
+    )
     body += "".join(f'<w:num w:numId="{n}">{inner}</w:num>' for n, inner in nums.items())
     return f"<w:numbering {NS}>{body}</w:numbering>"
 
@@ -110,8 +119,13 @@ def set_num(element, num_id: int | None, ilvl: int | None) -> None:
         num_pr.get_or_add_numId().val = num_id
 
 
-def listed(document, text: str, num_id: int | None = None, ilvl: int | None = None,
-           style: str | None = None):  # fmt: skip
+def listed(
+    document,
+    text: str,
+    num_id: int | None = None,
+    ilvl: int | None = None,
+    style: str | None = None,
+):
     paragraph = document.add_paragraph(text, style=style)
     if num_id is not None or ilvl is not None:
         set_num(paragraph._p, num_id, ilvl)
@@ -130,13 +144,15 @@ def policy_docx() -> bytes:
     list, then 附件1 with the d26 任务分工表 whose 序号 and 工作事项 cells are merged down."""
     numbering = numbering_xml(
         {
-            0: [lvl(0, "chineseCounting", "%1、", style="Heading1", suff="nothing"),
+            0: [
+                lvl(0, "chineseCounting", "%1、", style="Heading1", suff="nothing"),
                 lvl(1, "chineseCounting", "（%2）", suff="nothing"),
-                lvl(2, "decimal", "%3.", restart=0, suff="nothing")],
+                lvl(2, "decimal", "%3.", restart=0, suff="nothing"),
+            ],
             1: [lvl(0, "bullet", "\uf0b7")],
         },
         {1: '<w:abstractNumId w:val="0"/>', 2: '<w:abstractNumId w:val="1"/>'},
-    )  # fmt: skip
+    )
     document = new_document(numbering)
     document.core_properties.title = TITLE
     styles = document.styles
@@ -199,10 +215,20 @@ def test_numbering_labels_written_out(policy: Path):
     doc = read_document(policy)
     lines = doc.text.split("\n")
     assert lines[0] == TITLE and doc.title == TITLE
-    for label in ("一、指导思想", "二、基本原则", "（一）坚持深化改革，简政放权。",
-                  "（二）坚持对标国际，开放引领。", "三、发展目标", "四、主要任务",
-                  "（一）统筹两个市场，打造加工制造中心。", "（二）推动创新创业，打造研发设计中心。",
-                  "五、有关要求", "1." + ITEM_1, "2." + ITEM_2, "3." + ITEM_6):  # fmt: skip
+    for label in (
+        "一、指导思想",
+        "二、基本原则",
+        "（一）坚持深化改革，简政放权。",
+        "（二）坚持对标国际，开放引领。",
+        "三、发展目标",
+        "四、主要任务",
+        "（一）统筹两个市场，打造加工制造中心。",
+        "（二）推动创新创业，打造研发设计中心。",
+        "五、有关要求",
+        "1." + ITEM_1,
+        "2." + ITEM_2,
+        "3." + ITEM_6,
+    ):
         assert label in lines, label
     assert DUTY in lines and "国务院" in lines  # bullet and numId 0: no label
     assert not any(line.startswith("六、") for line in lines)
@@ -236,8 +262,11 @@ def test_clause_paths_and_responsibilities(policy: Path):
     assert duties["现阶段家庭医"].participants == ("市卫生健康委",)
 
 
-def numbered_lines(abstract: list[str], paragraphs: list[tuple[str, int, int | None]],
-                   nums: dict[int, str] | None = None) -> list[str]:  # fmt: skip
+def numbered_lines(
+    abstract: list[str],
+    paragraphs: list[tuple[str, int, int | None]],
+    nums: dict[int, str] | None = None,
+) -> list[str]:
     """Lines read back from a document of (text, numId, ilvl) paragraphs over one list."""
     document = new_document(
         numbering_xml({0: abstract}, nums or {1: '<w:abstractNumId w:val="0"/>'})
@@ -248,31 +277,62 @@ def numbered_lines(abstract: list[str], paragraphs: list[tuple[str, int, int | N
 
 
 def test_lower_levels_restart_unless_lvl_restart_says_otherwise():
-    abstract = [lvl(0, "chineseCountingThousand", "第%1章", suff="space"),
-                lvl(1, "chineseCountingThousand", "第%2条", restart=0),
-                lvl(2, "decimalEnclosedCircle", "%3", suff="nothing")]  # fmt: skip
-    lines = numbered_lines(abstract, [("总则", 1, 0), ("目的", 1, 1), ("甲", 1, 2), ("乙", 1, 2),
-                                      ("适用", 1, 1), ("丙", 1, 2), ("附则", 1, 0), ("施行", 1, 1)])  # fmt: skip
-    assert lines == ["第一章 总则", "第一条 目的", "①甲", "②乙", "第二条 适用", "①丙",
-                     "第二章 附则", "第三条 施行"]  # fmt: skip
+    abstract = [
+        lvl(0, "chineseCountingThousand", "第%1章", suff="space"),
+        lvl(1, "chineseCountingThousand", "第%2条", restart=0),
+        lvl(2, "decimalEnclosedCircle", "%3", suff="nothing"),
+    ]
+    lines = numbered_lines(
+        abstract,
+        [
+            ("总则", 1, 0),
+            ("目的", 1, 1),
+            ("甲", 1, 2),
+            ("乙", 1, 2),
+            ("适用", 1, 1),
+            ("丙", 1, 2),
+            ("附则", 1, 0),
+            ("施行", 1, 1),
+        ],
+    )
+    assert lines == [
+        "第一章 总则",
+        "第一条 目的",
+        "①甲",
+        "②乙",
+        "第二条 适用",
+        "①丙",
+        "第二章 附则",
+        "第三条 施行",
+    ]
 
 
 def test_multilevel_text_legal_numbering_start_and_formats():
-    abstract = [lvl(0, "upperRoman", "%1.", start=3, suff="nothing"),
-                lvl(1, "lowerLetter", "%1.%2", legal=True),
-                lvl(2, "ideographTraditional", "%3、", suff="nothing")]  # fmt: skip
-    lines = numbered_lines(abstract, [("一", 1, 0), ("二", 1, 1), ("三", 1, 1), ("四", 1, 2),
-                                      ("五", 1, 0), ("六", 1, 1)])  # fmt: skip
+    abstract = [
+        lvl(0, "upperRoman", "%1.", start=3, suff="nothing"),
+        lvl(1, "lowerLetter", "%1.%2", legal=True),
+        lvl(2, "ideographTraditional", "%3、", suff="nothing"),
+    ]
+    lines = numbered_lines(
+        abstract,
+        [("一", 1, 0), ("二", 1, 1), ("三", 1, 1), ("四", 1, 2), ("五", 1, 0), ("六", 1, 1)],
+    )
     assert lines == ["III.一", "3.1 二", "3.2 三", "甲、四", "IV.五", "4.1 六"]
 
 
 def test_start_override_restarts_a_list_and_shared_definitions_continue():
-    nums = {1: '<w:abstractNumId w:val="0"/>', 2: '<w:abstractNumId w:val="0"/>',
-            3: '<w:abstractNumId w:val="0"/><w:lvlOverride w:ilvl="0">'
-               '<w:startOverride w:val="1"/></w:lvlOverride>'}  # fmt: skip
+    nums = {
+        1: '<w:abstractNumId w:val="0"/>',
+        2: '<w:abstractNumId w:val="0"/>',
+        3: (
+            '<w:abstractNumId w:val="0"/><w:lvlOverride w:ilvl="0">'
+            '<w:startOverride w:val="1"/></w:lvlOverride>'
+        ),
+    }
     abstract = [lvl(0, "decimal", "（%1）", suff="nothing")]
-    lines = numbered_lines(abstract, [("甲", 1, 0), ("乙", 2, None), ("丙", 3, 0), ("丁", 3, 0)],
-                           nums)  # fmt: skip
+    lines = numbered_lines(
+        abstract, [("甲", 1, 0), ("乙", 2, None), ("丙", 3, 0), ("丁", 3, 0)], nums
+    )
     assert lines == ["（1）甲", "（2）乙", "（1）丙", "（2）丁"]
 
 
@@ -356,8 +416,10 @@ def test_high_compression_ratio_refused():
 
 def set_declared_size(raw: bytearray, name: str, size: int) -> None:
     """Rewrite an entry's uncompressed size in its local header and its directory record."""
-    for signature, size_at, name_len_at, name_at in ((b"PK\x03\x04", 22, 26, 30),
-                                                     (b"PK\x01\x02", 24, 28, 46)):  # fmt: skip
+    for signature, size_at, name_len_at, name_at in (
+        (b"PK\x03\x04", 22, 26, 30),
+        (b"PK\x01\x02", 24, 28, 46),
+    ):
         at = raw.find(signature)
         while at != -1:
             (length,) = struct.unpack("<H", raw[at + name_len_at : at + name_len_at + 2])
@@ -408,8 +470,9 @@ def test_docx_sniffed_by_content_and_extraction_time(tmp_path: Path):
     """A .docx saved with a wrong extension is still read as Word; prints the time taken."""
     raw = policy_docx()
     assert sniff(raw, "d01.txt") == "docx"
-    big = new_document(numbering_xml({0: [lvl(0, "decimal", "%1.")]},
-                                     {1: '<w:abstractNumId w:val="0"/>'}))  # fmt: skip
+    big = new_document(
+        numbering_xml({0: [lvl(0, "decimal", "%1.")]}, {1: '<w:abstractNumId w:val="0"/>'})
+    )
     for i in range(2000):
         listed(big, ITEM_2 if i % 2 else ITEM_6, 1, 0)
     table = big.add_table(rows=201, cols=len(TABLE[0]))
@@ -421,8 +484,10 @@ def test_docx_sniffed_by_content_and_extraction_time(tmp_path: Path):
     extracted = read(big_raw, "big.docx")
     seconds = time.perf_counter() - started
     assert extracted.lines[1999].text.startswith("2000.") and len(extracted.lines) == 2200
-    print(f"\n{len(big_raw) // 1024} KB .docx, 2,000 list paragraphs + 200 table rows: "
-          f"{seconds * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"\n{len(big_raw) // 1024} KB .docx, 2,000 list paragraphs + 200 table rows: "
+        f"{seconds * 1000:.0f} ms"
+    )
 
 
 # --- formats to convert first -------------------------------------------------------------------
@@ -434,12 +499,14 @@ OLE2 = (
 
 def ofd_bytes() -> bytes:
     """The skeleton of an OFD package (GB/T 33190): OFD.xml at the root, one document."""
-    return zip_bytes({
-        "OFD.xml": b'<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0">'
-                   b"<ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody>"
-                   b"</ofd:OFD>",
-        "Doc_0/Document.xml": b'<ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"/>',
-    })  # fmt: skip
+    return zip_bytes(
+        {
+            "OFD.xml": b'<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0">'
+            b"<ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody>"
+            b"</ofd:OFD>",
+            "Doc_0/Document.xml": b'<ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"/>',
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -451,8 +518,9 @@ def ofd_bytes() -> bytes:
         ("批复.ofd", ofd_bytes(), r"an OFD file: export it to PDF"),
     ],
 )
-def test_formats_to_convert_name_the_file_and_say_how(tmp_path: Path, name: str, raw: bytes,
-                                                      hint: str):  # fmt: skip
+def test_formats_to_convert_name_the_file_and_say_how(
+    tmp_path: Path, name: str, raw: bytes, hint: str
+):
     path = tmp_path / name
     path.write_bytes(raw)
     with pytest.raises(UnreadableFile, match=rf"^{name.replace('.', '[.]')}: {hint}"):

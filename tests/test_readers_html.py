@@ -166,8 +166,14 @@ def test_gov_cn_metadata_table_with_spaced_labels():
 
 
 def test_document_prefers_the_issuing_organ_and_the_signing_date():
-    meta = {"发布机构": "某街道办事处", "来源": "某网", "发文机关": "某市人民政府办公厅",
-            "发布日期": "2024-09-12", "成文日期": "2024-07-26", "文号": "穗府办规〔2024〕13号"}  # fmt: skip
+    meta = {
+        "发布机构": "某街道办事处",
+        "来源": "某网",
+        "发文机关": "某市人民政府办公厅",
+        "发布日期": "2024-09-12",
+        "成文日期": "2024-07-26",
+        "文号": "穗府办规〔2024〕13号",
+    }
     doc = Document("d", "t", "x", meta=meta)
     assert (doc.issuer, doc.date, doc.number) == ("某市人民政府办公厅", "2024-07-26", meta["文号"])
     site_only = Document("d", "t", "x", meta={"发布机构": "某街道办事处", "发布日期": "2024-09-12"})

@@ -155,11 +155,12 @@ def make_pdf(pages: list[list[tuple[float, float, float, str]]], width=595, heig
                 ops.append(f"BT /F1 {size} Tf {x} {y} Td <{text.encode('utf-16-be').hex()}> Tj ET")
         stream = "\n".join(ops).encode()
         content = add(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-        kids.append(add(
+        page = (
             b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %d %d] /Contents %d 0 R "
             b"/Resources << /Font << /F1 %d 0 R /F2 %d 0 R >> >> >>"
             % (parent, width, height, content, cjk, latin)
-        ))  # fmt: skip
+        )
+        kids.append(add(page))
     refs = b" ".join(b"%d 0 R" % k for k in kids)
     assert add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids))) == parent
     root = add(b"<< /Type /Catalog /Pages %d 0 R >>" % parent)
@@ -171,8 +172,8 @@ def make_pdf(pages: list[list[tuple[float, float, float, str]]], width=595, heig
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, root, xref)  # fmt: skip
+    trailer = b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+    out += trailer % (len(objects) + 1, root, xref)
     return bytes(out)
 
 
@@ -227,13 +228,20 @@ def test_synthetic_pdf_loses_header_and_page_numbers_and_joins_across_pages():
 
 
 def test_title_is_the_documents_name_not_its_masthead():
-    runs = [(120, 60, 30, "某市人民政府文件"), (200, 120, 12, "某府发〔2024〕1号"),
-            (100, 160, 20, "关于开展测试工作"), (140, 186, 20, "的通知"),
-            *paragraph(BODY * 3, 230)]  # fmt: skip
+    runs = [
+        (120, 60, 30, "某市人民政府文件"),
+        (200, 120, 12, "某府发〔2024〕1号"),
+        (100, 160, 20, "关于开展测试工作"),
+        (140, 186, 20, "的通知"),
+        *paragraph(BODY * 3, 230),
+    ]
     extracted = read(make_pdf([runs]), "notice.pdf")
     assert extracted.title == "关于开展测试工作的通知"
     assert [line.text for line in extracted.lines[:3]] == [
-        "关于开展测试工作的通知", "某市人民政府文件", "某府发〔2024〕1号"]  # fmt: skip
+        "关于开展测试工作的通知",
+        "某市人民政府文件",
+        "某府发〔2024〕1号",
+    ]
 
 
 def test_synthetic_two_column_page_keeps_the_chinese_column_in_order():
@@ -290,8 +298,12 @@ def test_ocr_boxes_become_lines_top_to_bottom_left_to_right():
     def box(x0, y0, x1, y1, text):
         return ([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], text)
 
-    boxes = [box(200, 52, 300, 70, "右半行。"), box(10, 100, 300, 118, "第三行"),
-             box(10, 50, 190, 68, "左半行，"), box(10, 10, 300, 28, "第一行标题")]  # fmt: skip
+    boxes = [
+        box(200, 52, 300, 70, "右半行。"),
+        box(10, 100, 300, 118, "第三行"),
+        box(10, 50, 190, 68, "左半行，"),
+        box(10, 10, 300, 28, "第一行标题"),
+    ]
     rows = rows_from_boxes(boxes)
     assert [r.text for r in rows] == ["第一行标题", "左半行，右半行。", "第三行"]
     assert rows[1].x0 == 10 and rows[1].x1 == 300
@@ -338,7 +350,10 @@ def test_a_scanned_page_between_text_pages_is_noted_by_its_number(monkeypatch):
     mixed.save(buffer)
     extracted = read(buffer.getvalue(), "mixed.pdf")
     assert [(line.text, line.page) for line in extracted.lines] == [
-        ("第一页正文。", 1), ("扫描页上的文字。", 2), ("第三页正文。", 3)]  # fmt: skip
+        ("第一页正文。", 1),
+        ("扫描页上的文字。", 2),
+        ("第三页正文。", 3),
+    ]
     assert extracted.notes == ("第2页为扫描件，文字由OCR识别",)
 
 
@@ -406,8 +421,9 @@ def test_citations_of_a_pdf_carry_their_page(dev, monkeypatch):
     tree = parse_clauses(dev["d41"][0])
     start = tree.doc.text.index("39. 不遵守附表6的條文")
     end = tree.doc.text.index("。", start) + 1
-    chunk = Chunk("d41#0", tree.doc.doc_id, tree.doc.title, "", start, end,
-                  tree.doc.text[start:end], (), 10)  # fmt: skip
+    chunk = Chunk(
+        "d41#0", tree.doc.doc_id, tree.doc.title, "", start, end, tree.doc.text[start:end], (), 10
+    )
     found = Candidate(Hit(chunk, 1, 1.0), tree, start, end, 1.0, 1.0, None, None, None, True, 1.0)
     cited = citation(found)
     assert cited.page == 12
@@ -430,7 +446,7 @@ def test_pdfs_read_in_threads_match_a_single_read():
     raw = (DEV / "d41_hk_interception_guidelines_tc.pdf").read_bytes()
     alone = read(raw, "d41.pdf")
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda n: read(raw, f"d41-{n}.pdf"), range(6)))
+        results = list(pool.map(lambda n: read(raw, f"d41-{n}.pdf"), range(4)))
     assert all(result == alone for result in results)
 
 
@@ -483,6 +499,9 @@ def test_d42_spreads_shown_whole_still_read_as_chinese_only(dev):
     words = set(re.findall(r"[A-Za-z]{3,}", text))
     assert words <= set(re.findall(r"[A-Za-z]{3,}", cropped))  # glosses like (place) only
     assert "WHEREAS" not in text and "Implementation Rules" not in text
-    for sentence in ("本實施細則自2020年7月7日起實施。", "現制定本實施細則如下——",
-                     "(3) 律政司司長、保安局局長或警務人員，可按照附表3所訂"):  # fmt: skip
+    for sentence in (
+        "本實施細則自2020年7月7日起實施。",
+        "現制定本實施細則如下——",
+        "(3) 律政司司長、保安局局長或警務人員，可按照附表3所訂",
+    ):
         assert sentence in text and sentence in cropped

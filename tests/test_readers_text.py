@@ -161,7 +161,7 @@ def test_pkulaw_header_block_becomes_metadata(tmp_path: Path):
             "效力位阶",
             "法规类别",
         )
-    } == {  # fmt: skip
+    } == {
         "法宝引证码": "CLI.2.326452",
         "原文链接": "https://www.pkulaw.com/chl/2c0a8b4bd7e3bd79bdfb.html",
         "发文机关": "国务院",
@@ -184,12 +184,24 @@ def test_pkulaw_header_block_becomes_metadata(tmp_path: Path):
 
 def test_bracketed_fields_after_the_title_and_closing_citation_code():
     """The other layout: title first, 【key】value fields, 【正文】, the citation code last."""
-    lines = ["國務院關於促進綜合保稅區高水平開放高質量發展的若干意見", "【發佈部門】國務院",
-             "【發文字號】國發〔2019〕3號 【效力級別】國務院規範性文件", "【正文】", "一、指導思想",
-             "堅持新發展理念。", "", "【法寶引證碼】CLI.2.326452", ""]  # fmt: skip
+    lines = [
+        "國務院關於促進綜合保稅區高水平開放高質量發展的若干意見",
+        "【發佈部門】國務院",
+        "【發文字號】國發〔2019〕3號 【效力級別】國務院規範性文件",
+        "【正文】",
+        "一、指導思想",
+        "堅持新發展理念。",
+        "",
+        "【法寶引證碼】CLI.2.326452",
+        "",
+    ]
     meta, rest = header_fields(lines)
-    assert meta == {"发文机关": "國務院", "发文字号": "國發〔2019〕3號", "效力位阶": "國務院規範性文件",
-                    "法宝引证码": "CLI.2.326452"}  # fmt: skip
+    assert meta == {
+        "发文机关": "國務院",
+        "发文字号": "國發〔2019〕3號",
+        "效力位阶": "國務院規範性文件",
+        "法宝引证码": "CLI.2.326452",
+    }
     assert rest == [lines[0], "一、指導思想", "堅持新發展理念。"]
 
 

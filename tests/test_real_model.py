@@ -21,8 +21,9 @@ ITEM_16 = "附件1 › 二、重点任务 › (四)完善基础设施和基本�
 def test_e5_prompts_and_similarity_order():
     e5 = E5Embedder(Settings().model_cache)
     q = e5.embed_query("谁负责医保跨省结算")
-    passages = e5.embed_documents(["推进江北黄州异地就医医保直接结算。〔责任单位:区医保局〕",
-                                   "加强园区安全生产监管"])  # fmt: skip
+    passages = e5.embed_documents(
+        ["推进江北黄州异地就医医保直接结算。〔责任单位:区医保局〕", "加强园区安全生产监管"]
+    )
     assert passages.shape == (2, 384) and passages.dtype == np.float32
     assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
     near, far = passages @ q
@@ -39,8 +40,11 @@ def test_rag_search_command_ranks_item_16_in_the_top_3(real_settings):
     env = {**os.environ, "RAG_INDEX_DIR": str(real_settings.index_dir)}
     result = subprocess.run(
         [sys.executable, "-m", "rag", "search", "谁负责医保跨省结算", "-k", "3", "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     paths = [h["chunk"]["clause_path"] for h in json.loads(result.stdout)]
     assert ITEM_16 in paths
@@ -109,7 +113,8 @@ def test_answering_with_the_real_model_never_imports_torch(real_settings):
         "print(len(hits), 'torch' in sys.modules, 'transformers' in sys.modules)\n"
     )
     env = {**os.environ, "RAG_INDEX_DIR": str(real_settings.index_dir)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["3", "False", "False"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import random
 from collections import defaultdict
 from types import SimpleNamespace
@@ -172,6 +173,7 @@ class _Stub(SimpleNamespace):
 WORDS = [a + b for a in "医保社区财政教育交通养老住房就业环保农业" for b in "局委办厅站所处科"]
 
 
+@functools.cache
 def _synthetic(n_docs: int = 100, per_doc: int = 30, seed: int = 7):
     """``n_docs × per_doc`` chunk vectors of random word bags (hashing embedder), the chunks
     of one document contiguous as in a built index, and a few queries."""
@@ -182,6 +184,11 @@ def _synthetic(n_docs: int = 100, per_doc: int = 30, seed: int = 7):
         ["".join(rng.choices(WORDS, k=4)) for _ in range(20)]
     )
     return vectors, queries, np.repeat(np.arange(n_docs), per_doc)
+
+
+@functools.cache  # built once for the tests below, which only search it
+def _synthetic_dense(kind: str):
+    return _dense(_synthetic()[0], kind)
 
 
 def _dense(vectors: np.ndarray, kind: str):
@@ -204,8 +211,8 @@ def _dense(vectors: np.ndarray, kind: str):
 
 
 def test_a_filtered_hnsw_search_finds_every_chunk_a_flat_search_finds():
-    vectors, queries, documents = _synthetic()
-    flat, hnsw = _dense(vectors, "flat"), _dense(vectors, "hnsw")
+    _, queries, documents = _synthetic()
+    flat, hnsw = _synthetic_dense("flat"), _synthetic_dense("hnsw")
     for n, query in enumerate(queries):
         chosen = [n, n + 50]  # 60 chunks: more than the pool of 50
         allowed = np.isin(documents, chosen)
@@ -220,8 +227,8 @@ def test_a_filtered_hnsw_search_finds_every_chunk_a_flat_search_finds():
 
 
 def test_an_unfiltered_hnsw_search_recalls_what_flat_search_finds():
-    vectors, queries, _ = _synthetic()
-    flat, hnsw = _dense(vectors, "flat"), _dense(vectors, "hnsw")
+    _, queries, _ = _synthetic()
+    flat, hnsw = _synthetic_dense("flat"), _synthetic_dense("hnsw")
     found = [len(set(hnsw.rank("", None, q)) & set(flat.rank("", None, q))) for q in queries]
     assert sum(found) / (50 * len(queries)) >= 0.95
 

@@ -19,8 +19,8 @@ def test_page_marks_where_a_new_page_starts():
     rows = _with_pages(ClauseTree(doc, (), ()), paragraphs(doc.text, None, None))
     assert [(offset, page) for offset, _, page in rows] == [(0, 1), (3, None), (8, 2)]
     plain = Document("d", "标题", "标题\n正文。")
-    assert [p for _, _, p in _with_pages(ClauseTree(plain, (), ()), paragraphs(plain.text, 0, 1))] \
-        == [None, None]  # fmt: skip
+    rows = _with_pages(ClauseTree(plain, (), ()), paragraphs(plain.text, 0, 1))
+    assert [p for _, _, p in rows] == [None, None]
 
 
 def test_original_file_downloads_only_while_it_is_the_indexed_file(tmp_path):
@@ -30,8 +30,12 @@ def test_original_file_downloads_only_while_it_is_the_indexed_file(tmp_path):
     from rag.embed import HashingEmbedder
     from rag.settings import Settings
 
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedder="hashing",
-                        state_dir=tmp_path / "state")  # fmt: skip
+    settings = Settings(
+        corpus_dir=corpus,
+        index_dir=tmp_path / "index",
+        embedder="hashing",
+        state_dir=tmp_path / "state",
+    )
     ingest(settings)
     engine = Engine.load(settings, HashingEmbedder())
     source = corpus / f"{DOC['003']}.txt"

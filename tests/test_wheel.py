@@ -29,8 +29,9 @@ pytestmark = pytest.mark.slow
 
 
 def _run(*args: str | Path, **kwargs) -> str:
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300,
-                          **kwargs)  # fmt: skip
+    done = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=300, **kwargs
+    )
     assert done.returncode == 0, f"{args}\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -50,19 +51,44 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
     shutil.copytree(REPO / "rag", src / "rag", ignore=shutil.ignore_patterns("__pycache__"))
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-         "-q", "-w", root / "dist", src)  # fmt: skip
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "-q",
+        "-w",
+        root / "dist",
+        src,
+    )
     (wheel,) = (root / "dist").glob("policyqa-*.whl")
     venv = root / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
-    _run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index",
-         "-q", wheel)  # fmt: skip
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "install",
+        "--no-deps",
+        "--no-index",
+        "-q",
+        wheel,
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "PYTHON"))}
     deps = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
     env["PYTHONPATH"] = os.pathsep.join(sorted(deps))
-    env.update(RAG_EMBEDDER="hashing", RAG_STATE_DIR=str(root / "state"),
-               RAG_CORPUS_DIR=str(root / "corpus"), RAG_INDEX_DIR=str(root / "index"))  # fmt: skip
+    env.update(
+        RAG_EMBEDDER="hashing",
+        RAG_STATE_DIR=str(root / "state"),
+        RAG_CORPUS_DIR=str(root / "corpus"),
+        RAG_INDEX_DIR=str(root / "index"),
+    )
     shutil.copytree(REPO / "corpus", root / "corpus")
     return venv, env
 
@@ -92,8 +118,13 @@ def test_the_installed_rag_serves_the_chat_page_and_a_document(installed):
     rag = venv / "bin" / "rag"
     _run(rag, "ingest", env=env, cwd=venv)
     port = _free_port()
-    server = subprocess.Popen([str(rag), "serve", "--port", str(port)], env=env, cwd=venv,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    server = subprocess.Popen(
+        [str(rag), "serve", "--port", str(port)],
+        env=env,
+        cwd=venv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
