@@ -219,7 +219,26 @@ def candidates(
             out.append(replace(found, rank_share=share, agreed=agreed, framing=frame))
     close = closeness([c.similarity for c in out])
     out = [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
-    return listing_fits(question, need, out)
+    return preferred_fits(need, listing_fits(question, need, out))
+
+
+def preferred_fits(need: Need, found: list[Candidate]) -> list[Candidate]:
+    """A time question asking for one shape of date (a day for 哪天, a start for 从哪天执行, how
+    often for 多久一次: ``Need.prefer``) is fitted only by the sentences written in that shape —
+    when a fitting sentence of the best retrieved passage's document is; otherwise every
+    sentence keeps its fit, so asking for a shape never refuses a question by itself."""
+    if need.prefer is None:
+        return found
+
+    def shaped(c: Candidate) -> bool:
+        due = c.duty.deadline if need.deadline and c.duty else ""
+        return bool(need.prefer.search(fold(c.quote())) or (due and need.prefer.search(fold(due))))
+
+    shapes = [shaped(c) for c in found]
+    best = {c.tree.doc.doc_id for c in found if c.rank_share >= 1.0}
+    if not any(s and c.fits and c.tree.doc.doc_id in best for c, s in zip(found, shapes)):
+        return found
+    return [replace(c, fits=c.fits and s) for c, s in zip(found, shapes, strict=True)]
 
 
 def listing_fits(question: str, need: Need, found: list[Candidate]) -> list[Candidate]:

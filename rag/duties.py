@@ -305,18 +305,24 @@ def prose_unit(sentence: str, posts: tuple[str, ...] = (), wanted: Asked = Asked
     True
     >>> prose_unit("工作由区领导同志牵头负责。", wanted=Asked())
     '区领导同志'
+    >>> prose_unit("授权须由保安局局长批准。", wanted=Asked(unit=True))
+    '保安局局长'
 
     """
     duty = prose_duty(sentence, posts)
     if duty is None or not does_act(sentence, duty, wanted.act):
         return None
-    if wanted.unit and duty.kind != "post" and PERSON.search(fold(duty.lead)):
+    lead = fold(duty.lead)
+    if wanted.unit and duty.kind != "post" and PERSON.search(lead) and not HEAD_POST.search(lead):
         return None
     return duty.lead
 
 
 # a person or the holder of a post (国务院领导同志, 甲局主要负责人, 区长), not a unit
 PERSON = re.compile(r"(?:同志|负责人|院士|书记|主任|(?<![单部])长|官|人士)$")
+# the head of a named unit (保安局局长, 海关关长, 警务处处长) speaks for it: a 哪个部门 question
+# takes the answer rather than refusing it
+HEAD_POST = re.compile(r"[局处厅部委署院关司办]\s*[局处厅部署院关司]?长$")
 ASKS_UNIT = re.compile(r"(?:哪个|哪些|哪家|哪一?|什么)(?:部门|单位|机构|机关|局|委|办)")
 
 

@@ -66,17 +66,24 @@ def framing(tree: ClauseTree, clause: Clause | None) -> bool:
     """Is a sentence (in ``clause``, the deepest one holding it) the framing of a document that
     states its facts in clauses — the preamble or closing lines (为进一步…，国务院决定…;
     希望受到表扬的地方珍惜荣誉…) outside every clause? Such a sentence shares the question's
-    words with the clause that holds the fact without stating it. A document without clauses
-    frames nothing.
+    words with the clause that holds the fact without stating it. A document without clauses,
+    or whose clauses hold less than half its text (a notice stating its facts in an opening
+    paragraph and its work requirements under 一、二、), frames nothing.
 
     >>> from rag.types import Document
-    >>> doc = Document("d", "t", "前言。一、甲。")
-    >>> one = Clause(0, None, "一、", "一、", "甲", ("一、甲",), 3, 7)
+    >>> doc = Document("d", "t", "前言。一、甲乙丙。")
+    >>> one = Clause(0, None, "一、", "一、", "甲", ("一、甲",), 3, 9)
     >>> tree = ClauseTree(doc, (one,), ())
     >>> framing(tree, None), framing(tree, one), framing(ClauseTree(doc, (), ()), None)
     (True, False, False)
+    >>> tail = Clause(0, None, "一、", "一、", "甲", ("一、甲",), 7, 9)
+    >>> framing(ClauseTree(doc, (tail,), ()), None)
+    False
     """
-    return clause is None and bool(tree.clauses)
+    if clause is not None or not tree.clauses:
+        return False
+    covered = sum(c.end - c.start for c in tree.clauses if c.parent is None)
+    return covered * 2 >= len(tree.doc.text)  # clauses that hold only a tail frame nothing
 
 
 def closeness(similarities: Sequence[float | None]) -> list[float]:

@@ -113,7 +113,7 @@ DURATION = re.compile(
 )
 # how often: “多久召开一次”, “隔多久报一次”, “频次” (not “一次最多能开多长时间的药”: once)
 FREQUENCY = re.compile(
-    r"(?:多久|多长时间|几年|多少年|几个月|多少天|几天)[^,;。?!，；？！]{0,12}?(?:一次|一回)"
+    r"(?:多久|多长时间|几年|多少年|几个月|多少天|几天)[^,;。?!，；？！]{0,12}?(?:一次(?!性)|一回)"
     r"|频次|频率|隔多久|隔多长|间隔多"
 )
 # a frequency as written: 每月, 每3个月, 每季度, 每年2次, 按月, 两年一次 (每月1500元 is a sum,
@@ -161,7 +161,10 @@ DAY_DATE = re.compile(
     rf"|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|{ANCHORED}"
 )
 # a date from which something holds: 自2025年1月1日起, 2024年3月1日起施行
-START_DATE = r"(?:自|从|于)\s*(?:{d})|(?:{d})\s*(?:起|开始|以来|施行|实施|执行|实行|生效)"
+START_DATE = (
+    r"(?:自|从|于)\s*(?:{d})"
+    r"|(?:(?:\d{{4}}\s*年\s*)?\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|{d})\s*(?:起|开始|以来|施行|实施|执行|实行|生效)"
+)
 
 
 def clean_question(text: str) -> str:
@@ -218,6 +221,10 @@ class Need:
     subject: str = ""  # what a figure is asked of (奖补, 手续费): the context must name it
     deadline: bool = False  # a “by when” question: an annotation's 完成时限 answers it too
     often: bool = False  # a “how often” question: 每月, 按季度, 两年一次 answer it
+    # the shape asked, preferred among sentences that qualify but never required: a day for
+    # 哪天, a deadline for 最晚, a start date for 从哪天执行, a frequency for 多久一次 (as hard
+    # filters they refused 2024年3月1日起施行 for 什么时候开始施行, 每月5日前报送 for 多久报一次)
+    prefer: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, question: str) -> Need:
@@ -233,11 +240,16 @@ class Need:
         intent = intent_of(question)
         years = tuple(YEAR.findall(folded))
         if FREQUENCY.search(folded) and intent != "responsibility":  # 多久召开一次, 频次是多少
-            return cls("time", OFTEN, years, often=True)  # 每季度, 每3个月, 按月, 每年2次
+            any_time = re.compile(f"{OFTEN.pattern}|{DATE.pattern}|{DURATION.pattern}")
+            return cls("time", any_time, years, often=True, prefer=OFTEN)  # 每季度, 按月
         if ASKED_DURATION.search(folded):
             return cls("time", DURATION, years, subject=figure_subject(folded))
         if intent == "time":
-            return cls(intent, re.compile(_when(folded)), years, deadline=_by_when(folded))
+            deadline = _by_when(folded)
+            when = re.compile(f"{DATE.pattern}|{RELATIVE.pattern}") if deadline else DATE
+            asked = _when(folded)
+            prefer = re.compile(asked) if asked != DATE.pattern else None
+            return cls(intent, when, years, deadline=deadline, prefer=prefer)
         if intent == "responsibility":
             return cls(intent, None, years, tuple(ROLE.findall(folded)))
         if intent != "quantity":

@@ -25,7 +25,7 @@ LISTING = re.compile(
     r"|有什么(?!用|作用|好处|区别|影响|意义|关系)"
 )
 # a question asking where (哪一级, 去哪里) is answered by the unit a duty names, as “who” is
-WHERE = re.compile(r"哪一?级|哪一层级|[去到向在由]哪里?|何处")  # 由哪里的部门处理: who
+WHERE = re.compile(r"哪一?级|哪一层级|[去到向在]哪里?|由哪里|何处")  # 由哪里的部门处理: who
 NUMERAL = "[一二两三四五六七八九十百千半]"
 SPAN = "(?:个)?(?:工作日|个月|月|年|日|天|周|小时)"
 UNIT = "周岁|岁|场次|个[大小]?类|个百分点"  # units MEASURE or SPAN would cut short (45周, 2个)
@@ -296,6 +296,8 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     blank = NUMBERING.sub(lambda m: " " * len(m.group(0)), folded)  # same length, no numbering
     wanted = "date" if need.intent == "time" else "num"
     spans = [m.span() for m in need.pattern.finditer(folded)] if need.pattern else []
+    if need.prefer:  # the shape asked (a day, a start date, how often) or no value: the sentence
+        spans = [m.span() for m in need.prefer.finditer(folded)]
     units = [m.group(1) for m in ASKED_MEASURE.finditer(q)]
     span_asked = [m.group(1) for m in ASKED_SPAN.finditer(q)]
     phrases = _phrases(folded)

@@ -142,9 +142,13 @@ CLOSING = "希望受到表扬的地方珍惜荣誉，再接再厉，充分发挥
 PREAMBLE = "为做好助餐补贴工作，现就助餐补贴标准通知如下。"
 
 
+# the rest of a clause: a document's clauses hold most of its text, as in a real notice
+BODY = "各地要加强组织领导，明确责任分工，确保各项工作落到实处。" * 2
+
+
 def _framed(preamble: str, heading: str, fact: str) -> ClauseTree:
-    """A document: a preamble line, then one clause holding the fact."""
-    text = f"{preamble}\n{heading}\n{fact}\n"
+    """A document: a preamble line, then one clause holding the fact and most of the text."""
+    text = f"{preamble}\n{heading}\n{fact}\n{BODY}\n"
     start = len(preamble) + 1
     clause = Clause(0, None, "一、", "一、", heading[2:], (heading,), start, len(text))
     return ClauseTree(Document("p", "养老服务办法", text), (clause,), ())
@@ -157,6 +161,12 @@ def test_framing_is_a_line_outside_every_clause_of_a_document_with_clauses():
     assert not framing(tree, tree.clause_at(fact_at))
     flat = ClauseTree(tree.doc, (), ())  # a document without clauses frames nothing
     assert not framing(flat, flat.clause_at(0))
+    # nor one whose clauses hold only its tail: its facts may be in the opening paragraph
+    text = f"{CLOSING * 3}\n一、工作要求\n{BODY[:20]}\n"
+    tail = Clause(
+        0, None, "一、", "一、", "工作要求", ("一、工作要求",), text.index("一、"), len(text)
+    )
+    assert not framing(ClauseTree(Document("p", "通知", text), (tail,), ()), None)
 
 
 class FramedSource(FakeSource):

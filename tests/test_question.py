@@ -4,7 +4,14 @@ import pytest
 
 from rag.duties import prose_unit
 from rag.errors import BadQuestion
-from rag.question import MAX_QUESTION_CHARS, Need, clean_question, figure_subject, intent_of
+from rag.question import (
+    DATE,
+    MAX_QUESTION_CHARS,
+    Need,
+    clean_question,
+    figure_subject,
+    intent_of,
+)
 from rag.zh import fold
 
 
@@ -324,7 +331,36 @@ def test_figure_subject(question, subject):
     ],
 )
 def test_needs_on_days_deadlines_starts_and_frequencies(question, sentence, met):
-    assert Need.of(question).met("", fold(sentence), False) is met
+    """``met`` here is "in the shape asked": such a sentence qualifies and is preferred; a
+    sentence with a date of another shape still qualifies (asking for a shape never refuses)."""
+    need, folded = Need.of(question), fold(sentence)
+    shaped = need.met("", folded, False) and (
+        need.prefer is None or bool(need.prefer.search(folded))
+    )
+    assert shaped is met
+    if not met and need.intent == "time" and need.prefer is not None and DATE.search(folded):
+        assert need.met("", folded, False)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "shaped"),
+    [
+        ("本办法什么时候开始施行", "本办法2024年3月1日起施行。", True),  # a whole date, then 起
+        ("新政策什么时候开始执行", "执行时间为2024年3月1日至2026年2月28日。", False),
+        ("多久报数据一次", "各单位每月5日前报送上月数据。", False),
+        ("最晚哪天前要完成整改", "各地须于2025年底前完成整改。", False),
+    ],
+)
+def test_a_date_of_another_shape_still_answers(question, sentence, shaped):
+    need, folded = Need.of(question), fold(sentence)
+    assert need.met("", folded, False)  # never refused for its shape
+    assert bool(need.prefer and need.prefer.search(folded)) is shaped
+
+
+def test_a_one_off_notice_is_no_frequency():
+    need = Need.of("受理机关应当在多长时间内一次性告知？")
+    assert not need.often
+    assert need.met("", fold("应当在5个工作日内一次性告知申请人需要补正的全部内容。"), False)
 
 
 @pytest.mark.parametrize(

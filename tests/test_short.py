@@ -452,3 +452,11 @@ def test_a_figure_in_an_aside_about_a_part_yields_to_the_whole() -> None:
     )
     assert value(sentence, "职工生活照料费用每天最多报多少？") == "每人每天120元"
     assert value(sentence, "职工的床位费每天最多报多少？") == "不高于每人每天35元"
+
+
+def test_by_which_day_is_no_who_question() -> None:
+    # 由哪一天 asks for a date; only 由哪里 (由哪里的部门处理) asks who
+    sentence = "新标准由市民政局负责组织实施，自2025年1月1日起执行。"
+    got = short("新标准由哪一天开始执行？", sentence, prose="市民政局")
+    assert "lead" not in got
+    assert "2025年1月1日" in str(got)
