@@ -1,0 +1,67 @@
+"""Value rules found on the synthetic unseen documents (eval/synth/), each checked on sentences
+of its own — other wordings, other topics — and with a negative that must not change."""
+
+from __future__ import annotations
+
+from rag.question import Need, intent_of
+from rag.short import met_value
+
+
+def _value(sentence: str, question: str) -> str:
+    return met_value(sentence, Need.of(question), question)
+
+
+def test_a_floor_then_a_ceiling_is_one_range():
+    s = "对单位处2万元以上10万元以下罚款，并责令限期整改。"
+    assert _value(s, "单位要被罚多少钱？") == "2万元以上10万元以下"
+    # two floors are two figures, not a range: only the asked one comes
+    s = "个人投资5万元以上的给予奖励，企业投资50万元以上的给予补贴。"
+    assert _value(s, "企业投资多少钱以上给补贴？") == "50万元以上"
+
+
+def test_fractions_and_ratios_are_values():
+    s = "按照参保人实际缴费额的二分之一给予补贴，补贴期限不超过2年。"
+    assert _value(s, "补贴按缴费额的多大比例给？") == "二分之一"
+    s = "改造资金由省级财政和市县财政按6:4分担，工期不超过8个月。"
+    assert _value(s, "改造资金省里和市县各出多少？") == "6:4"
+    # a time of day is no ratio
+    assert _value("每日9:30前报送数据。", "每天几点前报送？") != "9:30"
+
+
+def test_a_cost_split_is_asked_as_a_ratio():
+    need = Need.of("这笔钱市里和区里各承担多少？")
+    assert need.met("", "由市、区两级财政按5:5比例分担", False)
+    assert not need.met("", "每户补助3000元", False)
+
+
+def test_the_case_a_phrase_opens_with_picks_its_figure():
+    s = "一般纳税人按销售额的3%预缴，小规模纳税人按1%预缴。"
+    assert _value(s, "小规模纳税人预缴比例是多少？") == "1%"
+    assert _value(s, "一般纳税人预缴比例是多少？") == "3%"
+
+
+def test_a_grant_asked_is_a_sum_in_yuan():
+    s = "对每吸纳1名脱贫人员就业的，给予企业2000元一次性吸纳就业补助。"
+    assert _value(s, "吸纳脱贫人员就业能拿多少一次性补助？") == "2000元"
+    # a grant the question asks that no sentence pays in money finds nothing to meet
+    assert not Need.of("能拿多少一次性补助？").met("", "每人限享受1次", False)
+
+
+def test_a_subsidy_topic_is_met_by_its_synonym():
+    assert Need.of("补贴有多少万元？").met("", "安排补助资金300万元", False)
+    assert not Need.of("补贴有多少万元？").met("", "安排建设资金300万元", False)
+
+
+def test_how_long_without_a_time_word_may_be_a_length():
+    s = "牵引绳长度不得超过2米，夜间出行应当佩戴反光标识。"
+    assert _value(s, "牵引绳最长能有多长？") == "不得超过2米"
+    s = "试用期不超过6个月。"
+    assert _value(s, "试用期最长多长？") == "不超过6个月"
+    # a time question stays a time question
+    assert Need.of("多长时间内办结？").pattern.search("10个工作日内办结")
+    assert not Need.of("多长时间内办结？").pattern.search("长度不超过2米")
+
+
+def test_haoji_is_no_count():
+    assert intent_of("同时有好几套房，能不能都享受？") == "general"
+    assert intent_of("一共有几套房？") == "quantity"
