@@ -43,14 +43,15 @@ MAX_QUESTION_CHARS = 500
 MAX_SENTENCE_CHARS = 1000  # a sentence is read this far for a value (real ones are < 300)
 
 WHO = r"部门|单位|机构|机关|政府|银行|法院|组织|官员|法官"
+# who is asked outright (谁, 哪个部门); a duty word alone (牵头, 负责人, 责任单位) may only name
+# what the question is about (各责任单位什么时候报送, 项目负责人年龄上限是多少): a time or a
+# quantity asked then wins
+WHO_ASKED = re.compile(
+    rf"谁|哪位|哪家|(?:哪|什么|甚么)(?:个|一个|一级|级|家)?(?:{WHO})|哪些(?:部门|单位)|归谁"
+)
+DUTY_WORDS = re.compile(r"牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任")
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "responsibility",
-        re.compile(
-            rf"谁|哪位|哪家|(?:哪|什么|甚么)(?:个|一个|一级|级|家)?(?:{WHO})|哪些(?:部门|单位)|归谁"
-            r"|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任"
-        ),
-    ),
+    ("responsibility", WHO_ASKED),
     (
         "time",
         re.compile(
@@ -75,7 +76,7 @@ ROLE = re.compile(
 )
 MEASURE = (
     "万元|亿元|港元|元|万亩|亩|公斤|吨|平方公里|平方米|㎡|m²|公顷|立方米|公里|千米|厘米|毫米|米|万人|人次|名|人|户|家"
-    "|个|项|次|场|件|块|套|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|部|幅|分|倍|天|小时|%"
+    "|个|项|次|场|件|块|套|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|部|幅|分|倍|天|小时|周岁|岁|%"
 )
 # “几个人” counts people (人), “几个省” counts in 个
 ASKED_MEASURE = re.compile(rf"(?:多少|(?<!好)几)\s*(?:个\s*(?=[名人位户家]))?({MEASURE})")
@@ -90,6 +91,7 @@ ALIKE = {
     **{m: PEOPLE for m in PEOPLE.split("|")},
     **{m: f"{m}|{BODY}" for m in THINGS.split("|")},
     **{m: "平方米|㎡|m²" for m in ("平方米", "㎡", "m²")},
+    **{m: "周岁|岁" for m in ("周岁", "岁")},  # 多少岁 is met by 四十周岁
 }
 MONEY = re.compile(
     r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|补助|资助|奖补|津贴|奖金|奖励|罚款|收入|成本"
@@ -216,9 +218,12 @@ def intent_of(question: str) -> str:
     """
     >>> intent_of("谁负责医保跨省结算？"), intent_of("化解欠薪糾紛多少件"), intent_of("何時完成")
     ('responsibility', 'quantity', 'time')
+    >>> intent_of("牵头部门是哪个？"), intent_of("各责任单位什么时候报送进展？")
+    ('responsibility', 'time')
     """
     folded = fold(question)
-    return next((name for name, pattern in INTENTS if pattern.search(folded)), "general")
+    asked = next((name for name, pattern in INTENTS if pattern.search(folded)), "general")
+    return "responsibility" if asked == "general" and DUTY_WORDS.search(folded) else asked
 
 
 @dataclass(frozen=True)

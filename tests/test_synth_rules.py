@@ -65,3 +65,17 @@ def test_how_long_without_a_time_word_may_be_a_length():
 def test_haoji_is_no_count():
     assert intent_of("同时有好几套房，能不能都享受？") == "general"
     assert intent_of("一共有几套房？") == "quantity"
+
+
+def test_a_duty_word_naming_the_subject_does_not_make_a_who_question():
+    assert intent_of("项目负责人最多能同时主持几个项目？") == "quantity"
+    assert intent_of("各牵头单位最晚什么时候上报方案？") == "time"
+    # asked outright, or with nothing else asked, it is still a who question
+    assert intent_of("哪个部门负责审核，多久办完？") == "responsibility"
+    assert intent_of("这项工作的牵头单位是哪个？") == "responsibility"
+
+
+def test_an_age_asked_is_met_by_a_written_age():
+    s = "申请人年龄不超过45周岁，具有本科以上学历。"
+    assert _value(s, "申请人年龄最大多少岁？") == "不超过45周岁"
+    assert not Need.of("最大多少岁？").pattern.search("具有本科以上学历满3年")
