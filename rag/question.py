@@ -152,7 +152,7 @@ DAY = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"
 # a figure that counts: not a year (2025年), a date (3月1日), an ordinal (第五) or an
 # enumerator (1.)
 FIGURE = re.compile(
-    r"(?<![第\d.,（(])(?<!\d月)(?!(?:19|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*[.．、)）](?!\d))\d"
+    r"(?<![第\d.（(])(?<!\d,)(?<!\d月)(?!(?:19|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*[.．、)）](?!\d))\d"
     r"|(?<!第)[一二两三四五六七八九十百千万]+(?:个|项|次|名|家|场|支|类|大|级|批|条|位|人|户)"
 )
 # a date other than a bare year
@@ -365,7 +365,7 @@ def _amount(measure: str) -> str:
     (True, False)
     """
     return (
-        rf"(?<![第\d.,零〇一二两三四五六七八九十百千万]){NUMBER}"
+        rf"(?<![第\d.零〇一二两三四五六七八九十百千万])(?<!\d,){NUMBER}"
         rf"\s*(?:余|多)?\s*(?:万|亿)?\s*(?:余|多)?\s*(?:{measure})"
     )
 

@@ -79,3 +79,11 @@ def test_an_age_asked_is_met_by_a_written_age():
     s = "申请人年龄不超过45周岁，具有本科以上学历。"
     assert _value(s, "申请人年龄最大多少岁？") == "不超过45周岁"
     assert not Need.of("最大多少岁？").pattern.search("具有本科以上学历满3年")
+
+
+def test_a_figure_right_after_a_comma_is_read():
+    s = "对骗取补贴的，责令退回，3年内不得再次申请。"
+    assert _value(s, "骗取补贴的多少年内不能再申请？") == "3年内"
+    assert Need.of("有多少人？").met("", "经审核，120人符合条件", False)
+    # a thousands separator still binds its digits: 1,200元 is one figure
+    assert _value("补助标准为1,200元。", "补助标准是多少元？") == "1,200元"
