@@ -97,11 +97,9 @@ MONEY = re.compile(
     r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|补助|资助|奖补|津贴|奖金|奖励|罚款|收入|成本"
     r"|价格"
 )
-# money words the sentence itself need not name: any sum (金额), or one its heading names
-# (创业带动就业奖补 › 每带动1人给予3000元)
-NOT_TOPICS = frozenset("金额 费用 补助 资助 奖补 津贴 奖励 罚款".split())
-# a sum a sentence may name in other words: 补贴 asked, 补助 written
-GRANTS = ("补贴", "补助", "资助", "奖补", "津贴")
+# money words the sentence itself need not name: any sum (金额), or a grant its heading or its
+# lead-in names (创业带动就业奖补 › 每带动1人给予3000元; 下列补贴：（二）中度失能的，每月400元)
+NOT_TOPICS = frozenset("金额 费用 补贴 补助 资助 奖补 津贴 奖励 罚款".split())
 RATIO = re.compile(r"比例|百分之|占比|比率|配比|比值|之比|率")
 # how a cost is split (县里和乡镇各出多少, 怎么分摊) is asked as a ratio (按7:3分担)
 SPLIT = r"各(?:出|承担|负担|分担|付)|分摊|分担"
@@ -307,7 +305,7 @@ class Need:
             where = sentence if YEAR.search(sentence) else context
             if not all(y in where for y in self.years):
                 return False
-        if self.topics and not any(_names(t, sentence) for t in _alike_topics(self.topics)):
+        if self.topics and not any(_names(t, sentence) for t in self.topics):
             return False
         if self.intent == "responsibility":  # or the holder of the post asked about
             return has_units or bool(self.topics and prose_duty(sentence, self.topics))
@@ -368,16 +366,6 @@ def _amount(measure: str) -> str:
         rf"(?<![第\d.零〇一二两三四五六七八九十百千万])(?<!\d,){NUMBER}"
         rf"\s*(?:余|多)?\s*(?:万|亿)?\s*(?:余|多)?\s*(?:{measure})"
     )
-
-
-def _alike_topics(topics: tuple[str, ...]) -> tuple[str, ...]:
-    """The topics, a grant standing for any grant (补助 asked is met by 补贴 written).
-
-    >>> _alike_topics(("补助",))
-    ('补助', '补贴', '资助', '奖补', '津贴')
-    """
-    grants = tuple(g for g in GRANTS if g not in topics) if set(topics) & set(GRANTS) else ()
-    return topics + grants
 
 
 def _names(topic: str, sentence: str) -> bool:

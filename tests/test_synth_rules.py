@@ -47,9 +47,12 @@ def test_a_grant_asked_is_a_sum_in_yuan():
     assert not Need.of("能拿多少一次性补助？").met("", "每人限享受1次", False)
 
 
-def test_a_subsidy_topic_is_met_by_its_synonym():
-    assert Need.of("补贴有多少万元？").met("", "安排补助资金300万元", False)
-    assert not Need.of("补贴有多少万元？").met("", "安排建设资金300万元", False)
+def test_a_grant_item_need_not_name_the_grant_its_lead_in_names():
+    need, context = Need.of("二级残疾人的护理补贴是多少？"), "残疾人两项补贴发放办法 第三条"
+    assert need.met(context, "(二)二级残疾的,每人每月150元;", False)
+    assert not need.met(context, "(二)二级残疾的,由社区登记;", False)
+    # a money word that is no grant is still named by the sentence (工资 of 工资)
+    assert not Need.of("最低工资是多少元？").met("", "交通费每月300元", False)
 
 
 def test_how_long_without_a_time_word_may_be_a_length():
