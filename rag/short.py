@@ -26,11 +26,13 @@ from rag.terms import words
 from rag.types import ClauseTree, Responsibility
 from rag.zh import fold
 
-# questions asking for an enumeration (有哪些…, 哪几类, 哪三项); 哪些单位 is responsibility;
+# questions asking for an enumeration (有哪些…, 哪几类, 哪三项, 什么材料); 哪些单位 is
+# responsibility;
 # “有什么用/作用/区别” asks what a thing does, and “哪一级” asks for one, not a list
 # “哪几天/哪几年” asks for a date, not a list
 LISTING = re.compile(
     r"哪些|哪几(?!\s*(?:天|年|日|号|个?月|个?小时|周))|哪[二两三四五六七八九十]|包括什么"
+    r"|什么(?=材料|资料|证件|证明|手续)"
     r"|有什么(?!用|作用|好处|区别|影响|意义|关系)"
 )
 # a question asking where (哪一级, 去哪里) is answered by the unit a duty names, as “who” is
