@@ -55,9 +55,11 @@ KINDS: tuple[tuple[str, str], ...] = (
     ),
     ("情形|情况|条件|情节", "的|时|后|前"),  # cases: “…的”
 )
-# 哪些 / 哪几类 / 哪三个 / 有什么, then the kind (after a counter) and what the question says next
+# 哪些 / 哪几类 / 哪三个 / 有什么 / 什么材料, then the kind (after a counter) and what the
+# question says next
 ASKED = re.compile(
-    r"(?:哪些|哪几|哪[二两三四五六七八九十]|有什么|包括什么)(?P<run>[\u4e00-\u9fff]{1,10})"
+    r"(?:哪些|哪几|哪[二两三四五六七八九十]|有什么|包括什么|什么(?=材料|资料|证件|证明|手续))"
+    r"(?P<run>[\u4e00-\u9fff]{1,10})"
 )
 COUNTER = re.compile(r"^(?:个|大类|类|种|项|家|所|条|位|名|方面)")
 # where a kind no class knows ends: a particle, modal or verb the question goes on with
@@ -80,8 +82,8 @@ def asked_kind(question: str) -> str:
     ('', '人', '家庭')
     >>> asked_kind("包括哪几方面？"), asked_kind("哪些大件装备的进口可以委托监管？")
     ('', '大件装备')
-    >>> asked_kind("聚焦哪几大合作领域？")
-    '合作领域'
+    >>> asked_kind("聚焦哪几大合作领域？"), asked_kind("去柜台要带什么材料？")
+    ('合作领域', '材料')
 
     """
     m = ASKED.search(fold(question))

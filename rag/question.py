@@ -43,14 +43,15 @@ MAX_QUESTION_CHARS = 500
 MAX_SENTENCE_CHARS = 1000  # a sentence is read this far for a value (real ones are < 300)
 
 WHO = r"部门|单位|机构|机关|政府|银行|法院|组织|官员|法官"
+# who is asked outright (谁, 哪个部门); a duty word alone (牵头, 负责人, 责任单位) may only name
+# what the question is about (各责任单位什么时候报送, 项目负责人年龄上限是多少): a time or a
+# quantity asked then wins
+WHO_ASKED = re.compile(
+    rf"谁|哪位|哪家|(?:哪|什么|甚么)(?:个|一个|一级|级|家)?(?:{WHO})|哪些(?:部门|单位)|归谁"
+)
+DUTY_WORDS = re.compile(r"牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任")
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "responsibility",
-        re.compile(
-            rf"谁|哪位|哪家|(?:哪|什么|甚么)(?:个|一个|一级|级|家)?(?:{WHO})|哪些(?:部门|单位)|归谁"
-            r"|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任"
-        ),
-    ),
+    ("responsibility", WHO_ASKED),
     (
         "time",
         re.compile(
@@ -58,11 +59,11 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"|多久|时间节点|多长(?![度宽高远])"
         ),
     ),
-    # 哪几类 asks for the items, 十几岁 is no question: neither is a count
+    # 哪几类 asks for the items, 十几岁 and 好几项 are no question: none is a count
     (
         "quantity",
         re.compile(
-            r"多少|(?<![哪十])几(?!十)|比例|百分之|占比|比率|数量|金额|多大|多高|达到.*[%率]"
+            r"多少|(?<![哪十好])几(?!十)|比例|百分之|占比|比率|数量|金额|多大|多高|达到.*[%率]"
         ),
     ),
 ]
@@ -74,11 +75,11 @@ ROLE = re.compile(
     r"|负责人|站长|片长|网格长|队长|链长|主编|委员"
 )
 MEASURE = (
-    "万元|亿元|港元|元|万亩|亩|公斤|吨|平方公里|平方米|㎡|m²|公顷|立方米|公里|万人|人次|名|人|户|家"
-    "|个|项|次|场|件|块|套|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|部|幅|分|倍|天|小时|%"
+    "万元|亿元|港元|元|万亩|亩|公斤|吨|平方公里|平方米|㎡|m²|公顷|立方米|公里|千米|厘米|毫米|米|万人|人次|名|人|户|家"
+    "|个|项|次|场|件|块|套|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|部|幅|分|倍|天|小时|周岁|岁|%"
 )
 # “几个人” counts people (人), “几个省” counts in 个
-ASKED_MEASURE = re.compile(rf"(?:多少|几)\s*(?:个\s*(?=[名人位户家]))?({MEASURE})")
+ASKED_MEASURE = re.compile(rf"(?:多少|(?<!好)几)\s*(?:个\s*(?=[名人位户家]))?({MEASURE})")
 # what else a sentence may count in: 名/人/位 all count people; 个 stands for the counter of a
 # body, a place or a person (几个高新区 → 1家, 多少个名额 → 300名), not of items (项) or times
 # (次); a thing's counter may be 个 (几家单位 → 9个); 个月 is a span, not a count
@@ -90,10 +91,19 @@ ALIKE = {
     **{m: PEOPLE for m in PEOPLE.split("|")},
     **{m: f"{m}|{BODY}" for m in THINGS.split("|")},
     **{m: "平方米|㎡|m²" for m in ("平方米", "㎡", "m²")},
+    **{m: "周岁|岁" for m in ("周岁", "岁")},  # 多少岁 is met by 四十周岁
 }
-MONEY = re.compile(r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|奖金|收入|成本|价格")
+MONEY = re.compile(
+    r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|补助|资助|奖补|津贴|奖金|奖励|罚款|收入|成本"
+    r"|价格"
+)
+# money words the sentence itself need not name: any sum (金额), or a grant its heading or its
+# lead-in names (创业带动就业奖补 › 每带动1人给予3000元; 下列补贴：（二）中度失能的，每月400元)
+NOT_TOPICS = frozenset("金额 费用 补贴 补助 资助 奖补 津贴 奖励 罚款".split())
 RATIO = re.compile(r"比例|百分之|占比|比率|配比|比值|之比|率")
-ASKED_RATIO = re.compile(r"比例|百分之|占比|比率|配比|比值|之比|几成")
+# how a cost is split (县里和乡镇各出多少, 怎么分摊) is asked as a ratio (按7:3分担)
+SPLIT = r"各(?:出|承担|负担|分担|付)|分摊|分担"
+ASKED_RATIO = re.compile(rf"比例|百分之|占比|比率|配比|比值|之比|几成|{SPLIT}")
 ORDINAL_ASKED = re.compile(r"第\s*(?:几|多少)\s*([\u4e00-\u9fff])")  # 第几级 asks for 第三级
 SHARE = re.compile(r"的多少\s*[?？]?\s*$")  # 最低工资标准的多少: a share, or an amount
 # 3.5, 1,200, 两, 二十四, 一百; a bare 百/千/万 is no count (百人课堂, 千家万户)
@@ -110,6 +120,10 @@ ASKED_DURATION = re.compile(
 SPAN = r"(?<![\d月第])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*"  # not a year, not a 月X日 day
 DURATION = re.compile(
     rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周|星期)|{SPAN}(?:个\s*月|年(?![底初末度]))"
+)
+# what a bare 多长 asks: a span (3年) or a length (1.5米)
+LONG = re.compile(
+    rf"{DURATION.pattern}|(?<![\d.])\d[\d.]*\s*(?:米|公里|千米|厘米|毫米)|{SPAN}(?:米|公里|千米|厘米)"
 )
 # how often: “多久召开一次”, “隔多久报一次”, “频次” (not “一次最多能开多长时间的药”: once)
 FREQUENCY = re.compile(
@@ -136,7 +150,7 @@ DAY = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"
 # a figure that counts: not a year (2025年), a date (3月1日), an ordinal (第五) or an
 # enumerator (1.)
 FIGURE = re.compile(
-    r"(?<![第\d.,（(])(?<!\d月)(?!(?:19|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*[.．、)）](?!\d))\d"
+    r"(?<![第\d.（(])(?<!\d,)(?<!\d月)(?!(?:19|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*[.．、)）](?!\d))\d"
     r"|(?<!第)[一二两三四五六七八九十百千万]+(?:个|项|次|名|家|场|支|类|大|级|批|条|位|人|户)"
 )
 # a date other than a bare year
@@ -205,9 +219,12 @@ def intent_of(question: str) -> str:
     """
     >>> intent_of("谁负责医保跨省结算？"), intent_of("化解欠薪糾紛多少件"), intent_of("何時完成")
     ('responsibility', 'quantity', 'time')
+    >>> intent_of("牵头部门是哪个？"), intent_of("各责任单位什么时候报送进展？")
+    ('responsibility', 'time')
     """
     folded = fold(question)
-    return next((name for name, pattern in INTENTS if pattern.search(folded)), "general")
+    asked = next((name for name, pattern in INTENTS if pattern.search(folded)), "general")
+    return "responsibility" if asked == "general" and DUTY_WORDS.search(folded) else asked
 
 
 @dataclass(frozen=True)
@@ -244,6 +261,8 @@ class Need:
             return cls("time", any_time, years, often=True, prefer=OFTEN)  # 每季度, 按月
         if ASKED_DURATION.search(folded):
             return cls("time", DURATION, years, subject=figure_subject(folded))
+        if intent == "time" and _only_how_long(folded):  # 犬链最长多长: a length, or a span
+            return cls(intent, LONG, years, subject=figure_subject(folded))
         if intent == "time":
             deadline = _by_when(folded)
             when = re.compile(f"{DATE.pattern}|{RELATIVE.pattern}") if deadline else DATE
@@ -255,7 +274,7 @@ class Need:
         if intent != "quantity":
             return cls(intent, None, years)
         money = tuple(MONEY.findall(folded))
-        topics = tuple(m for m in money if m not in ("金额", "费用"))  # any sum: too generic
+        topics = tuple(m for m in money if m not in NOT_TOPICS)  # any sum, or said in the heading
         need = cls._quantity(folded, years, money, topics)
         return replace(need, subject=figure_subject(folded))
 
@@ -309,6 +328,16 @@ class Need:
         return self.pattern is None or bool(self.pattern.search(sentence))
 
 
+def _only_how_long(folded: str) -> bool:
+    """Is 多长 the only time word of the question — a length or a span may answer it?
+
+    >>> [_only_how_long(q) for q in ("犬链最长可以多长", "多长时间内办结", "何时办结")]
+    [True, False, False]
+    """
+    rest = folded.replace("多长", "")
+    return "多长" in folded and not ASKED_DURATION.search(folded) and not INTENTS[1][1].search(rest)
+
+
 def _by_when(folded: str) -> bool:
     """Does a time question ask by when (截止, 最晚, 之前)?"""
     return bool(ASKED_DEADLINE.search(folded))
@@ -346,7 +375,7 @@ def _amount(measure: str) -> str:
     (True, False)
     """
     return (
-        rf"(?<![第\d.,零〇一二两三四五六七八九十百千万]){NUMBER}"
+        rf"(?<![第\d.零〇一二两三四五六七八九十百千万])(?<!\d,){NUMBER}"
         rf"\s*(?:余|多)?\s*(?:万|亿)?\s*(?:余|多)?\s*(?:{measure})"
     )
 

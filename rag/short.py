@@ -12,16 +12,27 @@ import re
 
 from rag.duties import prose_duty
 from rag.items import KIND_WORDS, asked_kind, declared_kind, enumerates_kind, kind_share, same_kind
-from rag.question import ASKED_MEASURE, INTERROGATIVE, MEASURE, OFTEN, YEAR, Need
+from rag.question import (
+    ASKED_MEASURE,
+    INTERROGATIVE,
+    MEASURE,
+    MONEY,
+    OFTEN,
+    SPLIT,
+    YEAR,
+    Need,
+)
 from rag.terms import words
 from rag.types import ClauseTree, Responsibility
 from rag.zh import fold
 
-# questions asking for an enumeration (有哪些…, 哪几类, 哪三项); 哪些单位 is responsibility;
+# questions asking for an enumeration (有哪些…, 哪几类, 哪三项, 什么材料); 哪些单位 is
+# responsibility;
 # “有什么用/作用/区别” asks what a thing does, and “哪一级” asks for one, not a list
 # “哪几天/哪几年” asks for a date, not a list
 LISTING = re.compile(
     r"哪些|哪几(?!\s*(?:天|年|日|号|个?月|个?小时|周))|哪[二两三四五六七八九十]|包括什么"
+    r"|什么(?=材料|资料|证件|证明|手续)"
     r"|有什么(?!用|作用|好处|区别|影响|意义|关系)"
 )
 # a question asking where (哪一级, 去哪里) is answered by the unit a duty names, as “who” is
@@ -39,7 +50,7 @@ PER = f"(?:{EACH}){{0,3}}"
 AFTER = "(?:左右|以上|以内|以下|上下|之内|内|以前|之前|前|不变)?"  # 30日内, 3年以上, 3个月前
 PER_UNIT = "(?:/(?:人|户|次|日|天|月|年|件|家|亩|平方米))*"  # 240元/人/日
 ARABIC = (
-    rf"(?:{BOUND})?{PER}(?:{BOUND})?每?(?<![\d.,第])\d+(?:,\d{{3}})*(?:\.\d+)?"
+    rf"(?:{BOUND})?{PER}(?:{BOUND})?每?(?<![\d.第])(?<!\d,)\d+(?:,\d{{3}})*(?:\.\d+)?"
     rf"\s*(?:余|多)?\s*[万亿千百]{{0,2}}\s*(?:余|多)?\s*(?:{UNIT}|{SPAN}|{MEASURE})?{PER_UNIT}{AFTER}"
 )
 # 两年, 十五日内; not an article or ordinal (第八条, 二十三条), not 同一家, not 一次性
@@ -58,10 +69,15 @@ DATE_ONE = (
     r"(?:底|末|初|中旬|上旬|下旬)?(?:前|以前|之前|起|以后|后|内)?"
     r"(?:\s*\(?(?:上午|下午|晚上)?\d{1,2}(?::\d{2}|点|时)\)?)?"
 )
+# a share written as a fraction or a ratio: 三分之二, 百分之三十, 7:3 (not a time of day: 9:30)
+SHARE = (
+    rf"(?:{BOUND})?(?:{NUMERAL}+分之{NUMERAL}+"
+    r"|(?<![\d.:])\d{1,3}\s*[:∶]\s*\d{1,3}(?![\d.:]))"
+)
 RANGE = r"\s*(?:至|到|-|—|–|~)\s*"  # 3—12个月, 4月1日至6月20日, 2025年11月-2027年3月
 VALUE = re.compile(  # a date, a figure with its unit, or how often (每月, 按季度), as written
     rf"(?P<date>{DATE_ONE}(?:{RANGE}{DATE_ONE})?)"
-    rf"|(?P<num>(?:{ARABIC}|{CHINESE})(?:{RANGE}(?:{ARABIC}|{CHINESE}))?)"
+    rf"|(?P<num>{SHARE}|(?:{ARABIC}|{CHINESE})(?:{RANGE}(?:{ARABIC}|{CHINESE}))?)"
     rf"|(?P<often>{OFTEN.pattern})"
 )  # on folded text; a frequency only where neither a date nor a figure starts (每月1500元)
 
@@ -246,14 +262,18 @@ CHANGED = re.compile(
     r"^[^,;。]{0,30}?(?:调整|放宽|提高|增加|降低|减少|扩大|延长|缩短|上调|下调|提升|改)(?:为|至|到)"
 )
 FORMER = re.compile(r"原(?!则|因)|调整前|此前|以前的|之前的")  # the question asks the old figure
-RATIO_ASKED = re.compile(r"几成|百分之几|多大比例|比例|占比|比率|费率")
-RATIO_VALUE = re.compile(r"%|成|分之")
+RATIO_ASKED = re.compile(rf"几成|百分之几|多大比例|比例|占比|比率|费率|{SPLIT}")
+RATIO_VALUE = re.compile(r"%|成|分之|\d\s*[:∶]\s*\d")
+# 多少一次性补助, 多少补贴: a sum is asked, and a sum (元) answers it
+MONEY_ASKED = re.compile(rf"(?:多少|几)[^,;:。?!]{{0,8}}?(?:{MONEY.pattern})")
 ASKED_SPAN = re.compile(r"(?:多少|几)\s*个?\s*(工作日|小时|年|月|天|日|周)")
 # an item number (（2）, (3)) or an article number (第八条) is no figure
 NUMBERING = re.compile(
     r"\(\d{1,2}\)|^\s*\d{1,2}[.、]\s*|第[\d一二三四五六七八九十百零〇]+[条款项章节]"
 )
 ALTERNATIVES = re.compile(r"\s*(?:、|或者|或|和|及)\s*")
+HEAD_CHARS = 6  # a phrase names the case its figure is of in its first words (大型企业按30%)
+FLOOR_THEN_CEILING = re.compile(r"以上\|.*(?:以下|以内)\s*$")  # a floor, then at once a ceiling
 
 
 def met_value(sentence: str, need: Need, question: str = "") -> str:
@@ -302,7 +322,8 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     span_asked = [m.group(1) for m in ASKED_SPAN.finditer(q)]
     phrases = _phrases(folded)
     ratio = bool(RATIO_ASKED.search(q))
-    strict = ratio or bool(re.search(r"多少钱|(?:多少|几)\s*(?:次|回|元|万元|亿元|岁|周岁|%)", q))
+    named = re.search(r"多少钱|(?:多少|几)\s*(?:次|回|元|万元|亿元|岁|周岁|%)", q)
+    strict = ratio or bool(named or MONEY_ASKED.search(q))
     bound = UPPER if UPPER_ASKED.search(q) else LOWER if LOWER_ASKED.search(q) else None
 
     def span(m: re.Match[str]) -> tuple[int, int]:
@@ -311,6 +332,10 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     def phrase(m: re.Match[str]) -> str:
         s, e = span(m)
         return folded[s:e]
+
+    def head(m: re.Match[str]) -> str:  # 大型企业按30%: the case a phrase opens with
+        s, _ = span(m)
+        return folded[s : m.start()][:HEAD_CHARS]
 
     def piece(m: re.Match[str]) -> str:  # 硕士每人7000元 of 博士每人1万元、硕士每人7000元; (…)
         s, e = span(m)
@@ -404,7 +429,7 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
                 unbounded(m),
                 other_case(m),
                 -anchored(m),
-                -_shared(q, phrase(m)),
+                -_shared(q, head(m)) - _shared(q, phrase(m)),  # its opening words count twice
                 not met(m),
                 not has_unit(m),
                 -_shared(q, piece(m)),
@@ -417,7 +442,9 @@ def met_value(sentence: str, need: Need, question: str = "") -> str:
     end = best.end()
     for m in values[values.index(best) + 1 :]:  # 1年、2年或3年: the alternatives come together
         gap = blank[end : m.start()]
-        if not (ALTERNATIVES.fullmatch(gap) and has_unit(m) and _unit(m[0]) == _unit(best[0])):
+        between = not gap.strip() and bool(FLOOR_THEN_CEILING.search(f"{blank[:end]}|{m[0]}"))
+        joined = ALTERNATIVES.fullmatch(gap) or between  # 1000元以上5000元以下 is one range
+        if not (joined and has_unit(m) and _unit(m[0]) == _unit(best[0])):
             break
         end = m.end()
     return _as_written(sentence, folded, best, q, end)
