@@ -3,8 +3,9 @@
 Both share one tokenizer (``tokenizer.json`` through the ``tokenizers`` library, truncated at
 512 tokens like sentence-transformers) and one pooling (mean over real tokens, L2-normalised in
 fp32), so their vectors live in the same space. ONNX answers one question in a few ms and does
-not import torch, which keeps ``rag serve`` light; torch embeds the many passages of an ingest,
-in batches of similar length (no padding waste) and in bf16 where the CPU has bf16 units.
+not import torch, which keeps ``rag serve`` light; at ingest either engine embeds the passages in
+batches of similar length (no padding waste), and ``encode_spans`` also pools each sentence's
+tokens from its passage's pass, so sentences need no forward pass of their own.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class E5Embedder:
         query_threads: int = 1,
         ingest_threads: int = 0,
         ingest_nice: int = 0,
-        passage_engine: str = "torch",
+        passage_engine: str = "onnx",
         sentence_vectors: str = "own",
     ):
         if query_engine not in ("onnx", "torch"):

@@ -45,7 +45,7 @@ class Settings:
         "onnx", "e5 passage embedding at ingest: onnx (ONNX Runtime fp32) or torch"
     )
     sentence_vectors: str = _setting(
-        "span", "e5 sentence vectors: span (pooled from the chunk's pass) or own (embedded alone)"
+        "own", "e5 sentence vectors: own (embedded alone) or span (pooled from the chunk's pass)"
     )
     query_threads: int = _setting(1, "threads one question's embedding may use (ONNX/torch)")
     ingest_threads: int = _setting(0, "threads ingest's embedding may use (0: all cores)")
