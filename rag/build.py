@@ -21,12 +21,22 @@ import numpy as np
 
 from rag import store
 from rag.chunk import CountTokens, chunk_tree, passage_text
+from rag.clauses import bare_heading
 from rag.corpus import Reading, read_corpus
-from rag.embed import Embedder
+from rag.embed import Embedder, SpanEmbedder, pools_spans
 from rag.errors import IndexCorrupt, IndexMissing
-from rag.index import SENTENCE_DTYPE, Index, reusable_vectors, sentence_text, text_key
+from rag.index import (
+    SENTENCE_DTYPE,
+    Index,
+    reusable_vectors,
+    sentence_sources,
+    sentence_text,
+    span_key,
+    text_key,
+)
 from rag.settings import BadSetting
 from rag.terms import Terms
+from rag.types import Chunk, ClauseTree
 from rag.zh import sentence_spans
 
 EMBED_BATCH = 32
@@ -72,6 +82,7 @@ class BuildReport:
     documents: int = 0
     chunks: int = 0
     embedded: int = 0  # vectors computed in this build
+    passes: int = 0  # texts run through the model for them (fewer when sentences are pooled)
     reused: int = 0  # vectors taken over from the previous index
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     seconds: float = 0.0
@@ -110,12 +121,18 @@ def build_index(
             for c in chunk_tree(t, count_tokens, options.max_tokens, options.merge_below)
         ]
         texts = [passage_text(c) for c in chunks]
-        spans = [(t.doc.doc_id, s, e) for t in trees for s, e in sentence_spans(t.doc.text)]
-        by_id = {t.doc.doc_id: t for t in trees}
-        sentences = [sentence_text(by_id[d], s, e) for d, s, e in spans]
-        all_vectors, embedded = _embed(texts + sentences, known, embedder, progress)
+        spans, sources = answerable_spans(trees, chunks)
+        if pools_spans(embedder):
+            vectors, sentence_vectors, embedded, passes = _embed_spans(
+                texts, sources, known, embedder, progress
+            )
+        else:
+            by_id = {t.doc.doc_id: t for t in trees}
+            sentences = [sentence_text(by_id[d], s, e) for d, s, e in spans]
+            all_vectors, embedded = _embed(texts + sentences, known, embedder, progress)
+            vectors, sentence_vectors = all_vectors[: len(texts)], all_vectors[len(texts) :]
+            passes = embedded
         del known
-        vectors, sentence_vectors = all_vectors[: len(texts)], all_vectors[len(texts) :]
         terms = Terms(u for t in trees for r in t.responsibilities for u in r.lead + r.participants)
         chunk_terms = [terms(t) for t in texts]
         bm25 = _bm25(chunk_terms)
@@ -164,6 +181,7 @@ def build_index(
         documents=len(trees),
         chunks=len(chunks),
         embedded=embedded,
+        passes=passes,
         reused=len(texts) + len(spans) - embedded,
         skipped=skipped,
         seconds=round(time.perf_counter() - started, 2),
@@ -224,6 +242,7 @@ def _settings(embedder: Embedder, options: BuildOptions, kind: str) -> dict:
         },
         "chunking": options.as_manifest(),
         "dense": {"kind": kind, "metric": "inner_product"},
+        "sentence_vectors": "span" if pools_spans(embedder) else "own",
     }
 
 
@@ -273,6 +292,64 @@ def _embed(
     lookup = {**known, **fresh}
     vectors = np.stack([lookup[text_key(t)] for t in texts]).astype(np.float32)
     return vectors, len(todo)
+
+
+def answerable_spans(
+    trees: list[ClauseTree], chunks: list[Chunk]
+) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, int]]]:
+    """The sentences that can answer, with where each sits in its chunk (``sentence_sources``).
+
+    Answers are picked among the sentences of retrieved chunks, bare headings left out
+    (``rag.answer.candidates``), so a sentence no chunk holds whole, or a bare heading, would
+    get a vector no question ever reads: about a tenth of the sentences, not embedded."""
+    every = [(t.doc.doc_id, s, e) for t in trees for s, e in sentence_spans(t.doc.text)]
+    by_id = {t.doc.doc_id: t for t in trees}
+    kept: list[tuple[str, int, int]] = []
+    sources: list[tuple[int, int, int]] = []
+    for span, source in zip(every, sentence_sources(chunks, every), strict=True):
+        doc_id, s, e = span
+        tree = by_id[doc_id]
+        if source is not None and not bare_heading(tree.doc.text, tree.clause_at(s), s, e):
+            kept.append(span)
+            sources.append(source)
+    return kept, sources
+
+
+def _embed_spans(
+    texts: list[str],
+    sources: list[tuple[int, int, int]],
+    known: dict[str, np.ndarray],
+    embedder: SpanEmbedder,
+    progress: Progress | None,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Chunk and sentence vectors from one pass per chunk: a sentence's vector is pooled over
+    its tokens in its chunk's pass. Returns both arrays, vectors computed, passes run."""
+    keys = [span_key(texts[i], a, b) for i, a, b in sources]
+    wanted: dict[str, set[tuple[int, int]]] = {}
+    for text in texts:
+        if text_key(text) not in known:
+            wanted.setdefault(text, set())
+    for (i, a, b), key in zip(sources, keys, strict=True):
+        if key not in known:
+            wanted.setdefault(texts[i], set()).add((a, b))
+    todo = sorted(wanted, key=lambda t: (-len(t), t))  # longest first: little padding
+    fresh: dict[str, np.ndarray] = {}
+    for i in range(0, len(todo), EMBED_BATCH):
+        batch = todo[i : i + EMBED_BATCH]
+        own = [sorted(wanted[t]) for t in batch]
+        vectors, parts = embedder.embed_passages(batch, own)
+        for text, vector, places, pooled in zip(batch, vectors, own, parts, strict=True):
+            fresh[text_key(text)] = vector
+            for (a, b), part in zip(places, pooled, strict=True):
+                fresh[span_key(text, a, b)] = part
+        if progress:
+            progress(min(i + EMBED_BATCH, len(todo)), len(todo))
+    lookup = {**known, **fresh}
+    vectors = np.stack([lookup[text_key(t)] for t in texts]).astype(np.float32)
+    sentence_vectors = np.zeros((len(keys), embedder.dimension), dtype=np.float32)
+    for row, key in enumerate(keys):
+        sentence_vectors[row] = lookup[key]
+    return vectors, sentence_vectors, len(fresh), len(todo)
 
 
 def _bm25(corpus_terms: list[list[str]]):

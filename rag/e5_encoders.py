@@ -3,12 +3,14 @@
 Both share one tokenizer (``tokenizer.json`` through the ``tokenizers`` library, truncated at
 512 tokens like sentence-transformers) and one pooling (mean over real tokens, L2-normalised in
 fp32), so their vectors live in the same space. ONNX answers one question in a few ms and does
-not import torch, which keeps ``rag serve`` light; torch embeds the many passages of an ingest,
-in batches of similar length (no padding waste) and in bf16 where the CPU has bf16 units.
+not import torch, which keeps ``rag serve`` light; at ingest either engine embeds the passages in
+batches of similar length (no padding waste), and ``encode_spans`` also pools each sentence's
+tokens from its passage's pass, so sentences need no forward pass of their own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -51,7 +53,13 @@ def word_embeddings(model_dir: Path) -> np.ndarray:
 
 
 def token_arrays(tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``input_ids`` and ``attention_mask`` (int64), right-padded to the longest text.
+    """``input_ids`` and ``attention_mask`` (int64), right-padded to the longest text."""
+    ids, mask, _ = tokens_with_offsets(tokenizer, texts)
+    return ids, mask
+
+
+def tokens_with_offsets(tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
+    """``token_arrays`` plus each text's token character offsets (``(0, 0)`` for <s> and </s>).
 
     Trailing whitespace is dropped first, as transformers' tokenizer does (the bare tokenizer
     would add a "▁" token for it and move the vector off the sentence-transformers one)."""
@@ -62,7 +70,7 @@ def token_arrays(tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     for row, e in enumerate(encodings):
         ids[row, : len(e.ids)] = e.ids
         mask[row, : len(e.ids)] = 1
-    return ids, mask
+    return ids, mask, [e.offsets for e in encodings]
 
 
 def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -90,6 +98,24 @@ def length_batches(lengths: list[int], size: int) -> list[list[int]]:
     return [order[i : i + size] for i in range(0, len(order), size)]
 
 
+def span_mask(offsets: list[tuple[int, int]], spans: list[tuple[int, int]], width: int):
+    """Which tokens each character span covers: a token belongs to a span it overlaps (the
+    sentence's own tokens, in the context of the whole passage); <s>, </s> and padding never.
+
+    >>> span_mask([(0, 0), (0, 2), (2, 3), (3, 5), (0, 0)], [(0, 3), (3, 4), (9, 10)], 6)
+    array([[0, 1, 1, 0, 0, 0],
+           [0, 0, 0, 1, 0, 0],
+           [0, 0, 0, 0, 0, 0]])
+    """
+    tokens = np.array(offsets, dtype=np.int64).reshape(-1, 2)
+    wanted = np.array(spans, dtype=np.int64).reshape(-1, 2)
+    real = tokens[:, 1] > tokens[:, 0]
+    inside = (tokens[None, :, 0] < wanted[:, 1, None]) & (tokens[None, :, 1] > wanted[:, 0, None])
+    out = np.zeros((len(wanted), width), dtype=np.int64)
+    out[:, : len(tokens)] = inside & real[None, :]
+    return out
+
+
 def cpu_has_bf16() -> bool:
     """Whether the CPU computes bf16 natively (avx512_bf16 or AMX); emulated bf16 is slower
     than fp32, so ``embed_precision=auto`` only picks bf16 here."""
@@ -114,7 +140,45 @@ def load_bert(model_dir: Path, **options):
     return model.eval()
 
 
-class OnnxEncoder:
+class _Encoder:
+    """The loop both engines share: tokenise length-sorted batches, run the encoder, mean-pool
+    every text (and, when asked, every character span of it) in float32."""
+
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _running(self):
+        return contextlib.nullcontext()
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self.encode_spans(texts, [[] for _ in texts], batch_size)[0]
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector, and one vector per ``(start, end)`` character span of it: the mean
+        of the span's tokens' states from the same forward pass (a span without a token, e.g.
+        cut off at ``MAX_TOKENS``, gets a zero row)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32), []
+        tokenizer = load_tokenizer(self.model_dir)
+        out: list = [None] * len(texts)
+        parts: list = [None] * len(texts)
+        with self._running():
+            for batch in length_batches([len(t) for t in texts], batch_size):
+                ids, mask, offsets = tokens_with_offsets(tokenizer, [texts[i] for i in batch])
+                hidden = self._hidden(ids, mask)
+                pooled = mean_pooled(hidden, mask)
+                for row, i in enumerate(batch):
+                    out[i] = pooled[row]
+                    covered = span_mask(offsets[row], spans[i], ids.shape[1])
+                    sums = covered.astype(np.float32) @ hidden[row].astype(np.float32)
+                    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+                    parts[i] = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+        return np.stack(out), parts
+
+
+class OnnxEncoder(_Encoder):
     """The exported encoder (``onnx/encoder-q4ffn.onnx``: token vectors + mask → hidden states)
     on ONNX Runtime's CPU provider, with a fixed number of intra-op threads; loads at the first
     call.
@@ -141,24 +205,14 @@ class OnnxEncoder:
             str(self.onnx_file), options, providers=["CPUExecutionProvider"]
         )
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         with self._lock:
             session = self.session  # built once, even when two questions arrive together
-        tokenizer = load_tokenizer(self.model_dir)
-        out: list[np.ndarray | None] = [None] * len(texts)
-        lengths = [len(t) for t in texts]
-        for batch in length_batches(lengths, batch_size):
-            ids, mask = token_arrays(tokenizer, [texts[i] for i in batch])
-            embeds = word_embeddings(self.model_dir)[ids]
-            hidden = session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})[0]
-            for i, vector in zip(batch, mean_pooled(hidden, mask), strict=True):
-                out[i] = vector
-        return np.stack(out)
+        embeds = word_embeddings(self.model_dir)[ids]
+        return session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})[0]
 
 
-class TorchEncoder:
+class TorchEncoder(_Encoder):
     """The safetensors weights through ``transformers``' BertModel, in fp32 or bf16 autocast
     (pooling and normalisation stay fp32), with its own thread budget; loads at the first call.
     """
@@ -175,24 +229,18 @@ class TorchEncoder:
             torch.set_num_threads(self.threads)
         return load_bert(self.model_dir)
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+    @contextlib.contextmanager
+    def _running(self):
+        import torch
+
+        bf16 = self.precision == "bf16"
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            yield
+
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         import torch
 
         with self._lock:
             model = self.model
-        tokenizer = load_tokenizer(self.model_dir)
-        out: list[np.ndarray | None] = [None] * len(texts)
-        lengths = [len(t) for t in texts]
-        bf16 = self.precision == "bf16"
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            for batch in length_batches(lengths, batch_size):
-                ids, mask = token_arrays(tokenizer, [texts[i] for i in batch])
-                hidden = model(
-                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
-                ).last_hidden_state
-                pooled = mean_pooled(hidden.float().numpy(), mask)
-                for i, vector in zip(batch, pooled, strict=True):
-                    out[i] = vector
-        return np.stack(out)
+        hidden = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+        return hidden.last_hidden_state.float().numpy()

@@ -32,9 +32,32 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
+class SpanEmbedder(Embedder, Protocol):
+    """An embedder that also pools vectors of character spans from a passage's own forward pass
+    (``sentence_vectors = "span"``); ``rag.build`` then embeds each chunk once, not each sentence
+    again on its own."""
+
+    sentence_vectors: str
+
+    def embed_passages(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+
+def pools_spans(embedder: Embedder) -> bool:
+    """Whether ``embedder`` takes sentence vectors from its chunks' passes (see ``SpanEmbedder``).
+
+    >>> pools_spans(HashingEmbedder())
+    False
+    """
+    return getattr(embedder, "sentence_vectors", "own") == "span"
+
+
 class E5Embedder:
-    """multilingual-e5-small on the CPU, fully offline: passages through torch (length-sorted
-    batches, fp32 or bf16), questions through ONNX Runtime (no torch import at serve time).
+    """multilingual-e5-small on the CPU, fully offline: passages through ONNX Runtime or torch
+    (length-sorted batches; torch in fp32 or bf16), questions through ONNX Runtime (no torch
+    import at serve time). With ``sentence_vectors="span"`` a sentence's vector is its tokens'
+    mean in its chunk's forward pass (one pass per chunk); ``"own"`` embeds it again alone.
 
     Both paths share tokenizer and pooling, so their vectors are comparable (cosine ≥ 0.9999 to
     fp32 torch; a slow test checks it); ``query_engine="torch"`` and ``precision="fp32"`` give
@@ -55,9 +78,16 @@ class E5Embedder:
         query_threads: int = 1,
         ingest_threads: int = 0,
         ingest_nice: int = 0,
+        passage_engine: str = "onnx",
+        sentence_vectors: str = "own",
     ):
         if query_engine not in ("onnx", "torch"):
             raise BadSetting(f"RAG_EMBED_QUERY_ENGINE={query_engine!r}: use onnx or torch")
+        if passage_engine not in ("onnx", "torch"):
+            raise BadSetting(f"RAG_EMBED_PASSAGE_ENGINE={passage_engine!r}: use onnx or torch")
+        if sentence_vectors not in ("span", "own"):
+            raise BadSetting(f"RAG_SENTENCE_VECTORS={sentence_vectors!r}: use span or own")
+        self.passage_engine, self.sentence_vectors = passage_engine, sentence_vectors
         if precision not in ("auto", "bf16", "fp32"):
             raise BadSetting(f"RAG_EMBED_PRECISION={precision!r}: use auto, bf16 or fp32")
         self.cache, self.batch_size, self.query_engine = cache, batch_size, query_engine
@@ -68,8 +98,11 @@ class E5Embedder:
         self.ingest_nice = ingest_nice
 
     @functools.cached_property
-    def passage_encoder(self) -> TorchEncoder:
+    def passage_encoder(self) -> OnnxEncoder | TorchEncoder:
         _lower_priority(self.ingest_nice)
+        if self.passage_engine == "onnx":
+            onnx = e5_onnx_file(self.cache)
+            return OnnxEncoder(e5_model_dir(self.cache), onnx, self.ingest_threads)
         return TorchEncoder(e5_model_dir(self.cache), self.precision, self.ingest_threads)
 
     @functools.cached_property
@@ -82,6 +115,22 @@ class E5Embedder:
         prompted = [PROMPTS["passage"] + t for t in texts]
         vectors = self.passage_encoder.encode(prompted, self.batch_size)
         return vectors.reshape(len(texts), self.dimension)
+
+    def embed_passages(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each passage's vector and its character spans' vectors, from one pass per passage;
+        a span the pass does not reach (cut off at 512 tokens) is embedded on its own."""
+        shift = len(PROMPTS["passage"])
+        prompted = [PROMPTS["passage"] + t for t in texts]
+        moved = [[(a + shift, b + shift) for a, b in own] for own in spans]
+        vectors, parts = self.passage_encoder.encode_spans(prompted, moved, self.batch_size)
+        missing = [(i, j) for i, p in enumerate(parts) for j in range(len(p)) if not p[j].any()]
+        if missing:
+            alone = self.embed_documents([texts[i][slice(*spans[i][j])] for i, j in missing])
+            for (i, j), vector in zip(missing, alone, strict=True):
+                parts[i][j] = vector
+        return vectors.reshape(len(texts), self.dimension), parts
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.query_encoder.encode([PROMPTS["query"] + text])[0]
@@ -150,5 +199,7 @@ def make_embedder(name: str, cache: Path, settings: Settings | None = None) -> E
             query_threads=s.query_threads,
             ingest_threads=s.ingest_threads,
             ingest_nice=s.ingest_nice,
+            passage_engine=s.embed_passage_engine,
+            sentence_vectors=s.sentence_vectors,
         )
     raise ValueError(f"unknown embedder {name!r}: use e5-small or hashing")

@@ -137,8 +137,9 @@ class Index:
 
     def vectors_by_text(self) -> dict[str, np.ndarray]:
         """Every stored vector by the hash of the text it embeds (for reuse when rebuilding)."""
+        mode = self.manifest.get("sentence_vectors", "own")
         return _vectors_by_text(
-            self.trees, self.chunks, self.dense, self.sentence_rows, self.sentence_vectors
+            self.trees, self.chunks, self.dense, self.sentence_rows, self.sentence_vectors, mode
         )
 
     def sentence_vector(self, doc_id: str, start: int, end: int) -> np.ndarray | None:
@@ -237,13 +238,58 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _vectors_by_text(trees, chunks, dense, sentence_rows, sentence_vectors) -> dict:
-    vectors = dense.reconstruct_n(0, dense.ntotal)
-    known = {text_key(passage_text(c)): v for c, v in zip(chunks, vectors, strict=True)}
-    for (doc_id, s, e), row in sentence_rows.items():
-        known[text_key(sentence_text(trees[doc_id], s, e))] = np.asarray(
-            sentence_vectors[row], dtype=np.float32
+def span_key(passage: str, start: int, end: int) -> str:
+    """The key of a vector pooled over ``passage[start:end]`` in ``passage``'s forward pass: it
+    depends on the whole passage, so a reused one is exactly what a fresh pass would give."""
+    return text_key(f"{passage}\0{start}:{end}")
+
+
+def sentence_sources(
+    chunks: list[Chunk], spans: list[tuple[str, int, int]]
+) -> list[tuple[int, int, int] | None]:
+    """For each sentence span, the first chunk holding all of it and where the sentence sits in
+    that chunk's ``passage_text`` (None when no chunk holds it).
+
+    >>> c = Chunk("d#0", "d", "T", "一、", 10, 14, "甲。乙。", (), 4)
+    >>> p = passage_text(c)
+    >>> [(i, p[a:b]) for i, a, b in sentence_sources([c], [("d", 12, 14), ("d", 13, 15)])[:1]]
+    [(0, '乙。')]
+    >>> sentence_sources([c], [("d", 13, 15), ("x", 10, 12)])
+    [None, None]
+    """
+    by_doc: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        by_doc.setdefault(c.doc_id, []).append(i)
+    out: list[tuple[int, int, int] | None] = []
+    for doc_id, s, e in spans:
+        found = next(
+            (i for i in by_doc.get(doc_id, ()) if chunks[i].start <= s and e <= chunks[i].end),
+            None,
         )
+        if found is None:
+            out.append(None)
+            continue
+        c = chunks[found]
+        shift = len(passage_text(c)) - (c.end - c.start)  # title and path before the text
+        out.append((found, shift + s - c.start, shift + e - c.start))
+    return out
+
+
+def _vectors_by_text(trees, chunks, dense, sentence_rows, sentence_vectors, mode="own") -> dict:
+    vectors = dense.reconstruct_n(0, dense.ntotal)
+    texts = [passage_text(c) for c in chunks]
+    known = {text_key(t): v for t, v in zip(texts, vectors, strict=True)}
+    spans = list(sentence_rows)
+    sources = sentence_sources(chunks, spans) if mode == "span" else [None] * len(spans)
+    for span, source in zip(spans, sources, strict=True):
+        if mode == "span" and source is None:
+            continue
+        key = (
+            span_key(texts[source[0]], source[1], source[2])
+            if source
+            else text_key(sentence_text(trees[span[0]], span[1], span[2]))
+        )
+        known[key] = np.asarray(sentence_vectors[sentence_rows[span]], dtype=np.float32)
     return known
 
 
@@ -276,6 +322,7 @@ def reusable_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
         ):
             return {}
         rows = {span: row for row, span in enumerate(spans)}
-        return _vectors_by_text(trees, chunks, dense, rows, sentence_vectors)
+        mode = manifest.get("sentence_vectors", "own")
+        return _vectors_by_text(trees, chunks, dense, rows, sentence_vectors, mode)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, IndexCorrupt):
         return {}

@@ -41,6 +41,12 @@ class Settings:
     embed_precision: str = _setting(
         "fp32", "e5 passage embedding at ingest: fp32, bf16, or auto (bf16 if the CPU has it)"
     )
+    embed_passage_engine: str = _setting(
+        "onnx", "e5 passage embedding at ingest: onnx (ONNX Runtime fp32) or torch"
+    )
+    sentence_vectors: str = _setting(
+        "own", "e5 sentence vectors: own (embedded alone) or span (pooled from the chunk's pass)"
+    )
     query_threads: int = _setting(1, "threads one question's embedding may use (ONNX/torch)")
     ingest_threads: int = _setting(0, "threads ingest's embedding may use (0: all cores)")
     ingest_nice: int = _setting(10, "niceness added to ingest's embedding (questions go first)")

@@ -118,3 +118,24 @@ def test_answering_with_the_real_model_never_imports_torch(real_settings):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["3", "False", "False"]
+
+
+def test_span_vectors_agree_across_engines_and_batches(real_texts):
+    """Sentence vectors pooled from a passage's pass (``RAG_SENTENCE_VECTORS=span``) are the same
+    from ONNX and torch, and do not depend on what else is in the batch (padding)."""
+    from rag.zh import sentence_spans
+
+    cache = Settings().model_cache
+    texts = [t for t in real_texts if len(sentence_spans(t)) >= 2][:40]
+    spans = [sentence_spans(t) for t in texts]
+    onnx = E5Embedder(cache, passage_engine="onnx", sentence_vectors="span")
+    torch_fp32 = E5Embedder(cache, passage_engine="torch", sentence_vectors="span")
+    vectors, parts = onnx.embed_passages(texts, spans)
+    alone = [onnx.embed_passages([t], [s]) for t, s in zip(texts[:8], spans[:8], strict=True)]
+    _, torch_parts = torch_fp32.embed_passages(texts, spans)
+    assert len(texts) >= 20 and all(len(p) == len(s) for p, s in zip(parts, spans, strict=True))
+    for got, want in zip(parts, torch_parts, strict=True):
+        assert np.sum(got * want, axis=1).min() >= 0.9999
+    for (vector, part), i in zip(alone, range(8), strict=True):
+        assert float(vector[0] @ vectors[i]) >= 0.9999
+        assert np.sum(part[0] * parts[i], axis=1).min() >= 0.9999
