@@ -143,9 +143,10 @@ ANYONE = re.compile(  # not “对…负责” (answerable for), not “…的�
 )
 # “须由行政长官确认”: a person or office that decides, read when no unit holds a duty
 BY_ANYONE = re.compile(
-    r"由(?P<who>(?![其对向为在本于])(?:(?![的被而不将对向在])[\u4e00-\u9fff]){2,12}?)"
+    r"由(?P<who>(?![其对向为在本于])(?:(?![的被而不将对向在])[\u4e00-\u9fff]){1,11}?"
+    r"(?:长|官|员|主席|指挥|主任|书记|负责人|委员会|会|局|处|部|院|厅|署|办|委|政府|机关|法院|检察院))"
     r"(?:确认|批准|审批|核准|审核|签发|任命|委任)(?!部门|机关|机构|单位|人员|工作|结果)"
-)
+)  # an office decides; 由系统自动确认, 由申请人本人确认 name no one who answers 由谁
 HELPERS = re.compile(rf"(?:^|[，,、])(?P<who>{UNITS}){ADVERB}(?:配合|参与|协助|协同)")
 ALONGSIDE = re.compile(rf"(?:会同|(?<=牵头)会(?![议商签审同]))(?P<who>{UNITS})")  # 牵头会: 会同
 # who holds a post the question asks about (总指挥：X主要负责人; 由X院士担任组长)

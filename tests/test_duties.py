@@ -410,3 +410,10 @@ def test_a_where_question_is_answered_with_the_whole_unit():
         assert short == {"lead": [unit], "participants": []}, question
     question = "网店被投诉后多久处理？"  # not who: no unit
     assert "lead" not in short_answer(question, sentence, Need.of(question), None, unit)
+
+
+def test_only_an_office_decides_in_a_bare_by_clause():
+    # a system or the applicant confirms nothing a 由谁 question asks about; an office does
+    assert prose_unit("结果由系统自动确认。") is None
+    assert prose_unit("材料由申请人本人确认。") is None
+    assert prose_unit("任命由行政长官批准。") == "行政长官"

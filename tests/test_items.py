@@ -311,3 +311,9 @@ def test_a_question_asking_which_days_wants_the_dates() -> None:
     sentence = "报名时间为4月26日至4月28日，报名方式为携带户口簿、出生证等材料到园现场报名。"
     assert short("报名是哪几天？", sentence) == {"value": "4月26日至4月28日"}
     assert short("报名要带哪些材料？", sentence)["items"] == ["户口簿", "出生证"]
+
+
+def test_certificates_and_costs_are_kinds_of_their_own():
+    assert of_kind("收入证明", "材料") and of_kind("情况说明", "材料")
+    assert of_kind("床位费", "费用") and of_kind("护理费", "费用")
+    assert not of_kind("护理机构", "费用")
