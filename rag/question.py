@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 
 from rag.duties import prose_duty, prose_unit  # noqa: F401  (prose_unit: its old home)
 from rag.errors import BadQuestion
+from rag.formal import formal
 from rag.zh import fold
 
 MAX_QUESTION_CHARS = 500
@@ -48,7 +49,8 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "responsibility",
         re.compile(
             rf"谁|哪位|哪家|(?:哪|什么|甚么)(?:个|一个|一级|级|家)?(?:{WHO})|哪些(?:部门|单位)|归谁"
-            r"|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管|担任"
+            r"|牵头|负责|责任单位|责任部门|参与单位|参与部门|主管"
+            r"|担任(?![^?？]*(?:多少|几|多久|多长))"  # 担任X要多少岁: a figure about the post
         ),
     ),
     (
@@ -74,7 +76,7 @@ ROLE = re.compile(
     r"|负责人|站长|片长|网格长|队长|链长|主编|委员"
 )
 MEASURE = (
-    "万元|亿元|港元|元|万亩|亩|公斤|吨|平方公里|平方米|㎡|m²|公顷|立方米|公里|万人|人次|名|人|户|家"
+    "周岁|岁|万元|亿元|港元|元|万亩|亩|公斤|吨|平方公里|平方米|㎡|m²|公顷|立方米|公里|万人|人次|名|人|户|家"
     "|个|项|次|场|件|块|套|支|类|批|条|位|所|处|起|座|栋|辆|台|份|篇|部|幅|分|倍|天|小时|%"
 )
 # “几个人” counts people (人), “几个省” counts in 个
@@ -90,6 +92,7 @@ ALIKE = {
     **{m: PEOPLE for m in PEOPLE.split("|")},
     **{m: f"{m}|{BODY}" for m in THINGS.split("|")},
     **{m: "平方米|㎡|m²" for m in ("平方米", "㎡", "m²")},
+    **{m: "周岁|岁" for m in ("周岁", "岁")},  # an age: 多少岁 → 年满四十周岁
 }
 MONEY = re.compile(r"资金|经费|预算|投资|工资|薪酬|报酬|金额|费用|补贴|奖金|收入|成本|价格")
 RATIO = re.compile(r"比例|百分之|占比|比率|配比|比值|之比|率")
@@ -166,14 +169,15 @@ START_DATE = r"(?:自|从|于)\s*(?:{d})|(?:{d})\s*(?:起|开始|以来|施行|�
 
 def clean_question(text: str) -> str:
     """Refuse empty and oversized questions before any work is done; the rest is ``visible``
-    (possibly "" — then there is nothing to search for, and the asker is asked for more)."""
+    (possibly "" — then there is nothing to search for, and the asker is asked for more), in
+    ``formal`` wording (特首 → 行政長官)."""
     if not isinstance(text, str) or not text.strip():
         raise BadQuestion("the question is empty: ask something like 谁负责医保跨省结算？")
     if len(text) > MAX_QUESTION_CHARS:
         raise BadQuestion(
             f"the question has {len(text)} characters; the limit is {MAX_QUESTION_CHARS}"
         )
-    return visible(text)
+    return formal(visible(text))
 
 
 def visible(text: str) -> str:
@@ -356,10 +360,11 @@ MONEY_SLOT = re.compile(
     r"(?!才|能|可|就|以|内|后|前|左右)([\u4e00-\u9fff]{2,6})\s*[?？。!！]?\s*$"
 )  # not a verb phrase (多少元才能申请)
 # 收费标准是多少元 / 有效期是几年: a figure asked of the noun before the copula
-# (建筑密度上限定为多少); not when a counter follows — 目标是多少个 counts what the 个 stands for
+# (建筑密度上限定为多少); not when a counter follows — 目标是多少个 counts what the 个 stands for,
+# 年龄是多少岁 an age
 COPULA_SLOT = re.compile(
     r"([\u4e00-\u9fff]{2,}?)(?:定|设|设定|确定|规定|核定)?(?:是|为)(?:多少|(?<![哪十])几(?!十))"
-    rf"(?!\s*(?:个(?!\s*(?:工作日|月))|{PEOPLE}|{THINGS}|户|项|次|场|类|批))"
+    rf"(?!\s*(?:个(?!\s*(?:工作日|月))|{PEOPLE}|{THINGS}|户|项|次|场|类|批|周?岁))"
 )
 # words around a subject that say nothing of what it is (具体金额, 最高收费标准, 每人每月)
 VAGUE = re.compile(

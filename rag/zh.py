@@ -9,6 +9,11 @@ length-preserving on purpose, so an offset into folded text is the same offset i
 True
 
 NFKC is not used: it can change lengths ("…" becomes "..."), which would break that promise.
+Hong Kong and Taiwan texts use a few variant characters OpenCC's t2s leaves alone (衞生, 甚麼);
+``fold`` maps them too, one character for one:
+
+>>> fold("衞生署 甚麼 公共屋邨")
+'卫生署 什么 公共屋村'
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ import functools
 import re
 
 _WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20}
+# variant characters of Hong Kong/Taiwan print that t2s keeps (衞 of 衞生署, 邨 of 屋邨 …)
+_VARIANTS = str.maketrans("衞汚蔴粧甦濶隣邨", "卫污麻妆苏阔邻村")
+_FOLD = _WIDTH | _VARIANTS
+# 甚麼 is 什么 in HK/Taiwan writing (t2s gives 甚么); same length, so it is folded as well
+_PHRASES = (("甚么", "什么"),)
 _OPEN = "(（〔【[《“‘「『〈"
 _CLOSE = ")）〕】]》”’」』〉"
 _PAIRS = dict(zip(_CLOSE, _OPEN, strict=True))
@@ -52,7 +62,10 @@ def to_simplified(text: str) -> str:
 
 def fold(text: str) -> str:
     """The matching form of a text: simplified, half-width, ASCII lower-case; same length."""
-    return to_simplified(text).translate(_WIDTH).lower()
+    folded = to_simplified(text).translate(_FOLD).lower()
+    for variant, standard in _PHRASES:
+        folded = folded.replace(variant, standard)
+    return folded
 
 
 def bracket_pairs(text: str) -> dict[int, int]:
