@@ -112,8 +112,8 @@ ASKED_DURATION = re.compile(
 # “3个月” a span; 3—12个月 is a span too
 SPAN = r"(?<![\d月第])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*"  # not a year, not a 月X日 day
 DURATION = re.compile(
-    rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周|星期)|{SPAN}(?:个\s*月|年(?![底初末度]))"
-)
+    rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周(?![岁年])|星期)|{SPAN}(?:个\s*月|年(?![底初末度]))"
+)  # 四十周岁 is an age, 三周年 an anniversary: not weeks
 # how often: “多久召开一次”, “隔多久报一次”, “频次” (not “一次最多能开多长时间的药”: once)
 FREQUENCY = re.compile(
     r"(?:多久|多长时间|几年|多少年|几个月|多少天|几天)[^,;。?!，；？！]{0,12}?(?:一次|一回)"

@@ -1,0 +1,107 @@
+"""Traditional-Chinese (Hong Kong) questions and texts: variant characters, colloquial names and
+Cantonese question words, ages and spans written in Chinese numerals."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.formal import formal
+from rag.question import Need, clean_question, intent_of
+from rag.short import met_value
+from rag.zh import fold
+
+# a sentence as the Basic Law booklet (dev calibration d43) prints it
+ARTICLE = (
+    "第四十四條 香港特別行政區行政長官由年滿四十周歲，在香港通常居住連續滿二十年並在外國無居留權"
+    "的香港特別行政區永久性居民中的中國公民擔任。"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("衞生署", "卫生署"),
+        ("公共屋邨", "公共屋村"),
+        ("甚麼時候", "什么时候"),
+        ("甚么时候", "什么时候"),
+        ("隣近地區", "邻近地区"),
+    ],
+)
+def test_fold_maps_variants_t2s_keeps(text, folded):
+    assert fold(text) == folded
+    assert len(fold(text)) == len(text)
+
+
+def test_fold_leaves_other_characters_alone():
+    assert fold("甚至") == "甚至"  # 甚 alone is no variant
+    assert fold("周歲 週年") == "周岁 周年"
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("特首任期幾多年？", "行政長官任期多少年？"),
+        ("特首由谁任命？", "行政長官由谁任命？"),
+        ("港府幾時公布？", "香港特別行政區政府何時公布？"),
+        ("邊個部門負責審批？", "哪個部門負責審批？"),
+        ("由邊個批准？", "由誰批准？"),
+        ("申請係咪要交費？", "申請是否要交費？"),
+        ("點樣申請？", "怎樣申請？"),
+    ],
+)
+def test_colloquial_hong_kong_wording_becomes_formal(question, wanted):
+    assert formal(question) == wanted
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["身邊個別人員由誰負責？", "路旁邊個體攤販歸誰管？", "行政長官任期多少年？", "谁负责医保？"],
+)
+def test_formal_leaves_other_words_alone(question):
+    assert formal(question) == question
+
+
+def test_clean_question_reads_the_formal_wording():
+    assert clean_question(" 特首任期幾多年？\u200b") == "行政長官任期多少年？"
+
+
+def test_answer_echoes_the_question_as_asked(hashing_engine):
+    asked = "特首任期幾多年？"
+    assert hashing_engine.ask(asked).question == asked
+
+
+@pytest.mark.parametrize(
+    "question", ["擔任行政長官的年齡要求是多少歲？", "担任组长须工作满几年？", "擔任主席要多久？"]
+)
+def test_a_figure_about_a_post_is_no_who_question(question):
+    assert intent_of(question) != "responsibility"
+
+
+@pytest.mark.parametrize(
+    "question", ["組長由誰擔任？", "由哪个部门担任召集单位？", "總指揮由哪位擔任"]
+)
+def test_who_serves_is_still_a_who_question(question):
+    assert intent_of(question) == "responsibility"
+
+
+@pytest.mark.parametrize("question", ["行政長官須年滿多少歲？", "申请人的年龄是几岁？"])
+def test_an_age_question_is_met_by_an_age_in_chinese_numerals(question):
+    need = Need.of(clean_question(question))
+    assert need.met("", fold(ARTICLE), False)
+    assert need.met("", fold("申請人須年滿十八歲。"), False)
+    assert not need.met("", fold("申請人須在本港工作滿十八年。"), False)
+    assert met_value(ARTICLE, need, question) == "滿四十周歲"
+
+
+def test_an_age_is_no_span_of_weeks():
+    need = Need.of("須在香港居住多久？")
+    assert not need.met("", fold("年滿四十周歲的永久性居民"), False)
+    assert not need.met("", fold("本條例生效三周年"), False)
+    assert need.met("", fold("每兩周報送一次"), False)
+    assert met_value(ARTICLE, need, "須在香港通常居住多久？") == "滿二十年"
+
+
+def test_colloquial_question_finds_the_formal_sentence_value():
+    question = clean_question("做特首要在香港住滿幾多年？")
+    assert "行政長官" in question and "多少年" in question
+    assert met_value(ARTICLE, Need.of(question), question) == "滿二十年"
