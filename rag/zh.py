@@ -112,6 +112,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         if ch in _OPEN and (i - start) in pairs:
             i = start + pairs[i - start] + 1
             continue
+        if ch == "\n" and _continues(text, s, i, end):
+            i += 1
+            continue
         if ch == "\n":
             if text[s:i].strip():
                 spans.append((s, i))
@@ -132,6 +135,35 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     if text[s:end].strip():
         spans.append((s, end))
     return [_trim(text, a, b) for a, b in spans]
+
+
+# a line that ends on a comma or 、 was broken by the page (PDF print), unless an item follows
+_MID_SENTENCE = "，,、"
+_LINE_ITEM = re.compile(
+    r"[ \t\u3000]*(?:[(（〔【•·●▪◆\-—]|[一二三四五六七八九十\d]{1,3}\s*[、.．]"
+    r"|第\s*[一二三四五六七八九十百零〇\d]+\s*[章节節条條款项項部编編篇])"
+)
+
+
+def _continues(text: str, s: int, i: int, end: int) -> bool:
+    """Does the sentence go on past the line end at ``i`` (``text[s:i]`` its first part)?
+
+    >>> t = "國家通過普及理想教育、文化教育、\\n紀律和法制教育。"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['國家通過普及理想教育、文化教育、\\n紀律和法制教育。']
+    >>> t = "包括以下事項，\\n(一) 甲；\\n一、乙"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['包括以下事項，', '(一) 甲；', '一、乙']
+    """
+    part = text[s:i].rstrip(" \t\u3000")
+    nxt = text[i + 1 : end]
+    return (
+        len(part) > 2
+        and part[-1] in _MID_SENTENCE
+        and bool(nxt.strip())
+        and not nxt.startswith("\n")
+        and not _LINE_ITEM.match(nxt)
+    )
 
 
 def _skip_spaces(text: str, i: int, end: int) -> int:

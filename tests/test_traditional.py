@@ -8,7 +8,7 @@ import pytest
 from rag.formal import formal
 from rag.question import Need, clean_question, intent_of
 from rag.short import met_value
-from rag.zh import fold
+from rag.zh import fold, sentence_spans
 
 # a sentence as the Basic Law booklet (dev calibration d43) prints it
 ARTICLE = (
@@ -105,3 +105,32 @@ def test_colloquial_question_finds_the_formal_sentence_value():
     question = clean_question("做特首要在香港住滿幾多年？")
     assert "行政長官" in question and "多少年" in question
     assert met_value(ARTICLE, Need.of(question), question) == "滿二十年"
+
+
+def test_a_line_broken_after_a_comma_is_one_sentence():
+    text = "第一條 為保障市民的權利、\n自由和義務，特制定本法。\n第二條 本法自公布之日起施行。"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "第一條 為保障市民的權利、\n自由和義務，特制定本法。",
+        "第二條 本法自公布之日起施行。",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "考慮的事項如下，\n(a) 甲；\n(b) 乙。",
+        "包括以下內容、\n• 甲。",
+        "本辦法規定如下，\n第二條 乙。",
+        "主要任務，\n一、加強領導。",
+        "一、\n總則",
+    ],
+)
+def test_a_line_before_an_item_or_a_bare_number_still_ends(text):
+    assert len(sentence_spans(text)) == text.count("\n") + 1
+
+
+def test_the_basic_law_booklet_keeps_its_page_broken_sentences_whole(dev_read):
+    text = dev_read("d43").doc.text
+    start = text.index("國家通過普及理想教育")
+    spans = [(a, b) for a, b in sentence_spans(text) if a <= start < b]
+    assert spans and "紀律和法制教育" in text[spans[0][0] : spans[0][1]]
