@@ -23,7 +23,7 @@ import re
 
 _WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20}
 # variant characters of Hong Kong/Taiwan print that t2s keeps (衞 of 衞生署, 邨 of 屋邨 …)
-_VARIANTS = str.maketrans("衞汚蔴粧甦濶隣邨", "卫污麻妆苏阔邻村")
+_VARIANTS = str.maketrans("衞汚蔴粧甦濶隣邨敍擧簷衹", "卫污麻妆苏阔邻村叙举檐只")
 _FOLD = _WIDTH | _VARIANTS
 # 甚麼 is 什么 in HK/Taiwan writing (t2s gives 甚么); same length, so it is folded as well
 _PHRASES = (("甚么", "什么"),)

@@ -25,6 +25,7 @@ ARTICLE = (
         ("甚麼時候", "什么时候"),
         ("甚么时候", "什么时候"),
         ("隣近地區", "邻近地区"),
+        ("敍述", "叙述"),
     ],
 )
 def test_fold_maps_variants_t2s_keeps(text, folded):
