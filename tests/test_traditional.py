@@ -48,6 +48,10 @@ def test_fold_leaves_other_characters_alone():
         ("由邊個批准？", "由誰批准？"),
         ("申請係咪要交費？", "申請是否要交費？"),
         ("點樣申請？", "怎樣申請？"),
+        ("審批要幾耐？", "審批要多久？"),
+        ("區徽係咩圖案？", "區徽是甚麼圖案？"),
+        ("香港特區嘅區旗係乜嘢？", "香港特別行政區的區旗是甚麼？"),
+        ("佢唔申報會點？", "他不申報會點？"),
     ],
 )
 def test_colloquial_hong_kong_wording_becomes_formal(question, wanted):
@@ -56,7 +60,15 @@ def test_colloquial_hong_kong_wording_becomes_formal(question, wanted):
 
 @pytest.mark.parametrize(
     "question",
-    ["身邊個別人員由誰負責？", "路旁邊個體攤販歸誰管？", "行政長官任期多少年？", "谁负责医保？"],
+    [
+        "身邊個別人員由誰負責？",
+        "路旁邊個體攤販歸誰管？",
+        "行政長官任期多少年？",
+        "谁负责医保？",
+        "深圳經濟特區由誰管理？",
+        "兩者的關係是甚麼？",
+        "聯係由誰負責？",
+    ],
 )
 def test_formal_leaves_other_words_alone(question):
     assert formal(question) == question
