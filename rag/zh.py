@@ -145,18 +145,30 @@ _LINE_ITEM = re.compile(
 )
 
 
+# “(a) 第2類監察” on a line of its own, its bullet “• 行政長官。” on the next: one sentence
+_LABEL_LINE = re.compile(
+    r"\s*[(（]\s*(?:[a-z]|[ivx]{1,4}|\d{1,2}|[一二三四五六七八九十]{1,3})\s*[)）][^。！？；;，,、：:]{1,40}"
+)
+_BULLET = re.compile(r"[ \t\u3000]*[•●▪◆·]")
+
+
 def _continues(text: str, s: int, i: int, end: int) -> bool:
     """Does the sentence go on past the line end at ``i`` (``text[s:i]`` its first part)?
 
     >>> t = "國家通過普及理想教育、文化教育、\\n紀律和法制教育。"
     >>> [t[a:b] for a, b in sentence_spans(t)]
     ['國家通過普及理想教育、文化教育、\\n紀律和法制教育。']
+    >>> t = "(a) 截取\\n• 行政長官。\\n• 處長。"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['(a) 截取\\n• 行政長官。', '• 處長。']
     >>> t = "包括以下事項，\\n(一) 甲；\\n一、乙"
     >>> [t[a:b] for a, b in sentence_spans(t)]
     ['包括以下事項，', '(一) 甲；', '一、乙']
     """
     part = text[s:i].rstrip(" \t\u3000")
     nxt = text[i + 1 : end]
+    if len(part) <= 50 and _BULLET.match(nxt) and _LABEL_LINE.fullmatch(fold(part)):
+        return True
     return (
         len(part) > 2
         and part[-1] in _MID_SENTENCE

@@ -147,3 +147,32 @@ def test_the_basic_law_booklet_keeps_its_page_broken_sentences_whole(dev_read):
     start = text.index("國家通過普及理想教育")
     spans = [(a, b) for a, b in sentence_spans(text) if a <= start < b]
     assert spans and "紀律和法制教育" in text[spans[0][0] : spans[0][1]]
+
+
+def test_an_item_label_line_and_its_bullet_are_one_sentence():
+    text = "(b) 第2類監察\n• 行政長官；或• 由行政長官指定的人員。\n(c) 緊急授權\n• 處長。"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "(b) 第2類監察\n• 行政長官；",
+        "或• 由行政長官指定的人員。",
+        "(c) 緊急授權\n• 處長。",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(a) 申請人須填表。\n• 甲。",  # the label line is a sentence already
+        "(a) 截取\n(b) 監察",  # no bullet follows
+        "總則\n• 甲。",  # a heading, not an item label
+        "(a) 包括以下各項：\n• 甲。",
+    ],
+)
+def test_other_lines_before_a_bullet_still_end(text):
+    assert len(sentence_spans(text)) == 2
+
+
+def test_the_interception_guidelines_keep_an_authority_with_its_item(dev_read):
+    text = dev_read("d41").doc.text
+    at = text.index("緊急授權\n•")
+    spans = [(a, b) for a, b in sentence_spans(text) if a <= at < b]
+    assert spans and "警務處處長" in text[spans[0][0] : spans[0][1]]
