@@ -21,7 +21,7 @@ from rag.filters import Filters, preferred
 from rag.index import Index
 from rag.llm import LLMConfig, generate
 from rag.models import cl100k
-from rag.question import clean_question, content_terms
+from rag.question import clean_question, content_terms, visible
 from rag.retrieve import Retriever, Retrievers
 from rag.settings import Settings
 from rag.types import Answer, Hit
@@ -146,7 +146,7 @@ class Engine:
         ``doc_ids`` is shorthand for ``filters.doc_ids``; ``mode`` names the retriever (or is
         one, as ``rag eval`` passes them)."""
         started = time.perf_counter()
-        question = clean_question(question)
+        asked, question = question, clean_question(question)
         retriever = self.retriever_for(mode)
         if doc_ids:
             filters = replace(filters, doc_ids=tuple(filters.doc_ids) + tuple(doc_ids))
@@ -160,4 +160,5 @@ class Engine:
         answer = answer_from_hits(question, hits, self.index, vector)
         if self.llm is not None:
             answer = generate(answer, self.index, vector, self.llm)
-        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+        latency = (time.perf_counter() - started) * 1000
+        return replace(answer, question=visible(asked), latency_ms=latency)  # as asked, not formal

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 
 from rag.duties import prose_duty, prose_unit  # noqa: F401  (prose_unit: its old home)
 from rag.errors import BadQuestion
+from rag.formal import formal
 from rag.zh import fold
 
 MAX_QUESTION_CHARS = 500
@@ -119,8 +120,8 @@ ASKED_DURATION = re.compile(
 # “3个月” a span; 3—12个月 is a span too
 SPAN = r"(?<![\d月第])(?:\d{1,3}|[一二两三四五六七八九十百半]+)\s*"  # not a year, not a 月X日 day
 DURATION = re.compile(
-    rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周|星期)|{SPAN}(?:个\s*月|年(?![底初末度]))"
-)
+    rf"{SPAN}(?:个\s*)?(?:工作日|小时|天|日|周(?![岁年])|星期)|{SPAN}(?:个\s*月|年(?![底初末度]))"
+)  # 四十周岁 is an age, 三周年 an anniversary: not weeks
 # what a bare 多长 asks: a span (3年) or a length (1.5米)
 LONG = re.compile(
     rf"{DURATION.pattern}|(?<![\d.])\d[\d.]*\s*(?:米|公里|千米|厘米|毫米)|{SPAN}(?:米|公里|千米|厘米)"
@@ -183,14 +184,15 @@ START_DATE = (
 
 def clean_question(text: str) -> str:
     """Refuse empty and oversized questions before any work is done; the rest is ``visible``
-    (possibly "" — then there is nothing to search for, and the asker is asked for more)."""
+    (possibly "" — then there is nothing to search for, and the asker is asked for more), in
+    ``formal`` wording (特首 → 行政長官)."""
     if not isinstance(text, str) or not text.strip():
         raise BadQuestion("the question is empty: ask something like 谁负责医保跨省结算？")
     if len(text) > MAX_QUESTION_CHARS:
         raise BadQuestion(
             f"the question has {len(text)} characters; the limit is {MAX_QUESTION_CHARS}"
         )
-    return visible(text)
+    return formal(visible(text))
 
 
 def visible(text: str) -> str:
@@ -397,10 +399,11 @@ MONEY_SLOT = re.compile(
     r"(?!才|能|可|就|以|内|后|前|左右)([\u4e00-\u9fff]{2,6})\s*[?？。!！]?\s*$"
 )  # not a verb phrase (多少元才能申请)
 # 收费标准是多少元 / 有效期是几年: a figure asked of the noun before the copula
-# (建筑密度上限定为多少); not when a counter follows — 目标是多少个 counts what the 个 stands for
+# (建筑密度上限定为多少); not when a counter follows — 目标是多少个 counts what the 个 stands for,
+# 年龄是多少岁 an age
 COPULA_SLOT = re.compile(
     r"([\u4e00-\u9fff]{2,}?)(?:定|设|设定|确定|规定|核定)?(?:是|为)(?:多少|(?<![哪十])几(?!十))"
-    rf"(?!\s*(?:个(?!\s*(?:工作日|月))|{PEOPLE}|{THINGS}|户|项|次|场|类|批))"
+    rf"(?!\s*(?:个(?!\s*(?:工作日|月))|{PEOPLE}|{THINGS}|户|项|次|场|类|批|周?岁))"
 )
 # words around a subject that say nothing of what it is (具体金额, 最高收费标准, 每人每月)
 VAGUE = re.compile(

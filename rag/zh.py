@@ -9,6 +9,11 @@ length-preserving on purpose, so an offset into folded text is the same offset i
 True
 
 NFKC is not used: it can change lengths ("…" becomes "..."), which would break that promise.
+Hong Kong and Taiwan texts use a few variant characters OpenCC's t2s leaves alone (衞生, 甚麼);
+``fold`` maps them too, one character for one:
+
+>>> fold("衞生署 甚麼 公共屋邨")
+'卫生署 什么 公共屋村'
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ import functools
 import re
 
 _WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20}
+# variant characters of Hong Kong/Taiwan print that t2s keeps (衞 of 衞生署, 邨 of 屋邨 …)
+_VARIANTS = str.maketrans("衞汚蔴粧甦濶隣邨敍擧簷衹", "卫污麻妆苏阔邻村叙举檐只")
+_FOLD = _WIDTH | _VARIANTS
+# 甚麼 is 什么 in HK/Taiwan writing (t2s gives 甚么); same length, so it is folded as well
+_PHRASES = (("甚么", "什么"),)
 _OPEN = "(（〔【[《“‘「『〈"
 _CLOSE = ")）〕】]》”’」』〉"
 _PAIRS = dict(zip(_CLOSE, _OPEN, strict=True))
@@ -52,7 +62,10 @@ def to_simplified(text: str) -> str:
 
 def fold(text: str) -> str:
     """The matching form of a text: simplified, half-width, ASCII lower-case; same length."""
-    return to_simplified(text).translate(_WIDTH).lower()
+    folded = to_simplified(text).translate(_FOLD).lower()
+    for variant, standard in _PHRASES:
+        folded = folded.replace(variant, standard)
+    return folded
 
 
 def bracket_pairs(text: str) -> dict[int, int]:
@@ -99,6 +112,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         if ch in _OPEN and (i - start) in pairs:
             i = start + pairs[i - start] + 1
             continue
+        if ch == "\n" and _continues(text, s, i, end):
+            i += 1
+            continue
         if ch == "\n":
             if text[s:i].strip():
                 spans.append((s, i))
@@ -119,6 +135,47 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     if text[s:end].strip():
         spans.append((s, end))
     return [_trim(text, a, b) for a, b in spans]
+
+
+# a line that ends on a comma or 、 was broken by the page (PDF print), unless an item follows
+_MID_SENTENCE = "，,、"
+_LINE_ITEM = re.compile(
+    r"[ \t\u3000]*(?:[(（〔【•·●▪◆\-—]|[一二三四五六七八九十\d]{1,3}\s*[、.．]"
+    r"|第\s*[一二三四五六七八九十百零〇\d]+\s*[章节節条條款项項部编編篇])"
+)
+
+
+# “(a) 第2類監察” on a line of its own, its bullet “• 行政長官。” on the next: one sentence
+_LABEL_LINE = re.compile(
+    r"\s*[(（]\s*(?:[a-z]|[ivx]{1,4}|\d{1,2}|[一二三四五六七八九十]{1,3})\s*[)）][^。！？；;，,、：:]{1,40}"
+)
+_BULLET = re.compile(r"[ \t\u3000]*[•●▪◆·]")
+
+
+def _continues(text: str, s: int, i: int, end: int) -> bool:
+    """Does the sentence go on past the line end at ``i`` (``text[s:i]`` its first part)?
+
+    >>> t = "國家通過普及理想教育、文化教育、\\n紀律和法制教育。"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['國家通過普及理想教育、文化教育、\\n紀律和法制教育。']
+    >>> t = "(a) 截取\\n• 行政長官。\\n• 處長。"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['(a) 截取\\n• 行政長官。', '• 處長。']
+    >>> t = "包括以下事項，\\n(一) 甲；\\n一、乙"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['包括以下事項，', '(一) 甲；', '一、乙']
+    """
+    part = text[s:i].rstrip(" \t\u3000")
+    nxt = text[i + 1 : end]
+    if len(part) <= 50 and _BULLET.match(nxt) and _LABEL_LINE.fullmatch(fold(part)):
+        return True
+    return (
+        len(part) > 2
+        and part[-1] in _MID_SENTENCE
+        and bool(nxt.strip())
+        and not nxt.startswith("\n")
+        and not _LINE_ITEM.match(nxt)
+    )
 
 
 def _skip_spaces(text: str, i: int, end: int) -> int:
