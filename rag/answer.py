@@ -34,11 +34,14 @@ from rag.clauses import bare_heading
 from rag.duties import Asked, asked, prose_unit
 from rag.features import (
     Source,
+    asks,
     both_first,
     closeness,
     coverage,
     fits,
     framing,
+    free_of_charge,
+    labelled_unit,
     own_weights,
     rank_share,
     term_weights,
@@ -185,7 +188,8 @@ def candidates(
     vector: np.ndarray,
     question: str = "",
 ) -> list[Candidate]:
-    """Every sentence of the hits (bare headings and repeats left out), with its features;
+    """Every sentence of the hits (bare headings, repeats and a Q&A's question lines left out),
+    with its features;
     ``question`` lets a listing question be fitted by the items it asks for (``listing_fits``)
     and tells what a responsibility question asks of who answers (``rag.duties.asked``: a prose
     duty of another act, or a person where it asks for a unit, does not fit)."""
@@ -195,6 +199,7 @@ def candidates(
     # a person does not answer 哪个部门; the act asked (由谁审核) is not required of a prose duty:
     # as a hard filter it refused paraphrased questions (审批 asked, 批准 written)
     wanted = Asked(unit=asked(question).unit) if need.intent == "responsibility" else Asked()
+    asked_for = fold(question)
     for hit in hits:
         tree = source.trees[hit.chunk.doc_id]
         text = tree.doc.text
@@ -205,15 +210,21 @@ def candidates(
             clause = tree.clause_at(s)
             if (hit.chunk.doc_id, s) in seen or bare_heading(text, clause, s, e):
                 continue
+            if asks(text[s:e]):  # 问：…？ of a Q&A repeats the asker's words, never answers
+                continue
             seen.add((hit.chunk.doc_id, s))
             sentence = fold(text[s:e])
             context = f"{title} {fold(clause.path_text) if clause else ''} {sentence}"
             duty = _duty(tree, s, e)
             prose = None if duty else prose_unit(text[s:e], posts, wanted)
+            if prose is None and duty is None and need.intent == "responsibility" and clause:
+                prose = labelled_unit(clause.path[-1], text[s:e])  # 实施机关：X局。
             stored = source.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
             covered = coverage(context, terms), coverage(sentence, own)
             fit = fits(need, context, sentence, duty, prose)
+            if need.intent == "quantity" and not fit and free_of_charge(asked_for, sentence):
+                fit = True  # 要交多少钱？ — 不收费。
             found = Candidate(hit, tree, s, e, *covered, similarity, duty, prose, fit)
             frame = framing(tree, clause)
             out.append(replace(found, rank_share=share, agreed=agreed, framing=frame))
