@@ -34,6 +34,7 @@ from rag.clauses import bare_heading
 from rag.duties import Asked, asked, prose_unit
 from rag.features import (
     Source,
+    asked_field,
     asks,
     both_first,
     closeness,
@@ -230,7 +231,27 @@ def candidates(
             out.append(replace(found, rank_share=share, agreed=agreed, framing=frame))
     close = closeness([c.similarity for c in out])
     out = [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
-    return listing_fits(question, need, out)
+    return field_fits(question, need, listing_fits(question, need, out))
+
+
+def field_fits(question: str, need: Need, found: list[Candidate]) -> list[Candidate]:
+    """A responsibility question naming the act of a "who" field (由哪个机关实施, for a service
+    guide's 实施机关) is fitted only by the sentences of that field — when the best retrieved
+    passage's document has one holding a unit; a unit charged elsewhere with something else
+    (所需费用由登记机关承担) does not answer it. Otherwise every sentence keeps its fit."""
+    if need.intent != "responsibility":
+        return found
+    asked_for = fold(question)
+    field = [c.fits and asked_field(asked_for, _heading(c)) for c in found]
+    best = {c.tree.doc.doc_id for c in found if c.rank_share >= 1.0}
+    if not any(f and c.tree.doc.doc_id in best for c, f in zip(found, field, strict=True)):
+        return found
+    return [replace(c, fits=f) for c, f in zip(found, field, strict=True)]
+
+
+def _heading(c: Candidate) -> str:
+    clause = c.tree.clause_at(c.start)
+    return clause.path[-1] if clause else ""
 
 
 def listing_fits(question: str, need: Need, found: list[Candidate]) -> list[Candidate]:

@@ -149,6 +149,21 @@ def labelled_unit(heading: str, sentence: str) -> str | None:
     return split_units(m.group(0))[0] if m else None
 
 
+def asked_field(question: str, heading: str) -> bool:
+    """Is ``heading`` a "who" field (实施机关, 受理机构) whose act the (folded) question names —
+    由哪个机关实施 for 实施机关, 哪个机构受理 for 受理机构? Its value is then the answer, rather
+    than a unit a sentence elsewhere charges with something else.
+
+    >>> asked_field("登记由哪个机关实施", "三、实施机关"), asked_field("由谁受理", "二、实施机关")
+    (True, False)
+    >>> asked_field("登记由哪个机关实施", "三、收费标准")
+    False
+    """
+    label = HEADING_NUMBER.sub("", heading).strip(" ：:")
+    m = WHO_FIELD.search(label)
+    return bool(m) and label[: m.start() + 2][-2:] in question
+
+
 # a line that asks rather than states: the 问：line of a 政策解读 in 问答 form, a rhetorical 吗？
 ASKS = re.compile(r"^\s*(?:问[：:]|[Qq][：:.])|[？?]\s*$")
 

@@ -368,3 +368,18 @@ def test_the_question_line_of_a_q_and_a_never_answers():
     assert a.citations[0].text.startswith("答")
     alone = _guide([("三、", "补贴标准", qa.split("\n")[0])], idf, "一次性创业补贴是什么？")
     assert not alone.found  # the question line alone answers nothing, however well it covers
+
+
+def test_a_question_naming_a_who_field_is_answered_from_that_field():
+    """由哪个机关实施 asks for the 实施机关 field; a unit charged elsewhere with a cost
+    (所需费用由登记机关承担) covers the question's words as well but answers something else."""
+    parts = [
+        ("三、", "实施机关", "江川市各区（县）市场监督管理局。"),
+        ("九、", "收费标准", "所需费用由登记机关承担。"),
+    ]
+    idf = {"实施": 1.0, "机关": 3.0, "登记": 3.0}
+    a = _guide(parts, idf, "个体工商户设立登记由哪个机关实施？")
+    assert a.found and a.short_answer["lead"] == ["江川市各区（县）市场监督管理局"]
+    # a question naming another act is not narrowed to the field: the cost bearer may answer
+    b = _guide(parts, idf, "登记的费用由哪个机关承担？")
+    assert b.found and b.short_answer["lead"] == ["登记机关"]
