@@ -34,11 +34,15 @@ from rag.clauses import bare_heading
 from rag.duties import Asked, asked, prose_unit
 from rag.features import (
     Source,
+    asked_field,
+    asks,
     both_first,
     closeness,
     coverage,
     fits,
     framing,
+    free_of_charge,
+    labelled_unit,
     own_weights,
     rank_share,
     term_weights,
@@ -185,7 +189,8 @@ def candidates(
     vector: np.ndarray,
     question: str = "",
 ) -> list[Candidate]:
-    """Every sentence of the hits (bare headings and repeats left out), with its features;
+    """Every sentence of the hits (bare headings, repeats and a Q&A's question lines left out),
+    with its features;
     ``question`` lets a listing question be fitted by the items it asks for (``listing_fits``)
     and tells what a responsibility question asks of who answers (``rag.duties.asked``: a prose
     duty of another act, or a person where it asks for a unit, does not fit)."""
@@ -195,6 +200,7 @@ def candidates(
     # a person does not answer 哪个部门; the act asked (由谁审核) is not required of a prose duty:
     # as a hard filter it refused paraphrased questions (审批 asked, 批准 written)
     wanted = Asked(unit=asked(question).unit) if need.intent == "responsibility" else Asked()
+    asked_for = fold(question)
     for hit in hits:
         tree = source.trees[hit.chunk.doc_id]
         text = tree.doc.text
@@ -205,21 +211,28 @@ def candidates(
             clause = tree.clause_at(s)
             if (hit.chunk.doc_id, s) in seen or bare_heading(text, clause, s, e):
                 continue
+            if asks(text[s:e]):  # 问：…？ of a Q&A repeats the asker's words, never answers
+                continue
             seen.add((hit.chunk.doc_id, s))
             sentence = fold(text[s:e])
             context = f"{title} {fold(clause.path_text) if clause else ''} {sentence}"
             duty = _duty(tree, s, e)
             prose = None if duty else prose_unit(text[s:e], posts, wanted)
+            if prose is None and duty is None and need.intent == "responsibility" and clause:
+                prose = labelled_unit(clause.path[-1], text[s:e])  # 实施机关：X局。
             stored = source.sentence_vector(hit.chunk.doc_id, s, e)
             similarity = float(stored @ vector) if stored is not None else hit.dense_score
             covered = coverage(context, terms), coverage(sentence, own)
             fit = fits(need, context, sentence, duty, prose)
+            if need.intent == "quantity" and not fit and free_of_charge(asked_for, sentence):
+                fit = True  # 要交多少钱？ — 不收费。
             found = Candidate(hit, tree, s, e, *covered, similarity, duty, prose, fit)
             frame = framing(tree, clause)
             out.append(replace(found, rank_share=share, agreed=agreed, framing=frame))
     close = closeness([c.similarity for c in out])
     out = [replace(c, closeness=k) for c, k in zip(out, close, strict=True)]
-    return preferred_fits(need, listing_fits(question, need, out))
+    out = listing_fits(question, need, out)
+    return preferred_fits(need, field_fits(question, need, out))
 
 
 def preferred_fits(need: Need, found: list[Candidate]) -> list[Candidate]:
@@ -234,11 +247,23 @@ def preferred_fits(need: Need, found: list[Candidate]) -> list[Candidate]:
         due = c.duty.deadline if need.deadline and c.duty else ""
         return bool(need.prefer.search(fold(c.quote())) or (due and need.prefer.search(fold(due))))
 
-    shapes = [shaped(c) for c in found]
-    best = {c.tree.doc.doc_id for c in found if c.rank_share >= 1.0}
-    if not any(s and c.fits and c.tree.doc.doc_id in best for c, s in zip(found, shapes)):
+    return narrowed(found, [c.fits and shaped(c) for c in found])
+
+
+def field_fits(question: str, need: Need, found: list[Candidate]) -> list[Candidate]:
+    """A responsibility question naming the act of a "who" field (由哪个机关实施, for a service
+    guide's 实施机关) is fitted only by the sentences of that field — when the best retrieved
+    passage's document has one holding a unit; a unit charged elsewhere with something else
+    (所需费用由登记机关承担) does not answer it. Otherwise every sentence keeps its fit."""
+    if need.intent != "responsibility":
         return found
-    return [replace(c, fits=c.fits and s) for c, s in zip(found, shapes, strict=True)]
+    asked_for = fold(question)
+    return narrowed(found, [c.fits and asked_field(asked_for, _heading(c)) for c in found])
+
+
+def _heading(c: Candidate) -> str:
+    clause = c.tree.clause_at(c.start)
+    return clause.path[-1] if clause else ""
 
 
 def listing_fits(question: str, need: Need, found: list[Candidate]) -> list[Candidate]:
@@ -257,10 +282,17 @@ def listing_fits(question: str, need: Need, found: list[Candidate]) -> list[Cand
         )
         for c in found
     ]
+    return narrowed(found, [c.fits and g for c, g in zip(found, gives, strict=True)])
+
+
+def narrowed(found: list[Candidate], keep: list[bool]) -> list[Candidate]:
+    """Only the ``keep`` candidates fit — when one of them is in the best retrieved passage's
+    document (a sentence of the asked shape elsewhere is weaker evidence than the passage
+    retrieval trusts most); otherwise nothing changes, so narrowing never refuses a question."""
     best = {c.tree.doc.doc_id for c in found if c.rank_share >= 1.0}
-    if not any(g and c.tree.doc.doc_id in best for c, g in zip(found, gives, strict=True)):
+    if not any(k and c.tree.doc.doc_id in best for c, k in zip(found, keep, strict=True)):
         return found
-    return [replace(c, fits=c.fits and g) for c, g in zip(found, gives, strict=True)]
+    return [replace(c, fits=k) for c, k in zip(found, keep, strict=True)]
 
 
 def score(candidates: list[Candidate], weights: Weights = DEFAULT) -> list[Candidate]:

@@ -8,11 +8,13 @@ stored sentence vectors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
 
+from rag.duties import ENUMERATOR, UNITS, split_units
 from rag.question import Need, content_terms
 from rag.types import Clause, ClauseTree, Hit, Responsibility
 
@@ -121,3 +123,86 @@ def fits(
     完成时限. ``context`` is title + clause path + sentence."""
     deadline = duty.deadline if duty else ""
     return need.met(context, sentence, bool(duty or prose_unit), deadline)
+
+
+# a field label naming who acts (办事指南: 实施机关, 受理机构, 承办单位, 责任部门, 办理部门)
+WHO_FIELD = re.compile(
+    r"(?:实施|受理|承办|办理|审批|责任|主管|执法|监管)(?:机关|机构|单位|部门|主体)$"
+)
+HEADING_NUMBER = re.compile(rf"^\s*{ENUMERATOR}")
+
+
+def labelled_unit(heading: str, sentence: str) -> str | None:
+    """The unit a sentence names as the value of a "who" field — the sentence opening its
+    clause's heading 实施机关 / 受理机构 and standing for nothing but a unit, as service guides
+    (办事指南) list their facts under field labels without a verb (no “由…负责” to read).
+
+    >>> labelled_unit("三、实施机关", "江川市各区（县）市场监督管理局。")
+    '江川市各区（县）市场监督管理局'
+    >>> labelled_unit("二、受理机构", "市民政局、市财政局。")
+    '市民政局'
+    >>> labelled_unit("三、收费标准", "市民政局。") is None  # not a who field
+    True
+    >>> labelled_unit("三、实施机关", "行政许可。") is None  # no unit
+    True
+    >>> labelled_unit("三、实施机关", "市民政局会同有关部门制定细则。") is None  # not a value
+    True
+    """
+    label = HEADING_NUMBER.sub("", heading).strip(" ：:")
+    if not WHO_FIELD.search(label):
+        return None
+    value = sentence.strip().rstrip("。；;，, ")
+    m = re.fullmatch(UNITS, value)
+    return split_units(m.group(0))[0] if m else None
+
+
+def asked_field(question: str, heading: str) -> bool:
+    """Is ``heading`` a "who" field (实施机关, 受理机构) whose act the (folded) question names —
+    由哪个机关实施 for 实施机关, 哪个机构受理 for 受理机构? Its value is then the answer, rather
+    than a unit a sentence elsewhere charges with something else.
+
+    >>> asked_field("登记由哪个机关实施", "三、实施机关"), asked_field("由谁受理", "二、实施机关")
+    (True, False)
+    >>> asked_field("登记由哪个机关实施", "三、收费标准")
+    False
+    """
+    label = HEADING_NUMBER.sub("", heading).strip(" ：:")
+    m = WHO_FIELD.search(label)
+    return bool(m) and label[: m.start() + 2][-2:] in question
+
+
+# a line that asks rather than states: the 问：line of a 政策解读 in 问答 form, a rhetorical 吗？
+ASKS = re.compile(r"^\s*(?:问[：:]|[Qq][：:.])|[？?]\s*$")
+
+
+def asks(sentence: str) -> bool:
+    """Is the sentence itself a question? It repeats the asker's words (so it covers them
+    well and its embedding is close) but never holds the answer, which follows it.
+
+    >>> asks("问：一次性创业补贴能拿多少？"), asks("可以申请创业担保贷款吗？")
+    (True, True)
+    >>> asks("答：可以。"), asks("给予一次性创业补贴1万元。")
+    (False, False)
+    """
+    return bool(ASKS.search(sentence))
+
+
+ASKS_FEE = re.compile(r"多少钱|收费|费用|交多少|缴纳多少|缴费|收多少|要钱|花钱|工本费")
+# no fee at all — not a free service beside the matter (免费邮寄, 免费提供表格)
+FREE = re.compile(r"不收费|不收取(?:任何)?费用|免收|无需缴费|无需缴纳|零收费|不需缴费|^免费。?$")
+
+
+def free_of_charge(question: str, sentence: str) -> bool:
+    """Does a (folded) sentence answer a fee question (办理要交多少钱) by saying there is no
+    fee? A figure-less “不收费” is the answer a service guide gives under 收费标准.
+
+    >>> free_of_charge("办理登记要交多少钱", "不收费。")
+    True
+    >>> free_of_charge("办理登记需要多少个工作日", "不收费。")
+    False
+    >>> free_of_charge("办理登记要交多少钱", "登记机关核发营业执照。")
+    False
+    >>> free_of_charge("办理登记要交多少钱", "营业执照免费邮寄。")  # a free service, not the fee
+    False
+    """
+    return bool(ASKS_FEE.search(question) and FREE.search(sentence))

@@ -338,3 +338,58 @@ def test_a_sentence_that_announces_nothing_keeps_its_own_text():
     hits = [Hit(Chunk("p#0", "p", "养老服务办法", "", 0, len(first), first, (), 9), 1, 1.0)]
     a = answer_from_hits("补贴发给谁？", hits, source, np.zeros(3))
     assert a.found and a.short_answer == {"text": first}
+
+
+def _guide(parts: list[tuple[str, str, str]], idf: dict[str, float], question: str):
+    source = TermSource(parts, idf)
+    text = source.trees["p"].doc.text
+    hits = [Hit(Chunk("p#0", "p", "长护险办法", "", 0, len(text), text, (), 9), 1, 1.0)]
+    return answer_from_hits(question, hits, source, np.zeros(3))
+
+
+GUIDE_IDF = {"登记": 1.0, "实施": 2.0, "机关": 2.0, "办理": 1.0, "收费": 2.0}
+
+
+def test_a_who_field_of_a_service_guide_names_the_unit_that_handles_it():
+    """办事指南 state who acts as a field (实施机关：X局。), with no “由…负责” to read."""
+    who = ("三、", "实施机关", "江川市各区（县）市场监督管理局。")
+    parts = [("一、", "事项名称", "个体工商户设立登记。"), who]
+    a = _guide(parts, GUIDE_IDF, "个体工商户设立登记由哪个机关实施？")
+    assert a.found and a.short_answer["lead"] == ["江川市各区（县）市场监督管理局"]
+    other = [parts[0], ("三、", "办理地点", who[2])]  # the same unit under another field
+    b = _guide(other, GUIDE_IDF, "个体工商户设立登记由哪个机关实施？")
+    assert not (b.found and b.short_answer.get("lead"))
+
+
+def test_no_fee_answers_a_fee_question_but_a_free_service_does_not():
+    parts = [("一、", "办理时限", "3个工作日。"), ("二、", "收费标准", "不收费。")]
+    a = _guide(parts, GUIDE_IDF, "办理登记怎么收费，要交多少钱？")
+    assert a.found and a.short_answer == {"text": "不收费。"}
+    free_post = [parts[0], ("二、", "收费标准", "营业执照免费邮寄。")]
+    assert not _guide(free_post, GUIDE_IDF, "办理登记怎么收费，要交多少钱？").found
+
+
+def test_the_question_line_of_a_q_and_a_never_answers():
+    """A 政策解读 in 问答 form repeats the asker's words in its 问 line; the 答 line answers."""
+    idf = {"创业": 2.0, "补贴": 2.0, "一次性": 3.0, "能拿": 1.0}
+    qa = "问：一次性创业补贴能拿多少钱？\n答：符合条件的，给予一次性创业补贴1万元。"
+    a = _guide([("三、", "补贴标准", qa)], idf, "一次性创业补贴能拿多少钱？")
+    assert a.found and a.short_answer == {"value": "1万元"}
+    assert a.citations[0].text.startswith("答")
+    alone = _guide([("三、", "补贴标准", qa.split("\n")[0])], idf, "一次性创业补贴是什么？")
+    assert not alone.found  # the question line alone answers nothing, however well it covers
+
+
+def test_a_question_naming_a_who_field_is_answered_from_that_field():
+    """由哪个机关实施 asks for the 实施机关 field; a unit charged elsewhere with a cost
+    (所需费用由登记机关承担) covers the question's words as well but answers something else."""
+    parts = [
+        ("三、", "实施机关", "江川市各区（县）市场监督管理局。"),
+        ("九、", "收费标准", "所需费用由登记机关承担。"),
+    ]
+    idf = {"实施": 1.0, "机关": 3.0, "登记": 3.0}
+    a = _guide(parts, idf, "个体工商户设立登记由哪个机关实施？")
+    assert a.found and a.short_answer["lead"] == ["江川市各区（县）市场监督管理局"]
+    # a question naming another act is not narrowed to the field: the cost bearer may answer
+    b = _guide(parts, idf, "登记的费用由哪个机关承担？")
+    assert b.found and b.short_answer["lead"] == ["登记机关"]
