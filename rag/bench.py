@@ -130,12 +130,7 @@ def served(settings: Settings, timeout: float = 300) -> Iterator[Served]:
                     time.sleep(0.05)
             yield Served(base, server.pid, time.perf_counter() - started)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+            _stop(server, 10)
 
 
 def ready_checks(workers: int) -> int:
@@ -252,12 +247,7 @@ def bench_during_ingest(
             result["ingest_finished"] = finished()
         finally:
             result["ingest_s"] = round(time.perf_counter() - started, 1)
-            ingest_run.terminate()
-            try:
-                ingest_run.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                ingest_run.kill()
-                ingest_run.wait(timeout=30)
+            _stop(ingest_run, 30)
     for name, values in (("quiet", quiet), ("during ingest", during)):
         t = Timing(name, values or [float("nan")])
         result[name] = {"p50_ms": round(t.p50, 2), "p95_ms": round(t.p95, 2), "n": len(values)}
@@ -570,3 +560,13 @@ def chunks_table(result: dict) -> str:
             f"RSS {result['serve']['rss_mib']:.0f} MiB"
         )
     return "\n".join(lines)
+
+
+def _stop(process: subprocess.Popen, timeout: float) -> None:
+    """Ask a child to stop, and kill it if it has not within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
