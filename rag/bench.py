@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -275,10 +276,10 @@ def run_load(
     """``concurrency`` clients send ``POST /api/ask`` until ``requests`` were sent or
     ``seconds`` passed, whichever comes first.
 
-    A client told 503 waits its ``Retry-After`` (within ``seconds``) before asking again, as
-    a polite client does. The clients are coroutines on one event loop in a thread of their
-    own, over plain keep-alive HTTP/1.1: at c = 256, 256 client threads measured their own wait
-    for the GIL (seconds) as server latency."""
+    A client told 503 waits its ``Retry-After`` and up to half as long again (within
+    ``seconds``) before asking again, as a polite client does. The clients are coroutines on
+    one event loop in a thread of their own, over plain keep-alive HTTP/1.1: at c = 256, 256
+    client threads measured their own wait for the GIL (seconds) as server latency."""
     result: list[Load] = []
     thread = threading.Thread(
         target=lambda: result.append(
@@ -304,8 +305,9 @@ async def _load(
     started = time.perf_counter()
     deadline = started + seconds
 
-    async def client() -> None:
+    async def client(n: int) -> None:
         nonlocal sent
+        jitter = random.Random(n)
         connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         while sent < requests and time.perf_counter() <= deadline:
             body = bodies[sent % len(bodies)]
@@ -323,12 +325,13 @@ async def _load(
             if not keep and connection is not None:
                 connection[1].close()
                 connection = None
-            if later:  # as a polite client does: a flood that ignores it measures only 503s
+            if later:  # a flood ignoring it measures 503s only; unjittered, all come back at once
+                later *= 1 + jitter.random() / 2
                 await asyncio.sleep(min(later, max(0.0, deadline - time.perf_counter())))
         if connection is not None:
             connection[1].close()
 
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    await asyncio.gather(*(client(n) for n in range(concurrency)))
     elapsed = time.perf_counter() - started
     server_cpu, client_cpu = process_cpu_s(pid) - server_cpu, time.process_time() - client_cpu
     memory = process_memory(pid)

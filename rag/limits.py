@@ -172,6 +172,9 @@ def _too_large(cap: int) -> str:
     )
 
 
+QUEUE = 4  # times the slots that may wait, at most: the bound before slot times are known
+
+
 class Gate:
     """At most ``limit`` holders at once; a bounded queue waits for a slot, each for a bounded time.
 
@@ -203,7 +206,7 @@ class Gate:
             self.held.append(self.clock())
             return True
         ahead = len(self.waiters)
-        if wait <= 0 or ahead >= self.limit or self.expected_wait(ahead) > wait:
+        if wait <= 0 or ahead >= QUEUE * self.limit or self.expected_wait(ahead) > wait:
             return False
         slot = asyncio.get_running_loop().create_future()
         self.waiters.append(slot)

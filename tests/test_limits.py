@@ -23,6 +23,7 @@ from anyio import to_thread
 from fastapi.testclient import TestClient
 
 from rag.limits import (
+    QUEUE,
     BodyLimit,
     Gate,
     RepeatFilter,
@@ -316,17 +317,18 @@ def test_gate_hands_slots_over_in_order_and_bounds_waiters():
             else:
                 order.append(-n)
 
-        waiter = asyncio.create_task(wait_then_record(1, 5))
-        await asyncio.sleep(0.01)
-        assert not await gate.enter(5)  # one waiter already: a second is refused at once
-        late = asyncio.create_task(wait_then_record(2, 0.05))
-        await asyncio.sleep(0.1)  # the second one's wait runs out
+        patient = [asyncio.create_task(wait_then_record(n, 5)) for n in range(1, QUEUE)]
+        late = asyncio.create_task(wait_then_record(QUEUE, 0.05))
+        while len(gate.waiters) < QUEUE:
+            await asyncio.sleep(0)
+        assert not await gate.enter(5)  # the queue is full: refused at once
+        await late  # its wait runs out
         gate.leave()
-        await asyncio.gather(waiter, late)
+        await asyncio.gather(*patient)
         return order, gate.busy
 
     order, busy = asyncio.run(scenario())
-    assert order == [-2, 1] and busy == 0
+    assert order == [-QUEUE, *range(1, QUEUE)] and busy == 0
 
 
 def test_a_flood_gets_fast_503s_and_the_admitted_wait_stays_bounded(hashing_engine, monkeypatch):
