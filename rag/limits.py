@@ -7,8 +7,10 @@ Every bound is checked before any expensive work, and every refusal is cheap:
   ``body_timeout`` gets 408. Routes that take larger bodies (uploads) get their own cap by path
   prefix (``caps``). Both answers close the connection, so the rest of the body is never read.
 - ``Shedding`` (ASGI middleware): a bounded number of answer requests in flight, plus a short
-  bounded wait for a slot; beyond that 503 with ``Retry-After`` at once, so latency stays bounded
-  under overload. ``/healthz`` and the pages are not counted.
+  bounded wait for a slot; a request the slots cannot serve within that wait gets 503 with
+  ``Retry-After`` at once, so latency stays bounded under overload. ``/healthz`` and the pages
+  are not counted. (The app's thread pool is sized to the slots, so admitted requests do not
+  queue again for a thread: ``rag.server``.)
 - ``BoundedH11Protocol`` (uvicorn protocol): a connection must send its request head within
   ``head_timeout`` seconds (uvicorn has no such timeout), and connections beyond the cap are
   answered 503 and closed at once instead of eating file descriptors.
