@@ -407,6 +407,24 @@ def test_the_thread_pool_is_the_answer_slots_plus_a_few(hashing_engine):
     assert tokens == 3 + SPARE_THREADS
 
 
+def test_an_answer_takes_one_trip_to_the_thread_pool(client_for, monkeypatch):
+    """Each trip waits for a thread and then for the event loop: under load that wait, not the
+    work, is the latency; access checks and the response do not need one of their own."""
+    client, _ = client_for()
+    assert client.post("/api/ask", json=QUESTION).status_code == 200  # warm
+    trips: list[object] = []
+    real_run_sync = to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        trips.append(func)
+        return await real_run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(to_thread, "run_sync", counted)
+    r = client.post("/api/ask", json=QUESTION)
+    assert r.status_code == 200 and r.json()["citations"]
+    assert len(trips) == 1, trips
+
+
 def test_gate_cancelled_waiter_gives_its_slot_back():
     async def scenario():
         gate = Gate(1)
