@@ -5,7 +5,10 @@ Timings on shared machines are noisy; compare the numbers of one run with each o
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -16,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.engine import Engine, ingest
@@ -168,6 +171,7 @@ class Load:
     memory_kib: dict[str, int]  # the server's VmRSS / VmHWM after the run
     server_cpu_s: float = 0.0  # CPU seconds the server's processes used during the run
     client_cpu_s: float = 0.0  # … and this process (the clients)
+    shed_ms: list[float] = field(default_factory=list)  # latency of the 503 answers
 
     @property
     def count(self) -> int:
@@ -259,48 +263,93 @@ def bench_during_ingest(
 def run_load(
     base: str, pid: int, questions: list[str], concurrency: int, requests: int, seconds: float
 ) -> Load:
-    """``concurrency`` threads send ``POST /api/ask`` until ``requests`` were sent or
-    ``seconds`` passed, whichever comes first."""
-    import httpx
+    """``concurrency`` clients send ``POST /api/ask`` until ``requests`` were sent or
+    ``seconds`` passed, whichever comes first.
 
-    lock = threading.Lock()
+    A client told 503 waits its ``Retry-After`` and up to half as long again (within
+    ``seconds``) before asking again, as a polite client does. The clients are coroutines on
+    one event loop in a thread of their own, over plain keep-alive HTTP/1.1: at c = 256, 256
+    client threads measured their own wait for the GIL (seconds) as server latency."""
+    result: list[Load] = []
+    thread = threading.Thread(
+        target=lambda: result.append(
+            asyncio.run(_load(base, pid, questions, concurrency, requests, seconds))
+        ),
+        name="load",
+    )
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+async def _load(
+    base: str, pid: int, questions: list[str], concurrency: int, requests: int, seconds: float
+) -> Load:
+    host, _, port = base.removeprefix("http://").partition(":")
+    bodies = [json.dumps({"question": q}).encode() for q in questions]
     sent = 0
     statuses: Counter[int] = Counter()
     ok_ms: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    shed_ms: list[float] = []
+    server_cpu, client_cpu = process_cpu_s(pid), time.process_time()
     started = time.perf_counter()
     deadline = started + seconds
 
-    def worker(client: httpx.Client) -> None:
+    async def client(n: int) -> None:
         nonlocal sent
-        while True:
-            with lock:
-                if sent >= requests or time.perf_counter() > deadline:
-                    return
-                question = questions[sent % len(questions)]
-                sent += 1
+        jitter = random.Random(n)
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        while sent < requests and time.perf_counter() <= deadline:
+            body = bodies[sent % len(bodies)]
+            sent += 1
             t0 = time.perf_counter()
             try:
-                status = client.post("/api/ask", json={"question": question}).status_code
-            except httpx.TransportError:
-                status = 0
+                if connection is None:
+                    connection = await asyncio.open_connection(host, int(port))
+                status, keep, later = await asyncio.wait_for(_post(*connection, host, body), 60)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+                status, keep, later = 0, False, 0.0
+            statuses[status] += 1
             ms = (time.perf_counter() - t0) * 1000
-            with lock:
-                statuses[status] += 1
-                if 200 <= status < 300:
-                    ok_ms.append(ms)
+            (ok_ms if 200 <= status < 300 else shed_ms if status == 503 else []).append(ms)
+            if not keep and connection is not None:
+                connection[1].close()
+                connection = None
+            if later:  # a flood ignoring it measures 503s only; unjittered, all come back at once
+                later *= 1 + jitter.random() / 2
+                await asyncio.sleep(min(later, max(0.0, deadline - time.perf_counter())))
+        if connection is not None:
+            connection[1].close()
 
-    server_cpu, client_cpu = process_cpu_s(pid), time.process_time()
-    with httpx.Client(base_url=base, timeout=60, limits=limits) as client:
-        threads = [threading.Thread(target=worker, args=(client,)) for _ in range(concurrency)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    await asyncio.gather(*(client(n) for n in range(concurrency)))
     elapsed = time.perf_counter() - started
     server_cpu, client_cpu = process_cpu_s(pid) - server_cpu, time.process_time() - client_cpu
     memory = process_memory(pid)
-    return Load(concurrency, elapsed, dict(statuses), ok_ms, memory, server_cpu, client_cpu)
+    return Load(
+        concurrency, elapsed, dict(statuses), ok_ms, memory, server_cpu, client_cpu, shed_ms
+    )
+
+
+async def _post(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, body: bytes
+) -> tuple[int, bool, float]:
+    """One ``POST /api/ask``: the status, whether the connection may be used again, and the
+    seconds ``Retry-After`` asks to wait (0 if none)."""
+    head = (
+        f"POST /api/ask HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    writer.write(head.encode("latin-1") + body)
+    await writer.drain()
+    lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+    later = float(fields.get("retry-after", "0")[:8]) if status == 503 else 0.0
+    if "content-length" not in fields:  # not what the server sends; read to the end
+        await reader.read()
+        return status, False, later
+    await reader.readexactly(int(fields["content-length"]))
+    return status, fields.get("connection") != "close", later
 
 
 def process_cpu_s(pid: int) -> float:

@@ -597,6 +597,7 @@ def _bench_load(settings: Settings, levels: list[int], requests: int, seconds: f
         for c in levels:
             r = b.run_load(server.base, server.pid, questions, c, requests, seconds)
             p = {q: b.percentile(r.ok_ms, q) for q in (0.5, 0.95, 0.99)}
+            p["shed"] = b.percentile(r.shed_ms, 0.95)
             ms = {q: "-" if v is None else f"{v:.1f}" for q, v in p.items()}
             statuses = json.dumps(
                 {str(k): v for k, v in sorted(r.statuses.items())}, separators=(",", ":")
@@ -604,7 +605,7 @@ def _bench_load(settings: Settings, levels: list[int], requests: int, seconds: f
             out.print(
                 f"load c={c} n={r.count} s={r.seconds:.1f} req/s={r.count / r.seconds:.1f} "
                 f"p50_ms={ms[0.5]} p95_ms={ms[0.95]} p99_ms={ms[0.99]} ok={len(r.ok_ms)} "
-                f"shed={r.shed} errors={r.errors} status={statuses} "
+                f"shed={r.shed} shed_p95_ms={ms['shed']} errors={r.errors} status={statuses} "
                 f"server_cpu_ms/req={r.cpu_ms:.1f} "
                 f"client_cpu_ms/req={1000 * r.client_cpu_s / max(1, r.count):.1f}"
             )

@@ -118,7 +118,10 @@ def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
+    """On the event loop, like the access checks below: they take microseconds, and as sync
+    dependencies each would cost a trip to the thread pool (and a wait for a thread, under
+    load) before the request's real work starts."""
     return runtime_of(request).require()
 
 
@@ -192,8 +195,19 @@ def open_or_keyed(request: Request) -> bool:
     return False
 
 
-def require_access(request: Request) -> None:
+async def require_access(request: Request) -> None:
     """Open while no API key exists (loopback or ``allow_open`` only); then a Bearer key."""
+    check_access(request)
+
+
+async def require_access_or_page(request: Request) -> None:
+    """Like ``require_access``, but the chat page's own same-origin requests, carrying the
+    session it was given, are let through too — at a human pace (429 beyond)."""
+    check_access_or_page(request)
+
+
+def check_access(request: Request) -> None:
+    """``require_access``'s rule (a stat of the key file, a hash: cheap enough for the loop)."""
     if not open_or_keyed(request):
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -205,16 +219,15 @@ def require_access(request: Request) -> None:
     )
 
 
-def require_access_or_page(request: Request) -> None:
-    """Like ``require_access``, but the chat page's own same-origin requests, carrying the
-    session it was given, are let through too — at a human pace (429 beyond)."""
+def check_access_or_page(request: Request) -> None:
+    """``require_access_or_page``'s rule."""
     runtime = runtime_of(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     if "authorization" in request.headers or not cookie or not open_or_keyed(request):
-        return require_access(request)
+        return check_access(request)
     valid = runtime.sessions.valid(cookie, runtime.settings.page_password)
     if not (valid and same_origin(request, runtime.settings.public_url)):
-        return require_access(request)
+        return check_access(request)
     page_pace(runtime, cookie, client_address(request))
 
 

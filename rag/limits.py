@@ -7,8 +7,10 @@ Every bound is checked before any expensive work, and every refusal is cheap:
   ``body_timeout`` gets 408. Routes that take larger bodies (uploads) get their own cap by path
   prefix (``caps``). Both answers close the connection, so the rest of the body is never read.
 - ``Shedding`` (ASGI middleware): a bounded number of answer requests in flight, plus a short
-  bounded wait for a slot; beyond that 503 with ``Retry-After`` at once, so latency stays bounded
-  under overload. ``/healthz`` and the pages are not counted.
+  bounded wait for a slot; a request the slots cannot serve within that wait gets 503 with
+  ``Retry-After`` at once, so latency stays bounded under overload. ``/healthz`` and the pages
+  are not counted. (The app's thread pool is sized to the slots, so admitted requests do not
+  queue again for a thread: ``rag.server``.)
 - ``BoundedH11Protocol`` (uvicorn protocol): a connection must send its request head within
   ``head_timeout`` seconds (uvicorn has no such timeout), and connections beyond the cap are
   answered 503 and closed at once instead of eating file descriptors.
@@ -172,22 +174,41 @@ def _too_large(cap: int) -> str:
     )
 
 
-class Gate:
-    """At most ``limit`` holders at once; up to ``limit`` more may wait, each for a bounded time.
+QUEUE = 4  # times the slots that may wait, at most: the bound before slot times are known
 
-    Slots are handed to waiters first come, first served. Futures are made on the running loop
-    at each wait, so one gate serves any event loop (tests run several).
+
+class Gate:
+    """At most ``limit`` holders at once; a bounded queue waits for a slot, each for a bounded time.
+
+    Slots are handed to waiters first come, first served. A newcomer is refused at the door (no
+    waiting at all) when the queue ahead of it is longer than what the slots can serve within
+    its wait, judged by how long slots were held lately: waiting the whole wait and then being
+    refused helps no one, and admitted requests never queue longer than the wait. Futures are
+    made on the running loop at each wait, so one gate serves any event loop (tests run several).
     """
 
-    def __init__(self, limit: int):
-        self.limit, self.busy = max(1, limit), 0
+    def __init__(self, limit: int, clock: Callable[[], float] = time.perf_counter):
+        self.limit, self.busy, self.clock = max(1, limit), 0, clock
         self.waiters: deque[asyncio.Future] = deque()
+        self.held: deque[float] = deque()  # when each current holder took its slot, in order
+        self.hold_s = 0.0  # moving average of how long a slot is held (0 until one is released)
+
+    def expected_wait(self, ahead: int) -> float:
+        """Seconds until ``ahead`` queued requests and then one more have a slot.
+
+        >>> gate = Gate(4); gate.hold_s = 0.1
+        >>> round(gate.expected_wait(0), 3), round(gate.expected_wait(7), 3)
+        (0.025, 0.2)
+        """
+        return (ahead + 1) * self.hold_s / self.limit
 
     async def enter(self, wait: float) -> bool:
         if self.busy < self.limit and not self.waiters:
             self.busy += 1
+            self.held.append(self.clock())
             return True
-        if wait <= 0 or len(self.waiters) >= self.limit:
+        ahead = len(self.waiters)
+        if wait <= 0 or ahead >= QUEUE * self.limit or self.expected_wait(ahead) > wait:
             return False
         slot = asyncio.get_running_loop().create_future()
         self.waiters.append(slot)
@@ -209,10 +230,15 @@ class Gate:
                 self.waiters.remove(slot)
 
     def leave(self) -> None:
+        now = self.clock()
+        if self.held:  # slots are mostly released in the order taken; close enough for a mean
+            held = now - self.held.popleft()
+            self.hold_s = held if not self.hold_s else 0.9 * self.hold_s + 0.1 * held
         while self.waiters:
             slot = self.waiters.popleft()
             if not slot.done():
                 slot.set_result(None)  # the slot passes on; ``busy`` is unchanged
+                self.held.append(now)
                 return
         self.busy -= 1
 

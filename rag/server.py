@@ -14,6 +14,7 @@ import asyncio
 import threading
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -36,6 +37,9 @@ from rag.site import STATIC
 # do not import one another, so they are given here, where the routers are put together). The
 # bots and the library also refuse with 403 (signature, key) and 409 (replay, id conflict).
 GUARDED_ERRORS = api.errors(400, 401, 403, 404, 408, 409, 413, 422, 503)
+# Threads for the routes outside the answer slots (pages, library, admin): the pool is the
+# answer slots plus these, so requests past the slots cannot queue again, unseen, for a thread.
+SPARE_THREADS = 8
 LARGER_BODIES = {"/api/docs": "max_upload_bytes"}  # path prefix → Settings field with its cap
 
 
@@ -49,6 +53,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        threads = to_thread.current_default_thread_limiter()
+        threads.total_tokens = runtime.settings.max_in_flight + SPARE_THREADS
         if runtime.engine is None and load_first:
             await asyncio.to_thread(runtime.load)
         elif runtime.engine is None:

@@ -101,13 +101,14 @@ class Settings:
         512, "open connections at once (kept below the open-file limit); more get 503"
     )
     max_in_flight: int = _setting(
-        80, "answer requests worked on at once (2 × the 40-thread pool); more wait, then 503"
+        8, "answer requests worked on at once (the thread pool is this + 8); more wait, then 503"
     )
     workers: int = _setting(
         1, "rag serve worker processes (each loads the index and model; 1 inference thread each)"
     )
     queue_wait: float = _setting(
-        1.0, "seconds an answer request waits for a free slot before it gets 503 + Retry-After"
+        0.25,
+        "seconds an answer request may wait for a free slot; a longer queue gets 503 at once",
     )
 
     @classmethod

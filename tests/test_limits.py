@@ -19,9 +19,11 @@ from contextlib import ExitStack, closing
 
 import httpx
 import pytest
+from anyio import to_thread
 from fastapi.testclient import TestClient
 
 from rag.limits import (
+    QUEUE,
     BodyLimit,
     Gate,
     RepeatFilter,
@@ -29,7 +31,7 @@ from rag.limits import (
     quiet_repeats,
     uvicorn_options,
 )
-from rag.server import create_app
+from rag.server import SPARE_THREADS, create_app
 
 from .conftest import running
 
@@ -315,17 +317,112 @@ def test_gate_hands_slots_over_in_order_and_bounds_waiters():
             else:
                 order.append(-n)
 
-        waiter = asyncio.create_task(wait_then_record(1, 5))
-        await asyncio.sleep(0.01)
-        assert not await gate.enter(5)  # one waiter already: a second is refused at once
-        late = asyncio.create_task(wait_then_record(2, 0.05))
-        await asyncio.sleep(0.1)  # the second one's wait runs out
+        patient = [asyncio.create_task(wait_then_record(n, 5)) for n in range(1, QUEUE)]
+        late = asyncio.create_task(wait_then_record(QUEUE, 0.05))
+        while len(gate.waiters) < QUEUE:
+            await asyncio.sleep(0)
+        assert not await gate.enter(5)  # the queue is full: refused at once
+        await late  # its wait runs out
         gate.leave()
-        await asyncio.gather(waiter, late)
+        await asyncio.gather(*patient)
         return order, gate.busy
 
     order, busy = asyncio.run(scenario())
-    assert order == [-2, 1] and busy == 0
+    assert order == [-QUEUE, *range(1, QUEUE)] and busy == 0
+
+
+def test_a_flood_gets_fast_503s_and_the_admitted_wait_stays_bounded(hashing_engine, monkeypatch):
+    """40 questions at once at a server that works 2 at a time, 0.1 s each: served in turn they
+    would take 2 s; the admitted ones must finish within a small multiple of one answer, and
+    the rest be told at once to come back later."""
+    work, limit, wait, flood = 0.1, 2, 0.3, 40
+    answering = threading.Semaphore(limit)  # the fake answer is slow, never more than the limit
+    over: list[int] = []
+    real_ask = hashing_engine.ask
+
+    def slow_ask(*args, **kwargs):
+        if not answering.acquire(blocking=False):
+            over.append(1)
+        time.sleep(work)  # the deliberate slowness of the work itself
+        answering.release()
+        return real_ask(*args, **kwargs)
+
+    monkeypatch.setattr(hashing_engine, "ask", slow_ask)
+    settings = hashing_engine.settings.with_(max_in_flight=limit, queue_wait=wait)
+
+    async def ask(client: httpx.AsyncClient) -> tuple[httpx.Response, float]:
+        started = time.perf_counter()
+        r = await client.post("/api/ask", json=QUESTION)
+        return r, time.perf_counter() - started
+
+    async def flood_of(base: str) -> list[tuple[httpx.Response, float]]:
+        limits = httpx.Limits(max_connections=flood)
+        async with httpx.AsyncClient(base_url=base, timeout=15, limits=limits) as client:
+            await asyncio.gather(*(client.get("/healthz") for _ in range(flood)))  # connect
+            return await asyncio.gather(*(ask(client) for _ in range(flood)))
+
+    with running(create_app(settings, hashing_engine), **uvicorn_options(settings)) as base:
+        results = asyncio.run(flood_of(base))
+    answered = [s for r, s in results if r.status_code == 200]
+    shed = [(r, s) for r, s in results if r.status_code == 503]
+    assert len(answered) + len(shed) == flood and not over
+    assert limit <= len(answered) < flood // 2
+    assert max(answered) < wait + 3 * work + 0.5  # in turn, the last would wait 2 s
+    for r, seconds in shed:
+        assert r.json()["error"] == "Overloaded" and r.headers["retry-after"] == "1"
+        assert seconds < wait + 0.5
+
+
+def test_gate_refuses_at_the_door_a_queue_it_cannot_serve_in_time():
+    clock = [0.0]
+
+    async def scenario():
+        gate = Gate(2, clock=lambda: clock[0])
+        assert await gate.enter(1) and await gate.enter(1)
+        clock[0] = 0.4  # both slots held 0.4 s: two answers per 0.4 s from now on
+        gate.leave()
+        gate.leave()
+        assert gate.hold_s == pytest.approx(0.4) and gate.busy == 0
+        assert await gate.enter(1) and await gate.enter(1)
+        assert gate.expected_wait(0) == pytest.approx(0.2)
+        # 0.1 s of patience cannot outlast 0.2 s of queue: refused without waiting at all
+        assert not await asyncio.wait_for(gate.enter(0.1), 0.05)
+        assert not gate.waiters
+        queued = asyncio.create_task(gate.enter(1))  # 1 s can: it waits for a slot
+        while not gate.waiters:
+            await asyncio.sleep(0)
+        clock[0] = 0.6
+        gate.leave()
+        assert await queued and gate.busy == 2
+        assert gate.hold_s == pytest.approx(0.9 * 0.4 + 0.1 * 0.2)
+
+    asyncio.run(scenario())
+
+
+def test_the_thread_pool_is_the_answer_slots_plus_a_few(hashing_engine):
+    """Requests past the slots must not queue again, unseen, for a thread."""
+    settings = hashing_engine.settings.with_(max_in_flight=3)
+    with TestClient(create_app(settings, hashing_engine)) as client:
+        tokens = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+    assert tokens == 3 + SPARE_THREADS
+
+
+def test_an_answer_takes_one_trip_to_the_thread_pool(client_for, monkeypatch):
+    """Each trip waits for a thread and then for the event loop: under load that wait, not the
+    work, is the latency; access checks and the response do not need one of their own."""
+    client, _ = client_for()
+    assert client.post("/api/ask", json=QUESTION).status_code == 200  # warm
+    trips: list[object] = []
+    real_run_sync = to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        trips.append(func)
+        return await real_run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(to_thread, "run_sync", counted)
+    r = client.post("/api/ask", json=QUESTION)
+    assert r.status_code == 200 and r.json()["citations"]
+    assert len(trips) == 1, trips
 
 
 def test_gate_cancelled_waiter_gives_its_slot_back():
