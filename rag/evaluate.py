@@ -179,7 +179,18 @@ def _splits(path: Path) -> dict[str, str]:
 
 
 def _corpus_name(path: Path) -> str:
-    return "bundled" if path.name == "gold.jsonl" else path.stem
+    """The bundled set is eval/gold.jsonl; another folder's gold.jsonl (eval/synth/gold.jsonl)
+    is named after its folder, any other file after itself.
+
+    >>> _corpus_name(Path("eval/gold.jsonl")), _corpus_name(Path("eval/synth/gold.jsonl"))
+    ('bundled', 'synth')
+    >>> _corpus_name(Path("eval/holdout.jsonl"))
+    'holdout'
+    """
+    if path.name != "gold.jsonl":
+        return path.stem
+    folder = path.resolve().parent
+    return "bundled" if folder.name == "eval" or not folder.name else folder.name
 
 
 def _short_ok(short: object) -> bool:
