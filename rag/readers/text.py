@@ -11,6 +11,11 @@ characters or punctuation) and the best one wins — the bundled and dev-corpus 
 a message to save it as UTF-8, rather than indexed as garbage. A handful of broken bytes in
 otherwise good text (a file cut off mid-character) is decoded with replacement characters and
 a note, so one bad byte does not lose a document.
+
+Markdown: a pipe table (a header row, then a separator row such as ``| --- | :---: |``) goes
+through ``rag.readers.tables.table_lines`` like HTML and Word tables, one line per row, so
+rows do not run together into one sentence; lines of pipes without a separator row stay text.
+Paired ``**bold**`` markers are removed (``**问：…？**`` is a question, not a heading).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 
 from rag.errors import UnreadableFile
 from rag.readers.base import Extracted, Line, Progress
+from rag.readers.tables import table_lines
 from rag.zh import fold
 
 BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
@@ -78,7 +84,7 @@ class Decoded:
 
 def read(raw: bytes, name: str, progress: Progress | None = None) -> Extracted:
     decoded = detect(raw, name)
-    meta, lines = header_fields(decoded.text.split("\n"))
+    meta, lines = header_fields(markdown_lines(decoded.text.split("\n")))
     title = meta.pop("标题", "")
     replaced = f"{decoded.replaced} undecodable byte sequence(s) replaced by �"
     notes = (replaced,) if decoded.replaced else ()
@@ -249,6 +255,70 @@ def _decodable(encoding: str, leads: range, trails) -> frozenset[str]:
             except UnicodeDecodeError:
                 continue
     return frozenset(found)
+
+
+SEPARATOR_CELL = re.compile(r"^\s*:?-+:?\s*$")  # ---, :---, ---:, :---:
+PIPE = re.compile(r"(?<!\\)\|")  # a cell border; "\|" is a pipe inside a cell
+BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+ROW_END = tuple("。！？；;:：!?…”’」』)）〕】")  # a row ending otherwise gets "。" (see below)
+
+
+def markdown_lines(lines: list[str]) -> list[str]:
+    """Lines with Markdown pipe tables turned into one line per row and ``**bold**`` markers
+    removed. A row line that would not end a sentence gets a "。", so normalisation does not
+    join the next row onto it.
+
+    >>> markdown_lines(["| 序号 | 任务 | 牵头单位 |", "|:--:|---|---|", "| 1 | **签约** | 卫健委 |",
+    ...                 "| 2 | 建档 \\\\| 随访 |", "**问：何时申报？**"])
+    ['1.任务：签约（牵头单位：卫健委）', '2.任务：建档|随访。', '问：何时申报？']
+    >>> markdown_lines(["A | B", "C | D"])  # no separator row: not a table
+    ['A | B', 'C | D']
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        header = _cells(lines[i])
+        separator = _cells(lines[i + 1]) if i + 1 < len(lines) else None
+        if not (header and separator and len(separator) == len(header)) or not all(
+            SEPARATOR_CELL.match(c) for c in separator
+        ):
+            out.append(BOLD.sub(r"\1\2", lines[i]))
+            i += 1
+            continue
+        rows, i = [header], i + 2
+        while i < len(lines) and (row := _cells(lines[i])) is not None:
+            rows.append((row + [""] * len(header))[: len(header)])  # ragged: pad or cut
+            i += 1
+        clean = [[_cell(c) for c in row] for row in rows]
+        out += [line if line.endswith(ROW_END) else line + "。" for line in table_lines(clean)]
+    return out
+
+
+def _cells(line: str) -> list[str] | None:
+    """The cells of a pipe-table row (None when the line has no unescaped pipe).
+
+    >>> _cells("| a | b \\\\| c |"), _cells("a|b"), _cells("no pipes")
+    (['a', 'b \\\\| c'], ['a', 'b'], None)
+    """
+    text = line.strip()
+    if not text or not PIPE.search(text):
+        return None
+    text = text[1:] if text.startswith("|") else text
+    text = text[:-1] if text.endswith("|") and not text.endswith("\\|") else text
+    return [c.strip() for c in PIPE.split(text)]
+
+
+def _cell(text: str) -> str:
+    """A Markdown cell as plain text: escaped pipes, bold markers and ``<br>`` undone (a line
+    break between two names stands for 、)."""
+    text = BOLD.sub(r"\1\2", text.replace("\\|", "|"))
+    parts = [p.strip() for p in BREAK.split(text) if p.strip()]
+    out = ""
+    for part in parts:
+        out += "、" if out and not out.endswith(ROW_END + ("、", "，", ",")) else ""
+        out += part
+    return out
 
 
 def header_fields(lines: list[str]) -> tuple[dict[str, str], list[str]]:
