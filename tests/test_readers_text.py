@@ -16,7 +16,7 @@ from rag.clauses import parse_clauses
 from rag.errors import UnreadableFile
 from rag.normalize import read_document
 from rag.readers import read
-from rag.readers.text import detect, header_fields, plausibility
+from rag.readers.text import detect, header_fields, markdown_lines, plausibility
 
 TRADITIONAL = (
     "警務處人員根據附表6執行職能時，有責任遵守《運作原則及指引》的條文。如有任何人員不遵守附表6"
@@ -209,3 +209,101 @@ def test_text_without_header_keeps_every_line():
     lines = SIMPLIFIED.split("\n")
     assert header_fields(lines) == ({}, lines)
     assert [line.text for line in read(SIMPLIFIED.encode(), "x.txt").lines] == lines
+
+
+# Markdown pipe tables (issue 11): a synthetic 任务分工 list in the layout our synthetic corpus
+# uses; each row must become an item of its own with its units as an annotation.
+TASKS_MD = """# 青川市2026年养老服务提升行动任务分工
+
+青川市人民政府办公室　2026年2月10日
+
+## 一、完善服务网络
+
+| 序号 | 工作任务 | 牵头单位 | 配合单位 | 完成时限 |
+| :---: | :--- | ---: | --- | --- |
+| 1 | 新建**社区嵌入式**养老服务中心12个 | 市民政局 | 市住房城乡建设局<br>市财政局 | 2026年9月底前 |
+| 2 | 开展家庭养老床位建设，每床补助\\|3000元 | 市民政局 | 各区人民政府 | 2026年底 |
+| 3 | 推进医养结合机构备案 | 市卫生健康委 |
+二、其他
+各单位于每季度末报送进展情况。
+"""
+
+
+def _rows(text: str, tmp_path: Path):
+    path = tmp_path / "tasks.md"
+    path.write_text(text, encoding="utf-8")
+    doc = read_document(path)
+    return doc, parse_clauses(doc)
+
+
+def test_markdown_pipe_table_rows_are_items_with_unit_annotations(tmp_path: Path):
+    doc, tree = _rows(TASKS_MD, tmp_path)
+    lines = doc.text.split("\n")
+    assert (
+        "1.工作任务：新建社区嵌入式养老服务中心12个；完成时限：2026年9月底前（牵头单位：市民政局；配合单位：市住房城乡建设局、市财政局）"
+        in lines
+    )  # noqa: E501
+    assert (
+        "2.工作任务：开展家庭养老床位建设，每床补助|3000元；完成时限：2026年底（牵头单位：市民政局；配合单位：各区人民政府）"
+        in lines
+    )  # noqa: E501
+    assert (
+        "3.工作任务：推进医养结合机构备案（牵头单位：市卫生健康委）" in lines
+    )  # ragged row padded
+    assert not any("|" in line and "---" in line for line in lines)  # no separator row left
+    assert "**" not in doc.text
+    items = [c.path_text for c in tree.clauses]
+    # (the issuer/date line above becomes a heading of its own: rag.clauses, see the report)
+    assert any(p.endswith("一、完善服务网络 › 1.工作任务") for p in items)
+    assert any(p.endswith("一、完善服务网络 › 3.工作任务") for p in items)
+    first = tree.responsibilities_in(*_span(doc.text, "新建社区嵌入式"))
+    assert [(r.lead, r.participants, r.deadline) for r in first] == [
+        (("市民政局",), ("市住房城乡建设局", "市财政局"), "2026年9月底前")
+    ]
+    third = tree.responsibilities_in(*_span(doc.text, "推进医养结合"))
+    assert [(r.lead, r.participants) for r in third] == [(("市卫生健康委",), ())]
+    assert "各单位于每季度末报送进展情况。" in lines  # text after the table stays a line
+
+
+def _span(text: str, needle: str) -> tuple[int, int]:
+    start = text.index(needle)
+    return start, start + len(needle)
+
+
+def test_pipes_without_a_separator_row_stay_text():
+    lines = ["| 序号 | 工作任务 | 牵头单位 |", "| 1 | 新建中心 | 市民政局 |", "甲|乙"]
+    assert markdown_lines(lines) == lines
+    # a separator whose cell count differs from the header's, or a lone rule, is no table
+    assert markdown_lines(["| a | b |", "| --- |", "| 1 | 2 |"]) == [
+        "| a | b |",
+        "| --- |",
+        "| 1 | 2 |",
+    ]  # noqa: E501
+    assert markdown_lines(["标题", "---", "正文"]) == ["标题", "---", "正文"]
+
+
+def test_table_without_outer_pipes_and_rows_longer_than_the_header():
+    lines = [
+        "事项 | 时限",
+        "--- | :---:",
+        "受理 | 1个工作日 | 多余",
+        "办结 | 3个工作日",
+        "",
+        "完。",
+    ]
+    assert markdown_lines(lines) == [
+        "事项：受理；时限：1个工作日。",
+        "事项：办结；时限：3个工作日。",
+        "",
+        "完。",
+    ]  # noqa: E501
+
+
+def test_markdown_bold_markers_removed_but_lone_asterisks_kept():
+    lines = ["**问：补贴标准是多少？**", "**答：**每辆补贴500元。", "注*：不含税", "a ** b"]
+    assert markdown_lines(lines) == [
+        "问：补贴标准是多少？",
+        "答：每辆补贴500元。",
+        "注*：不含税",
+        "a ** b",
+    ]  # noqa: E501
