@@ -307,21 +307,3 @@ def test_markdown_bold_markers_removed_but_lone_asterisks_kept():
         "注*：不含税",
         "a ** b",
     ]  # noqa: E501
-
-
-def test_one_unit_column_naming_lead_and_partners_is_split(tmp_path: Path):
-    """“X牵头，Y、Z配合” in one 责任单位 cell: Y and Z take part, they do not lead."""
-    text = (
-        "# 某市2026年重点任务清单\n\n为推进工作，现印发如下。\n\n"
-        "| 序号 | 重点任务 | 责任单位 | 完成时间 |\n| --- | --- | --- | --- |\n"
-        "| 1 | 压缩企业开办时间 | 市市场监管局牵头，市公安局、市税务局配合 | 2026年6月底前 |\n"
-        "| 2 | 建设惠企平台 | 市发展改革委、市财政局 | 全年 |\n"
-        "| 3 | 推行标准地出让 | 市自然资源局牵头，各区人民政府落实 | 长期坚持 |\n"
-    )
-    doc, tree = _rows(text, tmp_path)
-    found = [(r.lead, r.participants, r.deadline) for r in tree.responsibilities]
-    assert found == [
-        (("市市场监管局",), ("市公安局", "市税务局"), "2026年6月底前"),
-        (("市发展改革委", "市财政局"), (), "全年"),  # no 牵头 in the cell: all are responsible
-        (("市自然资源局",), ("各区人民政府",), "长期坚持"),
-    ]

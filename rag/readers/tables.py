@@ -18,11 +18,6 @@ import re
 UNIT_COLUMN = re.compile(r"(牵头|责任|主办|配合|参与|协办|协助)(单位|部门|处室)")
 NUMBER_COLUMN = re.compile(r"^(序号|编号|序次)$")
 SPACE = re.compile(r"\s+")
-# one 责任单位 cell naming both roles: “X牵头，Y、Z配合” (also 按职责分工负责, 落实 for the others)
-LEAD_AND_OTHERS = re.compile(
-    r"^(?P<lead>[^，,；;]+?)牵头(?:负责)?[，,；;]\s*(?P<rest>[^，,；;]+?)"
-    r"(?:配合|参与|协助|协办|按职责分工负责|负责落实|落实)$"
-)
 
 
 def table_lines(rows: list[list[str]]) -> list[str]:
@@ -53,27 +48,12 @@ def table_lines(rows: list[list[str]]) -> list[str]:
             if NUMBER_COLUMN.match(name) and value.isdigit():
                 number = f"{value}."
             elif UNIT_COLUMN.search(name):
-                units += unit_fields(name, value)
+                units.append(f"{name}：{value}")
             else:
                 fields.append(f"{name}：{value}" if name else value)
         line = number + "；".join(_distinct(fields))
         out.append(line + (f"（{'；'.join(units)}）" if units else ""))
     return out
-
-
-def unit_fields(name: str, value: str) -> list[str]:
-    """The annotation fields of one unit cell: a cell that names a lead and its partners
-    (“X牵头，Y配合”) becomes 牵头单位 and 配合单位 fields, so the partners are not read as leads.
-
-    >>> unit_fields("责任单位", "省住建厅牵头，省自然资源厅、各市人民政府配合")
-    ['牵头单位：省住建厅', '配合单位：省自然资源厅、各市人民政府']
-    >>> unit_fields("责任单位", "省财政厅、省税务局"), unit_fields("牵头单位", "市政府牵头负责")
-    (['责任单位：省财政厅、省税务局'], ['牵头单位：市政府牵头负责'])
-    """
-    m = LEAD_AND_OTHERS.match(value)
-    if not m:
-        return [f"{name}：{value}"]
-    return [f"牵头单位：{m.group('lead')}", f"配合单位：{m.group('rest')}"]
 
 
 def cell_text(text: str) -> str:
