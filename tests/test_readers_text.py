@@ -300,10 +300,17 @@ def test_table_without_outer_pipes_and_rows_longer_than_the_header():
 
 
 def test_markdown_bold_markers_removed_but_lone_asterisks_kept():
-    lines = ["**问：补贴标准是多少？**", "**答：**每辆补贴500元。", "注*：不含税", "a ** b"]
+    lines = [
+        "**问：补贴标准是多少？**",
+        "**答：**每辆补贴500元。",
+        "注*：不含税",
+        "a ** b",
+        "以***和***为",
+    ]
     assert markdown_lines(lines) == [
         "问：补贴标准是多少？",
         "答：每辆补贴500元。",
         "注*：不含税",
         "a ** b",
-    ]  # noqa: E501
+        "以***和***为",  # redaction marks are not bold
+    ]

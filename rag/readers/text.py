@@ -259,7 +259,9 @@ def _decodable(encoding: str, leads: range, trails) -> frozenset[str]:
 
 SEPARATOR_CELL = re.compile(r"^\s*:?-+:?\s*$")  # ---, :---, ---:, :---:
 PIPE = re.compile(r"(?<!\\)\|")  # a cell border; "\|" is a pipe inside a cell
-BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+BOLD = re.compile(  # not *** runs: documents redact names as ***
+    r"(?<!\*)\*\*(?=[^\s*])(.+?)(?<=[^\s*])\*\*(?!\*)|(?<!_)__(?=[^\s_])(.+?)(?<=[^\s_])__(?!_)"
+)
 BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 ROW_END = tuple("。！？；;:：!?…”’」』)）〕】")  # a row ending otherwise gets "。" (see below)
 
