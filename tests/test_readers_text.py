@@ -242,11 +242,11 @@ def test_markdown_pipe_table_rows_are_items_with_unit_annotations(tmp_path: Path
     assert (
         "1.工作任务：新建社区嵌入式养老服务中心12个；完成时限：2026年9月底前（牵头单位：市民政局；配合单位：市住房城乡建设局、市财政局）"
         in lines
-    )  # noqa: E501
+    )
     assert (
         "2.工作任务：开展家庭养老床位建设，每床补助|3000元；完成时限：2026年底（牵头单位：市民政局；配合单位：各区人民政府）"
         in lines
-    )  # noqa: E501
+    )
     assert (
         "3.工作任务：推进医养结合机构备案（牵头单位：市卫生健康委）" in lines
     )  # ragged row padded
@@ -278,7 +278,7 @@ def test_pipes_without_a_separator_row_stay_text():
         "| a | b |",
         "| --- |",
         "| 1 | 2 |",
-    ]  # noqa: E501
+    ]
     assert markdown_lines(["标题", "---", "正文"]) == ["标题", "---", "正文"]
 
 
@@ -296,7 +296,7 @@ def test_table_without_outer_pipes_and_rows_longer_than_the_header():
         "事项：办结；时限：3个工作日。",
         "",
         "完。",
-    ]  # noqa: E501
+    ]
 
 
 def test_markdown_bold_markers_removed_but_lone_asterisks_kept():
