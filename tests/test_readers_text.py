@@ -314,3 +314,15 @@ def test_markdown_bold_markers_removed_but_lone_asterisks_kept():
         "a ** b",
         "以***和***为",  # redaction marks are not bold
     ]
+
+
+def test_header_line_with_a_field_the_reader_does_not_know_is_left_to_normalisation(
+    tmp_path: Path,
+):
+    path = tmp_path / "faq.md"
+    path.write_text("# 某政策解读\n\n发布日期：2026-04-10　来源：某市商务局\n\n问：何时截止？\n")
+    doc = read_document(path)
+    assert (doc.meta["发布日期"], doc.meta["来源"]) == ("2026-04-10", "某市商务局")
+    # a line of known fields only is still lifted into meta by the reader
+    meta, _ = header_fields(["发布部门：国务院 发文字号：国发〔2019〕3号", "正文。"])
+    assert meta == {"发文机关": "国务院", "发文字号": "国发〔2019〕3号"}

@@ -73,6 +73,7 @@ HEADER_FIELD = re.compile(rf"【\s*({_KEY})\s*】\s*:?|({_KEY})\s*:")
 FOOTER_KEYS = {"法宝引证码", "原文链接"}
 BODY_MARKER = re.compile(r"^【\s*(正文|全文)\s*】$")
 HEADER_ZONE = 3  # the header block ends at the third line that is not a header field
+OTHER_FIELD = re.compile(r"\s[\u3400-\u9fff]{2,8}\s*:")  # "发布日期：… 来源：…": a key not ours
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,12 @@ def _footer(line: str) -> dict[str, str]:
 
 
 def _fields(line: str) -> dict[str, str]:
-    """The header fields a line consists of ({} when it does not start with one)."""
+    """The header fields a line consists of ({} when it does not start with one, or when it
+    also holds a field we do not know: normalisation reads such a line, 来源 included).
+
+    >>> _fields("发布日期：2026-04-10　来源：云溪市商务局"), _fields("发布部门：国务院")
+    ({}, {'发文机关': '国务院'})
+    """
     folded = fold(line)
     stripped = len(folded) - len(folded.lstrip())
     found = list(HEADER_FIELD.finditer(folded, stripped))
@@ -366,6 +372,8 @@ def _fields(line: str) -> dict[str, str]:
     fields = {}
     for m, nxt in zip(found, found[1:] + [None], strict=True):
         value = line[m.end() : nxt.start() if nxt else len(line)].strip()
+        if OTHER_FIELD.search(fold(value)):
+            return {}
         if value:
             fields.setdefault(HEADER_KEYS[m.group(1) or m.group(2)], value)
     return fields
