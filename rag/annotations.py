@@ -201,6 +201,12 @@ def parse_fields(note: str) -> Annotation:
     >>> parse_fields("牵头单位:人社局、社管局(综合治理中心);参与单位:经促局、各城市管理办事处")
     Annotation(start=0, end=0, lead=('人社局', '社管局(综合治理中心)'), \
 participants=('经促局', '各城市管理办事处'), deadline='', other=())
+
+    A lead key's value that says itself who leads and who helps is read as duties:
+
+    >>> a = parse_fields("责任单位：市发展改革委牵头，市财政局、市统计局配合")
+    >>> a.lead, a.participants
+    (('市发展改革委',), ('市财政局', '市统计局'))
     """
     folded = fold(note)
     fields = list(FIELD.finditer(folded))
@@ -216,13 +222,28 @@ participants=('经促局', '各城市管理办事处'), deadline='', other=())
             deadline.extend([value] if value and value not in NO_UNIT else [])
             continue
         units = [u for u in split_units(value) if u not in NO_UNIT]
-        if role == "lead":
+        if role == "lead" and (duties := _roles_in(value)):  # 责任单位：X牵头，Y、Z配合
+            lead.extend(duties.lead)
+            part.extend(duties.participants)
+        elif role == "lead":
             lead.extend(units)
         elif role == "participants":
             part.extend(units)
         else:
             other.extend((note[m.start() : m.start() + len(key)], u) for u in units)
     return Annotation(0, 0, tuple(lead), tuple(part), "；".join(deadline), tuple(other))
+
+
+# a value naming roles of its own: X牵头，Y配合 (not a unit whose name holds 参与: 参与单位)
+ROLES_IN_VALUE = re.compile(r"牵头(?![单部处])|(?:配合|参与|协助|协办)(?![单部处])")
+
+
+def _roles_in(value: str) -> Annotation | None:
+    """The duties a field's value states itself (X牵头，Y配合), None when it only lists units."""
+    if not ROLES_IN_VALUE.search(fold(value)):
+        return None
+    found = parse_duties(value)
+    return found if found and found.lead else None
 
 
 def parse_duties(body: str, first_leads: bool = False) -> Annotation | None:

@@ -22,6 +22,7 @@ from rag.annotations import (
     duty_text,
     find_annotations,
     parse_bracket,
+    parse_fields,
 )
 from rag.clauses import parse_clauses
 from rag.types import Answer, Citation, Document, Responsibility
@@ -440,3 +441,18 @@ def test_a_duty_kind_survives_into_the_citation_units_when_the_annotation_has_on
 
     note = KindedResponsibility(("有关部门",), (), 0, 3, 3, 9, kind="generic")
     assert _cited(note)["kind"] == "generic"
+
+
+def test_a_lead_field_that_names_roles_itself_is_read_as_duties():
+    # synthetic shapes: 责任单位：X牵头，Y、Z配合 (a whole 分工 in one field)
+    a = parse_fields("责任单位：区卫健局牵头，区财政局、各街道配合；完成时限：2026年底前")
+    assert (a.lead, a.participants, a.deadline) == (
+        ("区卫健局",),
+        ("区财政局", "各街道"),
+        "2026年底前",
+    )
+    a = parse_fields("责任部门：市教育局牵头，市人社局参与")
+    assert (a.lead, a.participants) == (("市教育局",), ("市人社局",))
+    # a plain list of units stays a list of leads; 参与单位 is a key, not a role in the value
+    assert parse_fields("责任单位：市财政局、市统计局").lead == ("市财政局", "市统计局")
+    assert parse_fields("牵头单位：甲局；参与单位：乙局").participants == ("乙局",)
