@@ -57,6 +57,11 @@ REFERENCE = re.compile(r"^\[[^\]]{1,30}\]$")  # “[第2條及附表7]” under 
 EMBEDDED = "文件"  # the kind of an embedded document's node (its name is its title, no label)
 NUMERAL = r"\d一二三四五六七八九十〇○零"
 DATE_LINE = re.compile(rf"^[{NUMERAL}]{{2,4}}年[{NUMERAL}]{{1,3}}月(?:[{NUMERAL}]{{1,3}}日)?$")
+# an issuer/date line (甲市市场监督管理局 2026年3月修订) is no heading over what follows
+DATED_END = re.compile(
+    rf"[{NUMERAL}]{{2,4}}\s*年(?:\s*[{NUMERAL}]{{1,3}}\s*月(?:\s*[{NUMERAL}]{{1,3}}\s*日)?)?"
+    r"\s*(?:修订|修正|印发|发布|制定|起施行|施行)?$"
+)
 SECTION = "标题"  # an unnumbered heading line over a numbering that starts again (一、…)
 
 
@@ -215,11 +220,14 @@ def section_line(line: str) -> bool:
     >>> [section_line(s) for s in ("2023年8月9日", "二〇〇六年九月七日", "（2018年修订）", "鑑於——",
     ...                            "目　录", "现提出如下意见：", "第54次常务会议修订通过）")]
     [False, False, False, False, False, False, False]
+    >>> section_line("甲市市场监督管理局 2026年3月修订"), section_line("乙县人民政府　2025年")
+    (False, False)
     """
     folded = fold(line.strip())
     return (
         _is_heading_line(line)
         and not DATE_LINE.match(folded)
+        and not DATED_END.search(folded)
         and not CONTENTS.match(_squashed(line))
         and folded[:1] not in "([【〔"
         and folded[-1:] not in ")]】〕—"
