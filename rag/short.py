@@ -494,7 +494,7 @@ def _aside(blank: str, m: re.Match[str], question: str) -> bool:
     does not name?
 
     >>> s = "限额为每人每天120元(其中床位费不高于每人每天35元)"
-    >>> [_aside(s, v, "照料费一天最多报多少") for v in VALUE.finditer(s)]
+    >>> [_aside(s, v, "限额每天最多多少") for v in VALUE.finditer(s)]
     [False, True]
     >>> [_aside(s, v, "床位费最多报多少") for v in VALUE.finditer(s)]
     [False, False]

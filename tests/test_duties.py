@@ -370,13 +370,13 @@ def test_a_list_cut_at_its_own_names_not_inside_them():
     [
         ("申请补贴家庭的收入由哪个部门审核？", "审核"),
         ("实施办法由哪个部门牵头拟订，会同哪些单位？", "拟订"),  # 牵头 leads the act in
-        ("这笔救助由谁批准、钱由谁发？", "批准发"),
+        ("这项补助由谁批准、款项由谁发？", "批准发"),
         ("评估细则由谁来定？", "定"),
         ("谁负责道路养护？", ""),  # who is in charge: any duty answers
         ("这项工作归哪个局管？", ""),
         ("联席会议的牵头单位是哪个部门？", ""),  # no act named
         ("山林属于谁所有？由谁管理？", ""),  # one part asks who is in charge
-        ("雄安建设的主体责任落在谁身上？", ""),
+        ("园区建设的主体责任落在谁身上？", ""),
     ],
 )
 def test_the_act_a_question_asks_who_does(question, act):
@@ -405,7 +405,7 @@ def test_a_where_question_is_answered_with_the_whole_unit():
     # d23 (calibration): “由哪里的…处理” asks who, and the place-qualified unit comes whole
     sentence = "对平台内经营者的投诉，由其实际经营地或者平台经营者住所地县级市场监督管理部门处理。"
     unit = "其实际经营地或者平台经营者住所地县级市场监督管理部门"
-    for question in ("网店被投诉，由哪里的市场监管部门处理？", "网店被投诉由哪个部门处理？"):
+    for question in ("外卖店被投诉，该由哪里的市场监管部门处理？", "网店被投诉由哪个部门处理？"):
         short = short_answer(question, sentence, Need.of(question), None, prose_unit(sentence))
         assert short == {"lead": [unit], "participants": []}, question
     question = "网店被投诉后多久处理？"  # not who: no unit

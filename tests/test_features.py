@@ -354,10 +354,10 @@ def test_a_who_field_of_a_service_guide_names_the_unit_that_handles_it():
     """办事指南 state who acts as a field (实施机关：X局。), with no “由…负责” to read."""
     who = ("三、", "实施机关", "江川市各区（县）市场监督管理局。")
     parts = [("一、", "事项名称", "个体工商户设立登记。"), who]
-    a = _guide(parts, GUIDE_IDF, "个体工商户设立登记由哪个机关实施？")
+    a = _guide(parts, GUIDE_IDF, "这项登记业务由哪个机关负责实施？")
     assert a.found and a.short_answer["lead"] == ["江川市各区（县）市场监督管理局"]
     other = [parts[0], ("三、", "办理地点", who[2])]  # the same unit under another field
-    b = _guide(other, GUIDE_IDF, "个体工商户设立登记由哪个机关实施？")
+    b = _guide(other, GUIDE_IDF, "这项登记业务由哪个机关负责实施？")
     assert not (b.found and b.short_answer.get("lead"))
 
 
@@ -388,7 +388,7 @@ def test_a_question_naming_a_who_field_is_answered_from_that_field():
         ("九、", "收费标准", "所需费用由登记机关承担。"),
     ]
     idf = {"实施": 1.0, "机关": 3.0, "登记": 3.0}
-    a = _guide(parts, idf, "个体工商户设立登记由哪个机关实施？")
+    a = _guide(parts, idf, "这项登记业务由哪个机关负责实施？")
     assert a.found and a.short_answer["lead"] == ["江川市各区（县）市场监督管理局"]
     # a question naming another act is not narrowed to the field: the cost bearer may answer
     b = _guide(parts, idf, "登记的费用由哪个机关承担？")

@@ -231,7 +231,7 @@ def test_needs_on_values_written_in_many_ways(question, sentence, met):
 
 
 def test_a_post_question_is_met_by_the_holder_of_that_post_not_its_deputy():
-    need = Need.of("粮食应急指挥部的总指挥由谁担任？")
+    need = Need.of("防汛指挥部的总指挥该由谁担任？")
     assert need.met("", "总指挥:国家发展改革委主要负责人", False)  # a post holder, no duty
     assert not need.met("", "副总指挥:国家发展改革委分管负责人", False)
     assert not need.met("", "副总指挥:国家发展改革委分管负责人", True)  # the deputy's units
@@ -327,7 +327,7 @@ def test_figure_subject(question, subject):
         ("入户服务频次是多少", "每月2次", True),
         # durations: a span, not a date; “3月” alone is a month
         ("要多久", "3月底前完成", False),
-        ("一次最多能开多长时间的药", "最长可开具3个月的药量", True),
+        ("一次最多能借多长时间的图书", "最长可借阅3个月", True),
     ],
 )
 def test_needs_on_days_deadlines_starts_and_frequencies(question, sentence, met):
@@ -370,7 +370,7 @@ def test_a_one_off_notice_is_no_frequency():
         ("隔多久报送情况？", True),
         ("检查频率怎么定？", True),
         ("入户服务频次是多少？", True),
-        ("一次最多能开多长时间的药？", False),  # 一次 here is “at a time”
+        ("一次最多能借多长时间的图书？", False),  # 一次 here is “at a time”
         ("多久内要提出申请？", False),
     ],
 )

@@ -84,7 +84,7 @@ def test_answer_echoes_the_question_as_asked(hashing_engine):
 
 
 @pytest.mark.parametrize(
-    "question", ["擔任行政長官的年齡要求是多少歲？", "担任组长须工作满几年？", "擔任主席要多久？"]
+    "question", ["出任委員會主席的年齡下限是多少歲？", "担任组长须工作满几年？", "擔任主席要多久？"]
 )
 def test_a_figure_about_a_post_is_no_who_question(question):
     assert intent_of(question) != "responsibility"
